@@ -24,7 +24,9 @@ _Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCALARS = yaml.SafeLoader.yaml_constructors
 _TAG = "tag:yaml.org,2002:"
 _KEEP_AS_TEXT = {_TAG + "timestamp", _TAG + "binary"}
-_VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+_VARIABLE = re.compile(
+    r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
+)
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -148,7 +150,9 @@ def _yaml_hint(problem: str) -> str:
 
 
 def interpolate(documents: Iterable[Document], env: Mapping[str, str]) -> list[Issue]:
-    """Replace ``${VAR}`` and ``$VAR`` in string values from ``env``; ``$$`` is a literal ``$``.
+    """Replace ``${VAR}``, ``${VAR:-default}`` and ``$VAR`` in string values from ``env``.
+
+    ``$$`` is a literal ``$``.
 
     Only values are interpolated, after parsing, so a variable can never change the
     structure of a manifest. An unset variable is an error rather than an empty string.
@@ -169,9 +173,11 @@ def _interpolate_value(
         def replace(match: re.Match[str]) -> str:
             if match.group(0) == "$$":
                 return "$"
-            name = match.group(1) or match.group(2)
+            name = match.group(1) or match.group(3)
             if name in env:
                 return env[name]
+            if match.group(2) is not None:
+                return match.group(2)
             issues.append(
                 source.issue(
                     path,

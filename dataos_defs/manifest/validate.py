@@ -154,7 +154,11 @@ def _describe(
         hint = f"did you mean '{close[0]}'?" if close else f"one of: {expected}"
         return f"'{value}' is not allowed", hint
     if kind in {"value_error", "assertion_error"}:
-        return str(ctx.get("error", err["msg"])), None
+        reason = str(ctx.get("error", err["msg"]))
+        value = err.get("input")
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            return f"invalid value {_short(value)}: {reason}", None
+        return reason, None
     value = err.get("input")
     shown = _short(value)
     return f"{err['msg'].rstrip('.')} (got {shown})", None

@@ -1,0 +1,47 @@
+# The two commands a newcomer needs: `make up` (run the platform) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+VENV := .venv
+BIN := $(VENV)/bin
+export DATAOS_HOME ?= $(CURDIR)/.dataos
+export DATAOS_API_URL ?= http://127.0.0.1:7400
+API_PORT := 7400
+
+.PHONY: install install-dev up down status test lint typecheck imports pytest bench clean
+
+uv:
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+
+install: uv ## install the platform from the lock file into .venv
+	uv sync --frozen --no-dev
+
+install-dev: uv ## install the platform and the test tools from the lock file
+	uv sync --frozen
+
+up: install ## start the API server on embedded defaults and apply resources/
+	@bash scripts/up.sh
+
+down: ## stop what `make up` started
+	@bash scripts/down.sh
+
+test: install-dev lint typecheck imports pytest ## everything CI runs
+
+lint:
+	$(BIN)/ruff check dataos_defs tests benchmarks
+	$(BIN)/ruff format --check dataos_defs tests benchmarks
+
+typecheck:
+	$(BIN)/mypy
+
+imports:
+	$(BIN)/lint-imports
+
+pytest:
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: install-dev ## performance figures of the issues' targets
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

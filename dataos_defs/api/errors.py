@@ -1,0 +1,54 @@
+"""Every failure leaves the API as one JSON shape: ``{"error": {code, message, hint, issues}}``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from dataos_defs.api.wire import ErrorBody, ErrorOut, IssueOut
+from dataos_defs.manifest.errors import Issue, ManifestError
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.hint = hint
+
+
+def error_response(
+    status: int, code: str, message: str, hint: str | None = None, issues: Sequence[Issue] = ()
+) -> JSONResponse:
+    body = ErrorOut(
+        error=ErrorBody(
+            code=code,
+            message=message,
+            hint=hint,
+            issues=[IssueOut(**issue.to_dict()) for issue in issues],  # type: ignore[arg-type]
+        )
+    )
+    return JSONResponse(status_code=status, content=body.model_dump(mode="json"))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.hint)
+
+    @app.exception_handler(ManifestError)
+    async def _manifest_error(_: Request, exc: ManifestError) -> JSONResponse:
+        count = len(exc.issues)
+        message = f"{count} problem{'s' if count != 1 else ''} in the manifests; nothing was applied"
+        return error_response(422, "invalid_manifest", message, None, exc.issues)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        return error_response(400, "bad_request", f"malformed request: {details}")

@@ -1,0 +1,51 @@
+"""Workspace endpoints: the namespaces of workspace-level Resources."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+
+from dataos_defs.api.deps import get_store
+from dataos_defs.api.errors import ApiError
+from dataos_defs.api.identity import Identity, current_identity
+from dataos_defs.api.wire import WorkspaceIn, WorkspaceList, WorkspaceOut
+from dataos_defs.poros.store import Store, StoredWorkspace
+
+router = APIRouter(prefix="/poros/api/v1/workspaces", tags=["workspaces"])
+StoreDep = Annotated[Store, Depends(get_store)]
+IdentityDep = Annotated[Identity, Depends(current_identity)]
+
+
+def _out(workspace: StoredWorkspace) -> WorkspaceOut:
+    return WorkspaceOut(
+        name=workspace.name,
+        description=workspace.description,
+        tags=list(workspace.tags),
+        created_at=workspace.created_at,
+        created_by=workspace.created_by,
+    )
+
+
+@router.get("", response_model=WorkspaceList)
+def list_workspaces(store: StoreDep, _: IdentityDep) -> WorkspaceList:
+    return WorkspaceList(items=[_out(w) for w in store.list_workspaces()])
+
+
+@router.post("", response_model=WorkspaceOut, status_code=status.HTTP_201_CREATED)
+def create_workspace(body: WorkspaceIn, store: StoreDep, identity: IdentityDep) -> WorkspaceOut:
+    created = store.create_workspace(body.name, body.description, body.tags, identity.user_id)
+    return _out(created)
+
+
+@router.get("/{name}", response_model=WorkspaceOut)
+def get_workspace(name: str, store: StoreDep, _: IdentityDep) -> WorkspaceOut:
+    found = store.get_workspace(name)
+    if found is None:
+        raise ApiError(404, "not_found", f"workspace '{name}' not found")
+    return _out(found)
+
+
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_workspace(name: str, store: StoreDep, identity: IdentityDep, force: bool = False) -> None:
+    store.delete_workspace(name, identity.user_id, force=force)

@@ -1,0 +1,3 @@
+from dataos_defs.cli.main import run
+
+run()

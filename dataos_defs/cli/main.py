@@ -1,0 +1,26 @@
+"""``dataos-ctl``: thin verbs over the DataOS API; heavy imports wait until a verb runs."""
+
+from __future__ import annotations
+
+import typer
+
+from dataos_defs.cli import apply, delete, develop, get, lint, serve, workspace
+
+app = typer.Typer(
+    name="dataos-ctl",
+    help="Command line of the DataOS platform (on Dagster).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("apply")(apply.apply)
+app.command("lint")(lint.lint)
+app.command("delete")(delete.delete)
+app.command("serve")(serve.serve)
+app.add_typer(get.app, name="get")
+app.add_typer(workspace.app, name="workspace")
+app.add_typer(develop.app, name="develop")
+
+
+def run() -> None:
+    app()

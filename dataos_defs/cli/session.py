@@ -1,0 +1,39 @@
+"""Running a CLI verb against the API: one client, errors turned into clear exits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+
+from dataos_defs.api.client import ApiFailure, ApiUnavailable, DataosClient
+from dataos_defs.cli.output import err_console, fail, print_issues
+
+
+@contextmanager
+def api_session() -> Iterator[DataosClient]:
+    """Yield a client; unreachable server and API errors end the command with exit 1."""
+    try:
+        with DataosClient() as client:
+            yield client
+    except ApiUnavailable as exc:
+        fail(str(exc))
+    except ApiFailure as exc:
+        if exc.issues:
+            count = print_issues(exc.issues)
+            err_console.print(f"{count} problem{'s' if count != 1 else ''}; nothing was changed")
+            raise typer.Exit(1) from exc
+        fail(exc.error.get("message", str(exc)), exc.error.get("hint"))
+
+
+def parse_identifier(identifier: str) -> tuple[str, str | None, str, str | None]:
+    """``name:version:type[:workspace]`` as printed by ``apply`` → its parts."""
+    parts = identifier.split(":")
+    if len(parts) not in (3, 4) or not all(parts):
+        fail(
+            f"'{identifier}' is not a Resource identifier",
+            "write name:version:type or name:version:type:workspace",
+        )
+    workspace = parts[3] if len(parts) == 4 else None
+    return parts[0], parts[1], parts[2], workspace
