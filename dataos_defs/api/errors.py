@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from dataos_defs.api.wire import ErrorBody, ErrorOut, IssueOut
 from dataos_defs.manifest.errors import Issue, ManifestError
+from dataos_defs.poros.errors import Conflict, InvalidRequest, NotFound, PorosError
 
 
 class ApiError(Exception):
@@ -46,9 +48,24 @@ def install_error_handlers(app: FastAPI) -> None:
         message = f"{count} problem{'s' if count != 1 else ''} in the manifests; nothing was applied"
         return error_response(422, "invalid_manifest", message, None, exc.issues)
 
+    @app.exception_handler(PorosError)
+    async def _poros_error(_: Request, exc: PorosError) -> JSONResponse:
+        code = re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
+        return error_response(_status_of(exc), code, exc.message, exc.hint)
+
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         details = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         return error_response(400, "bad_request", f"malformed request: {details}")
+
+
+def _status_of(exc: PorosError) -> int:
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, Conflict):
+        return 409
+    if isinstance(exc, InvalidRequest):
+        return 400
+    return 500

@@ -24,7 +24,8 @@ from dataos_defs.manifest.registry import RESOURCE_TYPES, WORKSPACE_TYPES
 from dataos_defs.manifest.source import SourceMap
 from dataos_defs.manifest.validate import parse_documents
 from dataos_defs.poros.apply import apply_resources
-from dataos_defs.poros.store import Store, StoredResource
+from dataos_defs.poros.records import StoredResource
+from dataos_defs.poros.store import Store
 
 router = APIRouter(prefix="/poros/api/v1", tags=["resources"])
 StoreDep = Annotated[Store, Depends(get_store)]

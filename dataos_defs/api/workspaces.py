@@ -10,14 +10,15 @@ from dataos_defs.api.deps import get_store
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity, current_identity
 from dataos_defs.api.wire import WorkspaceIn, WorkspaceList, WorkspaceOut
-from dataos_defs.poros.store import Store, StoredWorkspace
+from dataos_defs.poros.records import Workspace
+from dataos_defs.poros.store import Store
 
 router = APIRouter(prefix="/poros/api/v1/workspaces", tags=["workspaces"])
 StoreDep = Annotated[Store, Depends(get_store)]
 IdentityDep = Annotated[Identity, Depends(current_identity)]
 
 
-def _out(workspace: StoredWorkspace) -> WorkspaceOut:
+def _out(workspace: Workspace) -> WorkspaceOut:
     return WorkspaceOut(
         name=workspace.name,
         description=workspace.description,

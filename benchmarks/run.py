@@ -1,0 +1,18 @@
+"""``make bench``: every performance target of the issues, with its baseline, in one run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import spine1  # noqa: E402
+
+
+def main() -> None:
+    spine1.main()
+
+
+if __name__ == "__main__":
+    main()

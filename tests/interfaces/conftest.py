@@ -1,0 +1,85 @@
+"""A real API server (uvicorn, started by ``dataos-ctl serve``) on 127.0.0.1 for each module."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "dataos_defs.cli"]
+
+
+@dataclass
+class Server:
+    url: str
+    home: Path
+    process: subprocess.Popen[bytes]
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {**os.environ, "DATAOS_API_URL": self.url, "DATAOS_HOME": str(self.home)}
+        env.update(extra)
+        return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(home: Path) -> Server:
+    port = free_port()
+    env = {**os.environ, "DATAOS_HOME": str(home)}
+    env.pop("DATAOS_DATABASE_URL", None)
+    log = (home / "api.log").open("wb")
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError((home / "api.log").read_text())
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return Server(url, home, process)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("API server did not start in 30 s")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp("dataos-home")
+    running = start_server(home)
+    yield running
+    running.process.terminate()
+    try:
+        running.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        running.process.kill()
+
+
+def run_cli(
+    server: Server | None, *args: str, cwd: Path = ROOT, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the real ``dataos-ctl`` in a subprocess."""
+    base = server.env(**env) if server else {**os.environ, **env}
+    return subprocess.run(
+        [*CLI, *args], cwd=cwd, env=base, capture_output=True, text=True, timeout=120
+    )
