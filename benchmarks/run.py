@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import spine1  # noqa: E402
+import spine1
 
 
 def main() -> None:

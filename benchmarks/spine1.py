@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "tests" / "interfaces"))
 
 def _timed(cmd: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}")
@@ -68,11 +68,17 @@ def main() -> dict[str, float]:
         work = Path(tmp)
         figures = {**bench_lint(work), **bench_apply(work)}
     print("Spine I")
-    print(f"  lint 1,000 manifests (CLI, wall):      {figures['lint_1000_s']:.2f} s  (target <= 2 s)")
+    print(
+        f"  lint 1,000 manifests (CLI, wall):      {figures['lint_1000_s']:.2f} s  (target <= 2 s)"
+    )
     print(f"    of which CLI start-up:               {figures['cli_startup_s']:.2f} s")
-    print(f"    baseline: YAML parsing alone:        {figures['yaml_parse_only_1000_s']:.2f} s "
-          f"(lint/parse ratio {figures['lint_1000_s'] / figures['yaml_parse_only_1000_s']:.1f}x)")
-    print(f"  apply 100 manifests via API (SQLite):  {figures['apply_100_s']:.2f} s  (target <= 3 s)")
+    print(
+        f"    baseline: YAML parsing alone:        {figures['yaml_parse_only_1000_s']:.2f} s "
+        f"(lint/parse ratio {figures['lint_1000_s'] / figures['yaml_parse_only_1000_s']:.1f}x)"
+    )
+    print(
+        f"  apply 100 manifests via API (SQLite):  {figures['apply_100_s']:.2f} s  (target <= 3 s)"
+    )
     print(f"    re-apply, all unchanged:             {figures['reapply_100_unchanged_s']:.2f} s")
     print(f"    baseline: one CLI round trip:        {figures['cli_roundtrip_s']:.2f} s")
     return figures

@@ -82,7 +82,9 @@ class DataosClient:
     def list_resources(
         self, kind: str | None, workspace: str | None, name: str | None
     ) -> list[dict[str, Any]]:
-        params = {k: v for k, v in {"type": kind, "workspace": workspace, "name": name}.items() if v}
+        params = {
+            k: v for k, v in {"type": kind, "workspace": workspace, "name": name}.items() if v
+        }
         return list(self._call("GET", "/poros/api/v1/resources", params=params)["items"])
 
     def get_resource(

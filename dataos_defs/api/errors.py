@@ -31,7 +31,7 @@ def error_response(
             code=code,
             message=message,
             hint=hint,
-            issues=[IssueOut(**issue.to_dict()) for issue in issues],  # type: ignore[arg-type]
+            issues=[IssueOut.model_validate(issue.to_dict()) for issue in issues],
         )
     )
     return JSONResponse(status_code=status, content=body.model_dump(mode="json"))
@@ -45,7 +45,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ManifestError)
     async def _manifest_error(_: Request, exc: ManifestError) -> JSONResponse:
         count = len(exc.issues)
-        message = f"{count} problem{'s' if count != 1 else ''} in the manifests; nothing was applied"
+        message = (
+            f"{count} problem{'s' if count != 1 else ''} in the manifests; nothing was applied"
+        )
         return error_response(422, "invalid_manifest", message, None, exc.issues)
 
     @app.exception_handler(PorosError)

@@ -41,7 +41,9 @@ def _documents(request: ApplyRequest) -> list[Document]:
     return documents
 
 
-@router.post("/apply", response_model=ApplyResponse, summary="Validate and apply a set of manifests")
+@router.post(
+    "/apply", response_model=ApplyResponse, summary="Validate and apply a set of manifests"
+)
 def apply(request: ApplyRequest, store: StoreDep, identity: IdentityDep) -> ApplyResponse:
     """All or nothing: every manifest is validated, references are checked, then one
     transaction writes them. Any problem returns 422 with every issue and changes nothing."""
@@ -103,8 +105,15 @@ def list_resources(
     workspace: Annotated[str | None, Query(description="workspace; all when absent")] = None,
     name: Annotated[str | None, Query()] = None,
 ) -> ResourceList:
+    """With ``workspace``, workspace-level Resources of that workspace plus the instance-level
+    ones (they belong to no workspace); without it, everything."""
     _check_type(type)
-    items = store.list(kind=type, workspace=workspace, name=name)
+    if workspace is None or (type is not None and type not in WORKSPACE_TYPES):
+        items = store.list(kind=type, name=name)
+    else:
+        items = store.list(kind=type, workspace=workspace, name=name)
+        if type is None:
+            items += [r for r in store.list(name=name) if r.workspace is None]
     return ResourceList(items=[_out(item) for item in items])
 
 
@@ -112,7 +121,9 @@ def _require(store: Store, kind: str, name: str, workspace: str | None) -> Store
     _check_type(kind)
     found = store.get(kind, name, _workspace_for(kind, workspace))
     if found is None:
-        where = f" in workspace '{_workspace_for(kind, workspace)}'" if kind in WORKSPACE_TYPES else ""
+        where = (
+            f" in workspace '{_workspace_for(kind, workspace)}'" if kind in WORKSPACE_TYPES else ""
+        )
         raise ApiError(404, "not_found", f"{kind} '{name}' not found{where}")
     return found
 
@@ -132,9 +143,7 @@ def get_resource(
     return _out(resource, with_manifest=True)
 
 
-@router.get(
-    "/resources/{type}/{name}/history", response_model=HistoryOut, summary="Every revision"
-)
+@router.get("/resources/{type}/{name}/history", response_model=HistoryOut, summary="Every revision")
 def history(
     type: str, name: str, store: StoreDep, _: IdentityDep, workspace: str | None = None
 ) -> HistoryOut:

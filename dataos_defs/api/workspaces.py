@@ -48,5 +48,7 @@ def get_workspace(name: str, store: StoreDep, _: IdentityDep) -> WorkspaceOut:
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_workspace(name: str, store: StoreDep, identity: IdentityDep, force: bool = False) -> None:
+def delete_workspace(
+    name: str, store: StoreDep, identity: IdentityDep, force: bool = False
+) -> None:
     store.delete_workspace(name, identity.user_id, force=force)

@@ -17,7 +17,9 @@ def delete(
     identifier: Annotated[
         str | None, typer.Option("-i", "--identifier", help="name:version:type[:workspace]")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="delete even if others depend on it")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="delete even if others depend on it")
+    ] = False,
 ) -> None:
     """Delete one Resource (its history is kept for audit)."""
     if identifier:

@@ -23,8 +23,13 @@ OutputOpt = Annotated[str, typer.Option("-o", "--output", help="table, json or y
 
 def _row(item: dict[str, Any]) -> tuple[Any, ...]:
     return (
-        item["name"], item["version"], item["type"], item["workspace"] or "",
-        item["status"], item.get("runtime") or "", item.get("owner") or "",
+        item["name"],
+        item["version"],
+        item["type"],
+        item["workspace"] or "",
+        item["status"],
+        item.get("runtime") or "",
+        item.get("owner") or "",
     )
 
 
@@ -36,17 +41,22 @@ def get(
     workspace: WorkspaceOpt = None,
     identifier: IdentOpt = None,
     output: OutputOpt = "table",
+    all_workspaces: Annotated[
+        bool, typer.Option("-a", "--all-workspaces", help="every workspace, not just -w")
+    ] = False,
     details: Annotated[bool, typer.Option("-d", "--details", help="show the manifest")] = False,
     unsanitize: Annotated[
         bool, typer.Option("--unsanitize", help="show secret values (needs permission)")
     ] = False,
 ) -> None:
-    """List Resources, or show one with -n/-i (-d for its manifest)."""
+    """List Resources of a workspace (default public), or show one with -n/-i (-d: manifest)."""
     if ctx.invoked_subcommand is not None:
         return
     check_format(output)
     if identifier:
         name, _, kind, workspace = parse_identifier(identifier)
+    if not all_workspaces:
+        workspace = workspace or "public"
     with api_session() as client:
         if name and kind and (details or unsanitize or output != "table"):
             item = client.get_resource(kind, name, workspace, unsanitize=unsanitize)
@@ -87,8 +97,14 @@ def history(
     print_table(
         ("REVISION", "ACTION", "VERSION", "APPLIED BY", "APPLIED AT", "SOURCE"),
         [
-            (r["revision"], r["action"], r.get("version") or "", r["applied_by"],
-             r["applied_at"], r.get("source_file") or "")
+            (
+                r["revision"],
+                r["action"],
+                r.get("version") or "",
+                r["applied_by"],
+                r["applied_at"],
+                r.get("source_file") or "",
+            )
             for r in body["revisions"]
         ],
     )

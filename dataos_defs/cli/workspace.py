@@ -38,8 +38,16 @@ def get(
         return
     print_table(
         ("NAME", "DESCRIPTION", "TAGS", "CREATED BY", "CREATED AT"),
-        [(w["name"], w.get("description") or "", ",".join(w["tags"]), w["created_by"],
-          w["created_at"]) for w in items],
+        [
+            (
+                w["name"],
+                w.get("description") or "",
+                ",".join(w["tags"]),
+                w["created_by"],
+                w["created_at"],
+            )
+            for w in items
+        ],
     )
 
 

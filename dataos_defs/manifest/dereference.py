@@ -22,7 +22,11 @@ def dereference(documents: list[Document]) -> list[Issue]:
         data = document.data
         if not isinstance(data, dict) or data.get("type") != "workflow":
             continue
-        dag = (data.get("workflow") or {}).get("dag") if isinstance(data.get("workflow"), dict) else None
+        dag = (
+            (data.get("workflow") or {}).get("dag")
+            if isinstance(data.get("workflow"), dict)
+            else None
+        )
         if not isinstance(dag, list):
             continue
         for index, job in enumerate(dag):
@@ -53,8 +57,17 @@ def _job_spec(folder: Path, reference: str) -> tuple[Any, tuple[str, str] | None
         return content, None
     if isinstance(content.get("spec"), dict):
         return content["spec"], None
-    jobs = (content.get("workflow") or {}).get("dag") if isinstance(content.get("workflow"), dict) else None
-    if isinstance(jobs, list) and len(jobs) == 1 and isinstance(jobs[0], dict) and "spec" in jobs[0]:
+    jobs = (
+        (content.get("workflow") or {}).get("dag")
+        if isinstance(content.get("workflow"), dict)
+        else None
+    )
+    if (
+        isinstance(jobs, list)
+        and len(jobs) == 1
+        and isinstance(jobs[0], dict)
+        and "spec" in jobs[0]
+    ):
         return jobs[0]["spec"], None
     return None, (
         f"job file '{reference}' holds no job spec",

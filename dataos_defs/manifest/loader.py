@@ -109,7 +109,9 @@ class _Builder:
             for key, value in merged.items():
                 result.setdefault(key, value)
 
-    def _issue(self, node: yaml.Node, path: KeyPath, message: str, hint: str | None = None) -> Issue:
+    def _issue(
+        self, node: yaml.Node, path: KeyPath, message: str, hint: str | None = None
+    ) -> Issue:
         line, column = _position(node)
         return Issue(self.source.file, line, column, format_path(path), message, hint)
 

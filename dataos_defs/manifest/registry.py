@@ -50,8 +50,25 @@ AnyResource = Annotated[
 RESOURCE_TYPES: dict[str, type[ResourceBase]] = {
     model.KIND: model
     for model in (
-        Workflow, Service, Worker, Depot, Policy, Cluster, Compute, Secret, InstanceSecret,
-        Bundle, Monitor, Pager, Lakehouse, Stack, Lens, Operator, Grant, Database, Volume,
+        Workflow,
+        Service,
+        Worker,
+        Depot,
+        Policy,
+        Cluster,
+        Compute,
+        Secret,
+        InstanceSecret,
+        Bundle,
+        Monitor,
+        Pager,
+        Lakehouse,
+        Stack,
+        Lens,
+        Operator,
+        Grant,
+        Database,
+        Volume,
         ResourceType,
     )
 }

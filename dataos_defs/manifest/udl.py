@@ -1,4 +1,4 @@
-"""Uniform Data Links: ``dataos://depot:collection/dataset?acl=r|rw`` and ``depot.collection.dataset``.
+"""Uniform Data Links: ``dataos://depot:collection/dataset?acl=r|rw`` and the dotted form.
 
 >>> Udl.parse("dataos://lakehouse:retail/orders?acl=rw")
 Udl(depot='lakehouse', collection='retail', dataset='orders', acl='rw')

@@ -71,7 +71,9 @@ def parse_document(document: Document) -> tuple[ParsedResource | None, list[Issu
 def _unknown_type(document: Document, kind: object) -> Issue:
     known = sorted(RESOURCE_TYPES)
     if kind is None:
-        return document.source.issue(("type",), "missing field 'type'", f"one of: {', '.join(known)}")
+        return document.source.issue(
+            ("type",), "missing field 'type'", f"one of: {', '.join(known)}"
+        )
     close = difflib.get_close_matches(str(kind), known, n=1)
     hint = f"did you mean '{close[0]}'?" if close else f"one of: {', '.join(known)}"
     return document.source.issue(("type",), f"unknown Resource type '{kind}'", hint)
@@ -87,7 +89,8 @@ def _dedupe(errors: Iterable[ErrorDetails]) -> list[ErrorDetails]:
         if key in seen:
             continue
         seen.add(key)
-        out.append({**err, "loc": loc})
+        err["loc"] = loc
+        out.append(err)
     return out
 
 
@@ -107,24 +110,27 @@ def _strip_union_branches(data: Any, loc: KeyPath) -> KeyPath:
     out: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and isinstance(part, str) and part in node:
+        if _has_child(node, part):
             out.append(part)
             node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        elif (isinstance(node, dict | list) or node is None) and not _looks_like_branch(part):
             out.append(part)
-            node = node[part]
-        elif isinstance(node, dict | list) or node is None:
-            if not _looks_like_branch(part):
-                out.append(part)
-                node = None
-        # scalars: anything further is a union branch label
+            node = None
     return tuple(out)
+
+
+def _has_child(node: Any, part: str | int) -> bool:
+    if isinstance(node, dict):
+        return isinstance(part, str) and part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
 
 
 def _looks_like_branch(part: str | int) -> bool:
     return isinstance(part, str) and (
-        "[" in part or part in {"str", "int", "float", "bool", "list", "dict", "none"}
-        or part[:1].isupper() or part.startswith("function-")
+        "[" in part
+        or part in {"str", "int", "float", "bool", "list", "dict", "none"}
+        or part[:1].isupper()
+        or part.startswith("function-")
     )
 
 
@@ -212,9 +218,7 @@ def _flatten(annotation: Any) -> list[Any]:
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    return [
-        a for a in _flatten(annotation) if isinstance(a, type) and issubclass(a, BaseModel)
-    ]
+    return [a for a in _flatten(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
 
 
 def check_set(resources: Sequence[ParsedResource], workspace: str | None) -> list[Issue]:

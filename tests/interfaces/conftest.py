@@ -81,5 +81,5 @@ def run_cli(
     """Run the real ``dataos-ctl`` in a subprocess."""
     base = server.env(**env) if server else {**os.environ, **env}
     return subprocess.run(
-        [*CLI, *args], cwd=cwd, env=base, capture_output=True, text=True, timeout=120
+        [*CLI, *args], cwd=cwd, env=base, capture_output=True, text=True, timeout=120, check=False
     )

@@ -119,7 +119,9 @@ def test_delete_refuses_with_dependents_unless_forced(server) -> None:
         with pytest.raises(ApiFailure) as gone:
             client.get_resource("instance-secret", "dsec", None)
         assert gone.value.status == 404
-        actions = [r["action"] for r in client.history("instance-secret", "dsec", None)["revisions"]]
+        actions = [
+            r["action"] for r in client.history("instance-secret", "dsec", None)["revisions"]
+        ]
         assert actions == ["created", "deleted"]
 
 

@@ -51,12 +51,14 @@ def test_secret_values_never_printed_without_unsanitize(server, tmp_path: Path) 
     shown = run_cli(server, "get", "-t", "instance-secret", "-n", "ksec", "-d")
     assert "pw-xyz-789" not in shown.stdout + shown.stderr
     assert "<redacted>" in shown.stdout
-    clear = run_cli(server, "get", "-t", "instance-secret", "-n", "ksec", "--unsanitize", "-o", "yaml")
+    clear = run_cli(
+        server, "get", "-t", "instance-secret", "-n", "ksec", "--unsanitize", "-o", "yaml"
+    )
     assert "pw-xyz-789" in clear.stdout
 
 
 def test_apply_error_names_file_line_path_and_changes_nothing(server, tmp_path: Path) -> None:
-    bad = product("e").replace("cron: \"0 3 * * *\"", "cron: \"0 3 * *\"")
+    bad = product("e").replace('cron: "0 3 * * *"', 'cron: "0 3 * *"')
     path = write(tmp_path, bad, "bad.yaml")
     result = run_cli(server, "apply", "-f", str(path))
     assert result.returncode == 1

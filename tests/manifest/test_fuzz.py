@@ -21,12 +21,18 @@ EXAMPLES = [
     for doc in yaml.safe_load_all(path.read_text())
 ]
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-10, 10**6), st.floats(allow_nan=False),
-    st.text(max_size=12), st.sampled_from(["", "dataos://", "* * *", "v1", "workflow", "$X"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-10, 10**6),
+    st.floats(allow_nan=False),
+    st.text(max_size=12),
+    st.sampled_from(["", "dataos://", "* * *", "v1", "workflow", "$X"]),
 )
 VALUES = st.recursive(
     SCALARS,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 
