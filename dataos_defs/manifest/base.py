@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -100,6 +100,10 @@ class ResourceBase(StrictModel):
 
     def secret_paths(self) -> list[KeyPath]:
         """Key paths, in the manifest as written, whose values are secrets."""
+        return []
+
+    def embedded_manifests(self) -> list[tuple[KeyPath, dict[str, Any]]]:
+        """Whole manifests written inside this one (a bundle's resources), validated too."""
         return []
 
     def produced_datasets(self) -> list[tuple[str, KeyPath]]:

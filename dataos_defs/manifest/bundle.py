@@ -1,12 +1,93 @@
-"""Scaffold: typed in full by the models work."""
+"""Bundle: several Resources applied together, in dependency order, optionally on a schedule.
+
+Each resource of a bundle is either an embedded manifest (``spec``) or a path to one
+(``file``). A resource starts once all its ``dependencies`` exist and every
+``dependencyConditions`` entry holds (status/runtime of another resource). Deleting a
+bundle deletes its resources in reverse order.
+"""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+import difflib
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
-from dataos_defs.manifest.base import Level, ResourceBase, StrictName
+from dataos_defs.manifest.base import Level, Problem, ResourceBase, ResourceName, StrictModel
+from dataos_defs.manifest.common import Cron, TimeZone
+from dataos_defs.manifest.source import KeyPath
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, dict) else value
+
+
+class CronEntry(StrictModel):
+    cron: Cron
+
+
+CronList = Annotated[
+    list[CronEntry],
+    BeforeValidator(_as_list, json_schema_input_type=CronEntry | list[CronEntry]),
+]
+
+
+class BundleSchedule(StrictModel):
+    """Create (and optionally delete) the bundle's resources on cron schedules."""
+
+    initialState: Literal["create", "delete"] = "create"
+    timezone: TimeZone | None = None
+    create: CronList | None = None
+    delete: CronList | None = None
+
+
+class BundleWorkspace(StrictModel):
+    name: ResourceName
+    description: str | None = None
+    tags: list[str] | None = None
+    labels: dict[str, str] | None = None
+    layer: Literal["user", "system"] = "user"
+
+
+class StateMatch(StrictModel):
+    """``is``: the value equals one of these; ``contains``: it contains one of these."""
+
+    is_: list[str] | None = Field(default=None, alias="is")
+    contains: list[str] | None = None
+
+
+class DependencyCondition(StrictModel):
+    resourceId: str
+    status: StateMatch | None = None
+    runtime: StateMatch | None = None
+
+
+class BundleResource(StrictModel):
+    id: Annotated[str, Field(min_length=1)]
+    workspace: ResourceName | None = None
+    spec: dict[str, Any] | None = Field(default=None, description="An embedded manifest")
+    file: str | None = Field(default=None, description="Path of a manifest file")
+    dependencies: list[str] | None = None
+    dependencyConditions: list[DependencyCondition] | None = None
+
+    def upstream(self) -> list[tuple[str, KeyPath]]:
+        """Ids this resource waits for, with where each is named."""
+        found: list[tuple[str, KeyPath]] = [
+            (dep, ("dependencies", index)) for index, dep in enumerate(self.dependencies or [])
+        ]
+        found.extend(
+            (cond.resourceId, ("dependencyConditions", index, "resourceId"))
+            for index, cond in enumerate(self.dependencyConditions or [])
+        )
+        return found
+
+
+class BundleSection(StrictModel):
+    schedule: BundleSchedule | None = None
+    workspaces: list[BundleWorkspace] | None = None
+    resources: list[BundleResource] = Field(min_length=1)
+    properties: dict[str, Any] | None = None
+    manageAsUser: str | None = None
 
 
 class Bundle(ResourceBase):
@@ -14,4 +95,124 @@ class Bundle(ResourceBase):
     LEVEL: ClassVar[Level] = "instance"
     type: Literal["bundle"]
     version: Literal["v1beta", "v1alpha"]
-    bundle: dict[str, Any]
+    bundle: BundleSection
+
+    def embedded_manifests(self) -> list[tuple[KeyPath, dict[str, Any]]]:
+        """The manifests written inline (``spec``), with their key path in this document."""
+        return [
+            (_at(index, "spec"), res.spec)
+            for index, res in enumerate(self.bundle.resources)
+            if res.spec is not None
+        ]
+
+    def order(self) -> list[str]:
+        """Resource ids in an order that creates every dependency first (ids must be valid)."""
+        graph = {res.id: [dep for dep, _ in res.upstream()] for res in self.bundle.resources}
+        done: list[str] = []
+        while len(done) < len(graph):
+            ready = [i for i, deps in graph.items() if i not in done and set(deps) <= set(done)]
+            if not ready:
+                break
+            done.extend(ready)
+        return done
+
+    def problems(self) -> list[Problem]:
+        problems = _source_problems(self.bundle.resources)
+        problems.extend(_graph_problems(self.bundle.resources))
+        if self.bundle.schedule is not None:
+            problems.extend(_schedule_problems(self.bundle.schedule))
+        return problems
+
+
+def _at(index: int, *rest: str | int) -> KeyPath:
+    return ("bundle", "resources", index, *rest)
+
+
+def _source_problems(resources: list[BundleResource]) -> list[Problem]:
+    problems = []
+    for index, res in enumerate(resources):
+        if (res.spec is None) == (res.file is None):
+            problems.append(
+                Problem(
+                    _at(index),
+                    f"bundle resource '{res.id}' needs exactly one of 'spec' or 'file'",
+                )
+            )
+    return problems
+
+
+def _graph_problems(resources: list[BundleResource]) -> list[Problem]:
+    problems: list[Problem] = []
+    first: dict[str, int] = {}
+    for index, res in enumerate(resources):
+        if res.id in first:
+            problems.append(
+                Problem(
+                    _at(index, "id"),
+                    f"duplicate resource id '{res.id}'",
+                    f"first used by bundle.resources[{first[res.id]}]",
+                )
+            )
+        first.setdefault(res.id, index)
+    for index, res in enumerate(resources):
+        for dep, path in res.upstream():
+            if dep not in first:
+                problems.append(
+                    Problem(
+                        _at(index, *path),
+                        f"unknown resource id '{dep}'",
+                        "known ids: " + ", ".join(sorted(first)),
+                    )
+                )
+    if len(first) < len(resources):
+        return problems  # dependencies cannot be followed while ids are ambiguous
+    cycle = _find_cycle({res.id: [d for d, _ in res.upstream() if d in first] for res in resources})
+    if cycle:
+        problems.append(
+            Problem(
+                _at(first[cycle[0]], "id"),
+                "resources depend on each other in a cycle: " + " -> ".join(cycle),
+                "remove one of these dependencies",
+            )
+        )
+    return problems
+
+
+def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """One cycle of ``graph`` as a closed path of nodes, or None."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in graph:
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def _schedule_problems(schedule: BundleSchedule) -> list[Problem]:
+    wanted = schedule.initialState
+    other = "delete" if wanted == "create" else "create"
+    if getattr(schedule, other) and not getattr(schedule, wanted):
+        return [
+            Problem(
+                ("bundle", "schedule", "initialState"),
+                f"initialState is '{wanted}' but only '{other}' crons are given",
+            )
+        ]
+    return []

@@ -6,7 +6,7 @@ import difflib
 import types
 import typing
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -16,7 +16,7 @@ from dataos_defs.manifest.base import DEFAULT_WORKSPACE, ResourceBase
 from dataos_defs.manifest.errors import Issue, ManifestError, format_path
 from dataos_defs.manifest.loader import Document
 from dataos_defs.manifest.registry import RESOURCE_TYPES, resource_adapter
-from dataos_defs.manifest.source import KeyPath
+from dataos_defs.manifest.source import KeyPath, SourceMap
 
 
 @dataclass
@@ -56,7 +56,7 @@ def parse_document(document: Document) -> tuple[ParsedResource | None, list[Issu
         found = type(data).__name__
         return None, [source.issue((), f"a manifest must be a mapping, not {found}", None)]
     kind = data.get("type")
-    if kind not in RESOURCE_TYPES:
+    if not isinstance(kind, str) or kind not in RESOURCE_TYPES:
         return None, [_unknown_type(document, kind)]
     try:
         model = resource_adapter().validate_python(data)
@@ -65,7 +65,25 @@ def parse_document(document: Document) -> tuple[ParsedResource | None, list[Issu
         return None, [_to_issue(document, model_cls, err) for err in _dedupe(exc.errors())]
     parsed = ParsedResource(model, document)
     issues = [parsed.issue(p.path, p.message, p.hint) for p in model.problems()]
+    for prefix, manifest in model.embedded_manifests():
+        issues.extend(_embedded_issues(document, prefix, manifest))
     return (parsed if not issues else None), issues
+
+
+def _embedded_issues(document: Document, prefix: KeyPath, manifest: Any) -> list[Issue]:
+    """Validate a manifest nested in another one, positions and paths kept in the outer file."""
+    depth = len(prefix)
+    positions = {
+        path[depth:]: pos
+        for path, pos in document.source.positions.items()
+        if path[:depth] == prefix
+    }
+    inner = Document(document.file, document.index, manifest, SourceMap(document.file, positions))
+    _, issues = parse_document(inner)
+    outer = format_path(prefix)
+    return [
+        replace(issue, path=f"{outer}.{issue.path}" if issue.path else outer) for issue in issues
+    ]
 
 
 def _unknown_type(document: Document, kind: object) -> Issue:
@@ -162,8 +180,13 @@ def _describe(
     if kind in {"value_error", "assertion_error"}:
         reason = str(ctx.get("error", err["msg"]))
         value = err.get("input")
-        if isinstance(value, str | int | float) and not isinstance(value, bool):
-            return f"invalid value {_short(value)}: {reason}", None
+        shown = _short(value)
+        if (
+            isinstance(value, str | int | float)
+            and not isinstance(value, bool)
+            and shown not in reason
+        ):
+            return f"invalid value {shown}: {reason}", None
         return reason, None
     value = err.get("input")
     shown = _short(value)

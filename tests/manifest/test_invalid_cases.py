@@ -113,8 +113,8 @@ CASES: list[tuple[str, str, list[tuple[int, str, str]]]] = [
     ("yaml-tab", "name: x\n\tversion: v1\n", [(2, "", "YAML syntax error")]),
     (
         "unset-variable",
-        SECRET.replace("{a: b}", "{a: ${SURELY_UNSET_VAR_42}}"),
-        [(7, "instance-secret.data.a", "SURELY_UNSET_VAR_42")],
+        SECRET.replace("{a: b}", "\n    a: ${SURELY_UNSET_VAR_42}"),
+        [(8, "instance-secret.data.a", "SURELY_UNSET_VAR_42")],
     ),
     (
         "secret-bad-acl",
@@ -209,7 +209,7 @@ CASES: list[tuple[str, str, list[tuple[int, str, str]]]] = [
                 "compute: runnable-default\n        resources: {requests: {cpu: lots}}",
             )
         ),
-        [(9, "workflow.dag[0].spec.resources.requests.cpu", "quantity")],
+        [(10, "workflow.dag[0].spec.resources.requests.cpu", "quantity")],
     ),
     (
         "bad-log-level",
@@ -218,7 +218,7 @@ CASES: list[tuple[str, str, list[tuple[int, str, str]]]] = [
                 "compute: runnable-default", "compute: runnable-default\n        logLevel: LOUD"
             )
         ),
-        [(9, "workflow.dag[0].spec.logLevel", "not allowed")],
+        [(10, "workflow.dag[0].spec.logLevel", "not allowed")],
     ),
     (
         "bad-retry-strategy",
@@ -252,7 +252,7 @@ CASES: list[tuple[str, str, list[tuple[int, str, str]]]] = [
                 "compute: runnable-default", "compute: runnable-default\n        computee: x"
             )
         ),
-        [(9, "workflow.dag[0].spec.computee", "unknown field")],
+        [(10, "workflow.dag[0].spec.computee", "unknown field")],
     ),
     (
         "secret-bad-type",
