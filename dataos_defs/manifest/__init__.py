@@ -1,0 +1,1 @@
+"""DataOS Resource manifests: typed models, a positioned loader, validation and JSON Schema."""
