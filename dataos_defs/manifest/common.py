@@ -1,19 +1,46 @@
-"""Field types shared by several Resource types: cron, stacks, runtime ``spec`` parts."""
+"""Field types shared by several Resource types: cron, stacks, the runtime ``spec``."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import (
+    AfterValidator,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, InitErrorDetails
 
-from dataos_defs.manifest.base import Scalar, StrictModel
+from dataos_defs.manifest.base import Problem, Reference, Scalar, StrictModel
+from dataos_defs.manifest.source import KeyPath
+from dataos_defs.manifest.stacks import (
+    STACK_SPECS,
+    StackSpecBase,
+    StackSpecValue,
+    validate_stack_spec,
+)
+from dataos_defs.manifest.stacks._fields import (
+    LogLevel,
+    Quantity,
+    Text,
+    error,
+    fail,
+    passthrough,
+)
 
-_STACK = re.compile(r"^(?P<name>[a-z][a-z0-9-]*)(?:\+(?P<flavor>[a-z0-9-]+))?(?::(?P<version>[A-Za-z0-9.\-]+))?$")
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$")
+_STACK = re.compile(
+    r"^(?P<name>[a-z][a-z0-9-]*)(?:\+(?P<flavor>[a-z0-9-]+))?(?::(?P<version>[A-Za-z0-9.\-]+))?$"
+)
 
 
 def _cron(value: str) -> str:
@@ -36,11 +63,14 @@ def _timezone(value: str) -> str:
     return value
 
 
-def _quantity(value: str | int | float) -> str:
-    text = str(value)
-    if not _QUANTITY.match(text):
-        raise ValueError(f"'{text}' is not a Kubernetes quantity (e.g. 500m, 1, 2Gi, 512Mi)")
-    return text
+def _iso_datetime(value: str) -> str:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(
+            f"'{value}' is not an ISO-8601 date-time such as 2025-12-31T23:59:00Z"
+        ) from exc
+    return value
 
 
 def _stack(value: str) -> str:
@@ -48,16 +78,10 @@ def _stack(value: str) -> str:
     return value
 
 
-def _as_text(value: Any) -> Any:
-    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
-
-
 Cron = Annotated[str, AfterValidator(_cron)]
 TimeZone = Annotated[str, AfterValidator(_timezone)]
-Quantity = Annotated[str, BeforeValidator(_as_text), AfterValidator(_quantity)]
+IsoDateTime = Annotated[str, AfterValidator(_iso_datetime)]
 StackString = Annotated[str, AfterValidator(_stack)]
-Text = Annotated[str, BeforeValidator(_as_text)]
-LogLevel = Literal["INFO", "WARN", "WARNING", "DEBUG", "ERROR", "info", "warn", "debug", "error"]
 
 
 @dataclass(frozen=True)
@@ -70,12 +94,22 @@ class StackRef:
 
     @classmethod
     def parse(cls, text: str) -> StackRef:
-        match = _STACK.match(text)
+        match = _STACK.match(text.strip())
         if not match:
             raise ValueError(
                 f"'{text}' is not a stack: expected name[+flavor][:version], e.g. flare:7.0"
             )
         return cls(match.group("name"), match.group("flavor"), match.group("version"))
+
+
+def stack_name(value: object) -> str | None:
+    """The stack name of a ``stack`` value, or None when it is not a valid stack."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return StackRef.parse(value).name
+    except ValueError:
+        return None
 
 
 class ResourceAmounts(StrictModel):
@@ -100,7 +134,7 @@ class DataosSecret(StrictModel):
     keys: list[str] | None = None
     allKeys: bool | None = None
     allkeys: bool | None = None
-    consumptionType: Literal["envVars", "propfile", "file"] | None = None
+    consumptionType: Literal["envVars", "propfile", "propFile", "file"] | None = None
 
 
 class DataosVolume(StrictModel):
@@ -135,12 +169,58 @@ class Retry(StrictModel):
     maxDuration: Text | None = None
 
 
+class AutoScaling(StrictModel):
+    """Horizontal pod autoscaling of a service or worker."""
+
+    enabled: bool = True
+    minReplicas: int = Field(default=1, ge=0)
+    maxReplicas: int | None = Field(default=None, ge=1)
+    targetMemoryUtilizationPercentage: int | None = Field(default=None, ge=1)
+    targetCPUUtilizationPercentage: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> AutoScaling:
+        if self.maxReplicas is not None and self.maxReplicas < self.minReplicas:
+            fail(error(("maxReplicas",), f"maxReplicas ({self.maxReplicas}) is below "
+                       f"minReplicas ({self.minReplicas})", self.maxReplicas))
+        return self
+
+
+class HighAvailabilityConfig(StrictModel):
+    """How replicas spread across hosts, zones or regions."""
+
+    level: Literal["hostname", "zone", "region"] | None = None
+    mode: Literal["preferred", "required"] | None = None
+    tags: list[str] | None = None
+
+
+def _relocate(err: ErrorDetails, key: str) -> InitErrorDetails:
+    """An error under ``stackSpec`` re-addressed to the legacy key it was written under."""
+    moved = passthrough(err)
+    loc = tuple(err["loc"])
+    if loc[:1] == ("stackSpec",):
+        moved["loc"] = (key, *loc[1:])
+    return moved
+
+
+def _misplaced(key: str, data: dict[str, Any]) -> InitErrorDetails:
+    message = (
+        f"'{key}:' would hold the spec of the {key} stack, but this spec runs "
+        f"'{data.get('stack')}'; write the stack's configuration under 'stackSpec'"
+    )
+    return error((key,), message, data[key])
+
+
 class RuntimeSpec(StrictModel):
-    """Runtime fields shared by workflow jobs, services and workers (DATAOS_CONTRACT §2)."""
+    """Runtime fields shared by workflow jobs, services and workers (DATAOS_CONTRACT §2).
+
+    The stack's own configuration sits in ``stackSpec`` (or, in older manifests, under a
+    key named after the stack, such as ``flare:``) and is typed by the stack's name.
+    """
 
     stack: StackString
     compute: str = "runnable-default"
-    stackSpec: dict[str, Any] | None = None
+    stackSpec: StackSpecValue | None = None
     logLevel: LogLevel | None = None
     configs: dict[str, Any] | None = None
     envs: dict[str, Scalar | None] | None = None
@@ -159,3 +239,134 @@ class RuntimeSpec(StrictModel):
     description: str | None = None
     tier: str | None = None
 
+    _spec_key: str = PrivateAttr(default="stackSpec")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _legacy_spec_key(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        """Accept the stack spec under a key named after the stack (``flare:``, ``beacon:``).
+
+        The value is validated as ``stackSpec``; error paths are moved back to the key the
+        user wrote so that they point at real lines.
+        """
+        if not isinstance(data, dict):
+            return handler(data)
+        name = stack_name(data.get("stack"))
+        fields = cls.model_fields
+        misplaced = [k for k in data if k in STACK_SPECS and k != name and k not in fields]
+        if misplaced:
+            fail([_misplaced(key, data) for key in misplaced])
+        if name is None or name in fields or name not in data:
+            return handler(data)
+        if "stackSpec" in data:
+            fail(error((name,), f"the stack spec is given twice: under '{name}' and 'stackSpec'"))
+        moved = {k: v for k, v in data.items() if k != name}
+        moved["stackSpec"] = data[name]
+        try:
+            model = handler(moved)
+        except ValidationError as exc:
+            fail([_relocate(e, name) for e in exc.errors()])
+        model._spec_key = name
+        return model
+
+    @field_validator("stackSpec", mode="plain", json_schema_input_type=StackSpecValue | None)
+    @classmethod
+    def _typed_stack_spec(cls, value: Any, info: ValidationInfo) -> StackSpecValue | None:
+        if value is None:
+            return None
+        return validate_stack_spec(stack_name(info.data.get("stack")), value)
+
+    @model_validator(mode="after")
+    def _typed_stack_needs_spec(self) -> RuntimeSpec:
+        name = self.stack_ref.name
+        if name in STACK_SPECS and self.stackSpec is None:
+            fail(error((), f"the {name} stack needs its configuration under 'stackSpec'"))
+        return self
+
+    @property
+    def stack_ref(self) -> StackRef:
+        return StackRef.parse(self.stack)
+
+    @property
+    def stack_spec_key(self) -> str:
+        """The key the stack spec was written under (``stackSpec`` or e.g. ``flare``)."""
+        return self._spec_key
+
+    @property
+    def stack_spec(self) -> StackSpecValue | None:
+        """The typed spec (``FlareSpec``...) or, for other stacks, the mapping as written."""
+        return self.stackSpec
+
+    def runtime_references(self, path: KeyPath) -> list[Reference]:
+        """Compute, stack, secrets and whatever the stack spec names, at their key paths."""
+        compute_at = (*path, "compute") if "compute" in self.model_fields_set else path
+        refs = [
+            Reference("compute", self.compute, None, compute_at),
+            Reference("stack", self.stack_ref.name, None, (*path, "stack")),
+        ]
+        for i, secret in enumerate(self.dataosSecrets or []):
+            where = (*path, "dataosSecrets", i, "name")
+            refs.append(Reference("secret", secret.name, secret.workspace, where))
+        spec = self.stack_spec
+        spec_path = (*path, self.stack_spec_key)
+        if isinstance(spec, StackSpecBase):
+            refs.extend(spec.references(spec_path))
+        return refs
+
+    def runtime_problems(self, path: KeyPath) -> list[Problem]:
+        spec = self.stack_spec
+        if isinstance(spec, StackSpecBase):
+            return spec.problems((*path, self.stack_spec_key))
+        return []
+
+    def runtime_produced(self, path: KeyPath) -> list[tuple[str, KeyPath]]:
+        spec = self.stack_spec
+        if isinstance(spec, StackSpecBase):
+            return spec.produced_datasets((*path, self.stack_spec_key))
+        return []
+
+
+class LongRunningSpec(RuntimeSpec):
+    """A service's or worker's section: the runtime spec plus replicas and scaling."""
+
+    replicas: int = Field(default=1, ge=0)
+    autoScaling: AutoScaling | None = None
+    autoscaling: AutoScaling | None = Field(
+        default=None, description="Spelling of the worker docs; same as autoScaling"
+    )
+    highAvailabilityConfig: HighAvailabilityConfig | None = None
+
+    @model_validator(mode="after")
+    def _one_autoscaling(self) -> LongRunningSpec:
+        if self.autoScaling is not None and self.autoscaling is not None:
+            fail(error(("autoscaling",), "autoscaling is given twice: as 'autoScaling' and "
+                       "'autoscaling'"))
+        return self
+
+    @property
+    def auto_scaling(self) -> AutoScaling | None:
+        return self.autoScaling or self.autoscaling
+
+
+__all__ = [
+    "AutoScaling",
+    "Cron",
+    "DataosSecret",
+    "DataosVolume",
+    "HighAvailabilityConfig",
+    "IsoDateTime",
+    "LogLevel",
+    "LongRunningSpec",
+    "Quantity",
+    "ResourceAmounts",
+    "Resources",
+    "Retry",
+    "RuntimeSpec",
+    "StackRef",
+    "StackString",
+    "TempVolume",
+    "Text",
+    "TimeZone",
+    "TopologyNode",
+    "stack_name",
+]

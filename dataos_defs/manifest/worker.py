@@ -1,12 +1,16 @@
-"""Scaffold: typed in full by the models work."""
+"""Worker: a long-running workload without ports, for continuous processing (§5)."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
-from pydantic import Field
+from dataos_defs.manifest.base import Level, Problem, Reference, ResourceBase
+from dataos_defs.manifest.common import LongRunningSpec
+from dataos_defs.manifest.source import KeyPath
 
-from dataos_defs.manifest.base import Level, ResourceBase, StrictName
+
+class WorkerSpec(LongRunningSpec):
+    """A worker's section: the runtime spec with replicas and scaling, no ingress or ports."""
 
 
 class Worker(ResourceBase):
@@ -14,4 +18,13 @@ class Worker(ResourceBase):
     LEVEL: ClassVar[Level] = "workspace"
     type: Literal["worker"]
     version: Literal["v1beta"]
-    worker: dict[str, Any]
+    worker: WorkerSpec
+
+    def references(self) -> list[Reference]:
+        return self.worker.runtime_references(("worker",))
+
+    def problems(self) -> list[Problem]:
+        return self.worker.runtime_problems(("worker",))
+
+    def produced_datasets(self) -> list[tuple[str, KeyPath]]:
+        return self.worker.runtime_produced(("worker",))
