@@ -8,7 +8,6 @@ bundle deletes its resources in reverse order.
 
 from __future__ import annotations
 
-import difflib
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field

@@ -16,6 +16,7 @@ from dataos_defs.manifest.base import DEFAULT_WORKSPACE, ResourceBase
 from dataos_defs.manifest.errors import Issue, ManifestError, format_path
 from dataos_defs.manifest.loader import Document
 from dataos_defs.manifest.registry import RESOURCE_TYPES, resource_adapter
+from dataos_defs.manifest.sensitive import sensitive_paths
 from dataos_defs.manifest.source import KeyPath, SourceMap
 
 
@@ -46,6 +47,14 @@ class ParsedResource:
 
     def issue(self, path: KeyPath, message: str, hint: str | None = None) -> Issue:
         return self.document.source.issue(path, message, hint)
+
+    def secret_paths(self) -> list[KeyPath]:
+        """Declared secret fields plus inline credentials found by key name, outermost only."""
+        paths = set(self.model.secret_paths()) | set(sensitive_paths(self.document.data))
+        return sorted(
+            (p for p in paths if not any(p[:n] in paths for n in range(len(p)))),
+            key=lambda p: tuple(str(part) for part in p),
+        )
 
 
 def parse_document(document: Document) -> tuple[ParsedResource | None, list[Issue]]:
