@@ -87,7 +87,8 @@ class ResourceBase(StrictModel):
     layer: Literal["user", "system"] = "user"
     title: str | None = None
     workspace: ResourceName | None = Field(
-        default=None, description="Workspace of a workspace-level Resource; -w wins if both given"
+        default=None,
+        description="Workspace of a workspace-level Resource; an explicit -w must agree",
     )
 
     def references(self) -> list[Reference]:

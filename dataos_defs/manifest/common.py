@@ -181,8 +181,13 @@ class AutoScaling(StrictModel):
     @model_validator(mode="after")
     def _bounds(self) -> AutoScaling:
         if self.maxReplicas is not None and self.maxReplicas < self.minReplicas:
-            fail(error(("maxReplicas",), f"maxReplicas ({self.maxReplicas}) is below "
-                       f"minReplicas ({self.minReplicas})", self.maxReplicas))
+            fail(
+                error(
+                    ("maxReplicas",),
+                    f"maxReplicas ({self.maxReplicas}) is below minReplicas ({self.minReplicas})",
+                    self.maxReplicas,
+                )
+            )
         return self
 
 
@@ -339,8 +344,12 @@ class LongRunningSpec(RuntimeSpec):
     @model_validator(mode="after")
     def _one_autoscaling(self) -> LongRunningSpec:
         if self.autoScaling is not None and self.autoscaling is not None:
-            fail(error(("autoscaling",), "autoscaling is given twice: as 'autoScaling' and "
-                       "'autoscaling'"))
+            fail(
+                error(
+                    ("autoscaling",),
+                    "autoscaling is given twice: as 'autoScaling' and 'autoscaling'",
+                )
+            )
         return self
 
     @property

@@ -115,10 +115,13 @@ class Workflow(ResourceBase):
         index: dict[str, int] = {}
         for i, job in enumerate(self.workflow.dag):
             if job.name in index:
-                problems.append(Problem(
-                    (*DAG, i, "name"), f"job '{job.name}' is defined twice in this dag",
-                    f"first defined at workflow.dag[{index[job.name]}]",
-                ))
+                problems.append(
+                    Problem(
+                        (*DAG, i, "name"),
+                        f"job '{job.name}' is defined twice in this dag",
+                        f"first defined at workflow.dag[{index[job.name]}]",
+                    )
+                )
             index.setdefault(job.name, i)
         names = sorted(index)
         edges: dict[int, list[tuple[int, KeyPath]]] = {}
@@ -149,12 +152,15 @@ class Workflow(ResourceBase):
             stack.append(node)
             for target, path in edges.get(node, []):
                 if state.get(target) == 1:
-                    ring = [*stack[stack.index(target):], target]
+                    ring = [*stack[stack.index(target) :], target]
                     names = " -> ".join(dag[n].name for n in ring)
-                    problems.append(Problem(
-                        path, f"dependency cycle: {names}",
-                        "a job can only start after its dependencies; remove one of these",
-                    ))
+                    problems.append(
+                        Problem(
+                            path,
+                            f"dependency cycle: {names}",
+                            "a job can only start after its dependencies; remove one of these",
+                        )
+                    )
                 elif target not in state:
                     visit(target)
             stack.pop()

@@ -77,8 +77,9 @@ def test_service_validates_with_the_legacy_stack_key() -> None:
     assert isinstance(service, Service)
     spec = service.service
     assert spec.stack_spec_key == "beacon"
-    assert spec.stack_spec == {"source": {"type": "database", "name": "ordersdb",
-                                          "workspace": "public"}}
+    assert spec.stack_spec == {
+        "source": {"type": "database", "name": "ordersdb", "workspace": "public"}
+    }
     assert spec.ingress is not None and spec.ingress.path == "/orders/api/v1"
     assert spec.auto_scaling is not None and spec.auto_scaling.maxReplicas == 5
     assert service.references() == [
@@ -95,24 +96,64 @@ def test_replicas_default_to_one() -> None:
 
 
 SERVICE_CASES = [
-    ("servicePort: 8080", "servicePort: 80800", "80800", "service.servicePort",
-     "less than or equal to 65535"),
-    ("servicePort: 9090", "servicePort: 0", "metrics", "service.servicePorts[0].servicePort",
-     "greater than or equal to 1"),
+    (
+        "servicePort: 8080",
+        "servicePort: 80800",
+        "80800",
+        "service.servicePort",
+        "less than or equal to 65535",
+    ),
+    (
+        "servicePort: 9090",
+        "servicePort: 0",
+        "metrics",
+        "service.servicePorts[0].servicePort",
+        "greater than or equal to 1",
+    ),
     ("    path: /orders/api/v1\n", "", "ingress:", "service.ingress", "needs 'path'"),
-    ("path: /orders/api/v1", "path: orders", "path: orders", "service.ingress.path",
-     "must start with '/'"),
-    ("maxReplicas: 5", "maxReplicas: 1", "maxReplicas", "service.autoScaling.maxReplicas",
-     "below minReplicas (2)"),
-    ("level: zone", "level: rack", "highAvailabilityConfig", "service.highAvailabilityConfig.level",
-     "'rack' is not allowed"),
-    ("  replicas: 2\n", "  replicas: -1\n", "replicas", "service.replicas",
-     "greater than or equal to 0"),
-    ("  stack: beacon+rest\n", "  stack: beacon+rest\n  stackSpec: {}\n", "  beacon:",
-     "service.beacon", "given twice"),
+    (
+        "path: /orders/api/v1",
+        "path: orders",
+        "path: orders",
+        "service.ingress.path",
+        "must start with '/'",
+    ),
+    (
+        "maxReplicas: 5",
+        "maxReplicas: 1",
+        "maxReplicas",
+        "service.autoScaling.maxReplicas",
+        "below minReplicas (2)",
+    ),
+    (
+        "level: zone",
+        "level: rack",
+        "highAvailabilityConfig",
+        "service.highAvailabilityConfig.level",
+        "'rack' is not allowed",
+    ),
+    (
+        "  replicas: 2\n",
+        "  replicas: -1\n",
+        "replicas",
+        "service.replicas",
+        "greater than or equal to 0",
+    ),
+    (
+        "  stack: beacon+rest\n",
+        "  stack: beacon+rest\n  stackSpec: {}\n",
+        "  beacon:",
+        "service.beacon",
+        "given twice",
+    ),
     ("version: v1", "version: v1beta", "version", "version", "'v1beta' is not allowed"),
-    ("    enabled: true\n    path", "    enabeld: true\n    path", "enabeld",
-     "service.ingress.enabeld", "did you mean 'enabled'?"),
+    (
+        "    enabled: true\n    path",
+        "    enabeld: true\n    path",
+        "enabeld",
+        "service.ingress.enabeld",
+        "did you mean 'enabled'?",
+    ),
 ]
 
 
@@ -128,10 +169,14 @@ def test_invalid_service(old: str, new: str, needle: str, path: str, fragment: s
 
 
 def test_autoscaling_spelt_both_ways_is_rejected() -> None:
-    text = SERVICE.replace("  highAvailability", "  autoscaling: {minReplicas: 1}\n  highAvailability")
+    text = SERVICE.replace(
+        "  highAvailability", "  autoscaling: {minReplicas: 1}\n  highAvailability"
+    )
     assert one_issue(text) == (
-        line_of(text, "autoscaling:"), "service.autoscaling",
-        "autoscaling is given twice: as 'autoScaling' and 'autoscaling'", None,
+        line_of(text, "autoscaling:"),
+        "service.autoscaling",
+        "autoscaling is given twice: as 'autoScaling' and 'autoscaling'",
+        None,
     )
 
 
@@ -157,25 +202,46 @@ def test_container_spec_and_its_pull_secret() -> None:
     assert isinstance(service, Service)
     spec = service.service.stack_spec
     assert isinstance(spec, ContainerSpec) and spec.arguments == [
-        "run", "app.py", "--server.port", "8501"
+        "run",
+        "app.py",
+        "--server.port",
+        "8501",
     ]
-    assert Reference(
-        "secret", "registry-pull", None, ("service", "stackSpec", "imagePullSecret")
-    ) in service.references()
+    assert (
+        Reference("secret", "registry-pull", None, ("service", "stackSpec", "imagePullSecret"))
+        in service.references()
+    )
 
 
 @pytest.mark.parametrize(
     ("old", "new", "needle", "path", "message", "hint"),
     [
-        ("    image: registry.example.com/report-ui:1.0\n", "", "stackSpec:",
-         "service.stackSpec.image", "missing required field 'image'", None),
-        ("imagePullSecret:", "imagePullSecrets:", "imagePullSecrets",
-         "service.stackSpec.imagePullSecrets",
-         "unknown field 'imagePullSecrets' in a container stackSpec; "
-         "did you mean 'imagePullSecret'?", None),
-        ("  stackSpec:", "  alpha:", "alpha:", "service.alpha",
-         "'alpha:' would hold the spec of the alpha stack, but this spec runs 'container'; "
-         "write the stack's configuration under 'stackSpec'", None),
+        (
+            "    image: registry.example.com/report-ui:1.0\n",
+            "",
+            "stackSpec:",
+            "service.stackSpec.image",
+            "missing required field 'image'",
+            None,
+        ),
+        (
+            "imagePullSecret:",
+            "imagePullSecrets:",
+            "imagePullSecrets",
+            "service.stackSpec.imagePullSecrets",
+            "unknown field 'imagePullSecrets' in a container stackSpec; "
+            "did you mean 'imagePullSecret'?",
+            None,
+        ),
+        (
+            "  stackSpec:",
+            "  alpha:",
+            "alpha:",
+            "service.alpha",
+            "'alpha:' would hold the spec of the alpha stack, but this spec runs 'container'; "
+            "write the stack's configuration under 'stackSpec'",
+            None,
+        ),
     ],
 )
 def test_invalid_container_spec(
@@ -225,16 +291,35 @@ def test_worker_accepts_both_autoscaling_spellings_and_typed_stacks() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "needle", "path", "fragment"),
     [
-        ("  replicas: 1\n", "  replicas: 1\n  servicePort: 80\n", "servicePort", "worker.servicePort",
-         "unknown field 'servicePort'"),
-        ("  replicas: 1\n", "  replicas: 1\n  ingress: {enabled: false}\n", "ingress",
-         "worker.ingress", "unknown field 'ingress'"),
+        (
+            "  replicas: 1\n",
+            "  replicas: 1\n  servicePort: 80\n",
+            "servicePort",
+            "worker.servicePort",
+            "unknown field 'servicePort'",
+        ),
+        (
+            "  replicas: 1\n",
+            "  replicas: 1\n  ingress: {enabled: false}\n",
+            "ingress",
+            "worker.ingress",
+            "unknown field 'ingress'",
+        ),
         ("version: v1beta", "version: v1", "version", "version", "'v1' is not allowed"),
-        ("mode: required", "mode: strict", "mode: strict", "worker.highAvailabilityConfig.mode",
-         "'strict' is not allowed"),
-        ("{name: events, dataset: 'dataos://lakehouse", "{name: event, dataset: 'dataos://lakehouse",
-         "name: event,", "worker.stackSpec.job.outputs[0].name",
-         "output 'event' names no input or step (did you mean 'events'?)"),
+        (
+            "mode: required",
+            "mode: strict",
+            "mode: strict",
+            "worker.highAvailabilityConfig.mode",
+            "'strict' is not allowed",
+        ),
+        (
+            "{name: events, dataset: 'dataos://lakehouse",
+            "{name: event, dataset: 'dataos://lakehouse",
+            "name: event,",
+            "worker.stackSpec.job.outputs[0].name",
+            "output 'event' names no input or step (did you mean 'events'?)",
+        ),
     ],
 )
 def test_invalid_worker(old: str, new: str, needle: str, path: str, fragment: str) -> None:

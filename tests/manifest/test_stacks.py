@@ -139,63 +139,184 @@ def test_flare_references_and_produced_datasets() -> None:
         Reference("depot", "lakehouse", None, (*at, "outputs", 1, "dataset")),
     ]
     assert [d for d, _ in model.produced_datasets()] == [
-        "dataos://lakehouse:sales/daily", "dataos://lakehouse:sales/joined",
+        "dataos://lakehouse:sales/daily",
+        "dataos://lakehouse:sales/joined",
     ]
 
 
 INPUT = "job.inputs[{}]"
 # (old, new, needle locating the line, path below the spec, fragment of message or hint)
 FLARE_CASES = [
-    ("dataset: dataos://lakehouse:sales/orders", "dataset: dataos:lakehouse:sales/orders",
-     "dataos:lakehouse", INPUT.format(0) + ".dataset", "scheme is written 'dataos://'"),
-    ("      query: select", "      dataset: dataos://pg:public/c\n      query: select",
-     "- name: customers", INPUT.format(1), "either 'dataset' or 'query', not both"),
-    ("      query: select * from shoppg.public.customers\n", "", "- name: customers",
-     INPUT.format(1), "needs 'dataset' (a UDL) or 'query'"),
-    ("inputType: bigquery", "inputType: kafka", "inputType", INPUT.format(2) + ".inputType",
-     "needs a 'kafka:' block"),
-    ("format: Iceberg", "format: parqet", "parqet", INPUT.format(0) + ".format",
-     "'parqet' is not allowed"),
-    ("          sql: select *", "          sqlFile: x.sql\n          sql: select *", "sqlFile: x",
-     "job.steps[0].sequence[0].sqlFile", "either 'sql' or 'sqlFile'"),
-    ("functions: [{name: drop, columns: [tmp]}]", "doc: nothing to do", "name: cleaned",
-     "job.steps[0].sequence[2]", "needs 'sql' or 'sqlFile'"),
-    ("name: change_case", "name: chnage_case", "chnage_case",
-     "job.steps[0].sequence[0].functions[1].name", "did you mean 'change_case'"),
-    ("saveMode: Append", "saveMode: upsert", "saveMode", "job.outputs[0].options.saveMode",
-     "'upsert' is not allowed"),
-    ("{type: identity,", "{type: week,", "type: week",
-     "job.outputs[0].options.iceberg.partitionSpec[0].type", "'week' is not allowed"),
-    (", numBuckets: 8}", "}", "type: bucket",
-     "job.outputs[0].options.iceberg.partitionSpec[2]", "needs 'numBuckets'"),
-    (", width: 4}", "}", "type: truncate",
-     "job.outputs[0].options.iceberg.partitionSpec[3]", "needs 'width'"),
-    ("dataset: dataos://lakehouse:sales?acl=rw", "dataset: dataos://lakehouse?acl=rw",
-     "lakehouse?acl", "job.outputs[0].dataset", "at least depot and collection"),
-    ("      dataset: dataos://lakehouse:sales/joined?acl=rw\n", "", "- title: Joined",
-     "job.outputs[1]", "an output needs 'dataset'"),
-    ("tests: [avg > 10,", "tests: [avgg > 10,", "avgg", "job.outputs[1].assertions[0].tests[0]",
-     "unknown assertion metric 'avgg'; did you mean 'avg'?"),
-    ("missing_count < 5]", "missing_count about 5]", "about",
-     "job.outputs[1].assertions[0].tests[1]", "is not a test"),
-    ("{sql: select count(*)", "{column: n, sql: select count(*)", "{column: n,",
-     "job.assertions[1].sql", "either a 'column' or the result of 'sql'"),
-    ("name: expire_snapshots", "name: expire_snapshot", "expire_snapshot,", "job.actions[0].name",
-     "did you mean 'expire_snapshots'"),
+    (
+        "dataset: dataos://lakehouse:sales/orders",
+        "dataset: dataos:lakehouse:sales/orders",
+        "dataos:lakehouse",
+        INPUT.format(0) + ".dataset",
+        "scheme is written 'dataos://'",
+    ),
+    (
+        "      query: select",
+        "      dataset: dataos://pg:public/c\n      query: select",
+        "- name: customers",
+        INPUT.format(1),
+        "either 'dataset' or 'query', not both",
+    ),
+    (
+        "      query: select * from shoppg.public.customers\n",
+        "",
+        "- name: customers",
+        INPUT.format(1),
+        "needs 'dataset' (a UDL) or 'query'",
+    ),
+    (
+        "inputType: bigquery",
+        "inputType: kafka",
+        "inputType",
+        INPUT.format(2) + ".inputType",
+        "needs a 'kafka:' block",
+    ),
+    (
+        "format: Iceberg",
+        "format: parqet",
+        "parqet",
+        INPUT.format(0) + ".format",
+        "'parqet' is not allowed",
+    ),
+    (
+        "          sql: select *",
+        "          sqlFile: x.sql\n          sql: select *",
+        "sqlFile: x",
+        "job.steps[0].sequence[0].sqlFile",
+        "either 'sql' or 'sqlFile'",
+    ),
+    (
+        "functions: [{name: drop, columns: [tmp]}]",
+        "doc: nothing to do",
+        "name: cleaned",
+        "job.steps[0].sequence[2]",
+        "needs 'sql' or 'sqlFile'",
+    ),
+    (
+        "name: change_case",
+        "name: chnage_case",
+        "chnage_case",
+        "job.steps[0].sequence[0].functions[1].name",
+        "did you mean 'change_case'",
+    ),
+    (
+        "saveMode: Append",
+        "saveMode: upsert",
+        "saveMode",
+        "job.outputs[0].options.saveMode",
+        "'upsert' is not allowed",
+    ),
+    (
+        "{type: identity,",
+        "{type: week,",
+        "type: week",
+        "job.outputs[0].options.iceberg.partitionSpec[0].type",
+        "'week' is not allowed",
+    ),
+    (
+        ", numBuckets: 8}",
+        "}",
+        "type: bucket",
+        "job.outputs[0].options.iceberg.partitionSpec[2]",
+        "needs 'numBuckets'",
+    ),
+    (
+        ", width: 4}",
+        "}",
+        "type: truncate",
+        "job.outputs[0].options.iceberg.partitionSpec[3]",
+        "needs 'width'",
+    ),
+    (
+        "dataset: dataos://lakehouse:sales?acl=rw",
+        "dataset: dataos://lakehouse?acl=rw",
+        "lakehouse?acl",
+        "job.outputs[0].dataset",
+        "at least depot and collection",
+    ),
+    (
+        "      dataset: dataos://lakehouse:sales/joined?acl=rw\n",
+        "",
+        "- title: Joined",
+        "job.outputs[1]",
+        "an output needs 'dataset'",
+    ),
+    (
+        "tests: [avg > 10,",
+        "tests: [avgg > 10,",
+        "avgg",
+        "job.outputs[1].assertions[0].tests[0]",
+        "unknown assertion metric 'avgg'; did you mean 'avg'?",
+    ),
+    (
+        "missing_count < 5]",
+        "missing_count about 5]",
+        "about",
+        "job.outputs[1].assertions[0].tests[1]",
+        "is not a test",
+    ),
+    (
+        "{sql: select count(*)",
+        "{column: n, sql: select count(*)",
+        "{column: n,",
+        "job.assertions[1].sql",
+        "either a 'column' or the result of 'sql'",
+    ),
+    (
+        "name: expire_snapshots",
+        "name: expire_snapshot",
+        "expire_snapshot,",
+        "job.actions[0].name",
+        "did you mean 'expire_snapshots'",
+    ),
     ("memory: 1024m}", "memory: plenty}", "plenty", "driver.memory", "Spark memory size"),
     ("coreLimit: 2,", "coreLimit: two,", "two", "executor.coreLimit", "Kubernetes quantity"),
-    ("        context: inc", "        context: inc\n        contexts: [inc]", "contexts",
-     "job.inputs[0].incremental.contexts", "did you mean 'context'?"),
-    ("mode: global", "mode: local", "mode: local", "job.outputs[0].options.sort.mode",
-     "'local' is not allowed"),
-    ("dataset: dataos://lakehouse:sales/joined", "datset: dataos://lakehouse:sales/joined",
-     "datset", "job.outputs[1].datset", "unknown field 'datset'"),
-    ("      name: joined\n      dataset", "      name: joinde\n      dataset", "joinde",
-     "job.outputs[1].name", "output 'joinde' names no input or step (did you mean 'joined'?)"),
-    ("input: orders,", "input: order,", "input: order,", "job.actions[0].input",
-     "action input 'order' is not an input of this job (did you mean 'orders'?)"),
-    ("name: expire_snapshots", "name: delete_from_dataset", "delete_from", "job.actions[0]",
-     "delete_from_dataset needs 'deleteWhere'"),
+    (
+        "        context: inc",
+        "        context: inc\n        contexts: [inc]",
+        "contexts",
+        "job.inputs[0].incremental.contexts",
+        "did you mean 'context'?",
+    ),
+    (
+        "mode: global",
+        "mode: local",
+        "mode: local",
+        "job.outputs[0].options.sort.mode",
+        "'local' is not allowed",
+    ),
+    (
+        "dataset: dataos://lakehouse:sales/joined",
+        "datset: dataos://lakehouse:sales/joined",
+        "datset",
+        "job.outputs[1].datset",
+        "unknown field 'datset'",
+    ),
+    (
+        "      name: joined\n      dataset",
+        "      name: joinde\n      dataset",
+        "joinde",
+        "job.outputs[1].name",
+        "output 'joinde' names no input or step (did you mean 'joined'?)",
+    ),
+    (
+        "input: orders,",
+        "input: order,",
+        "input: order,",
+        "job.actions[0].input",
+        "action input 'order' is not an input of this job (did you mean 'orders'?)",
+    ),
+    (
+        "name: expire_snapshots",
+        "name: delete_from_dataset",
+        "delete_from",
+        "job.actions[0]",
+        "delete_from_dataset needs 'deleteWhere'",
+    ),
 ]
 
 
@@ -239,7 +360,9 @@ def test_soda_spec_parses_every_check() -> None:
     assert kinds == ["metric"] * 6 + ["schema", "failed_rows", "reference", "same_as"]
     email = item.parsed_checks[1]
     assert email.parsed.columns == ("email",) and email.config is not None
-    assert email.config.attributes is not None and email.config.attributes.category == "Completeness"
+    assert (
+        email.config.attributes is not None and email.config.attributes.category == "Completeness"
+    )
     assert item.parsed_checks[2].parsed.threshold == Threshold("<", (1.0,), "%")
     assert item.parsed_checks[4].parsed.threshold == Threshold("<", (108000.0,), "seconds")
     assert item.parsed_checks[5].config is not None
@@ -257,34 +380,92 @@ def test_soda_references_depot_and_cluster() -> None:
 
 
 SODA_CASES = [
-    ("row_count between", "row_cont between", "row_cont", "checks[0]",
-     "unknown SodaCL metric 'row_cont'; did you mean 'row_count'?"),
-    ("missing_count(email) = 0:", "mising_count(email) = 0:", "mising",
-     "checks[1].mising_count(email) = 0", "did you mean 'missing_count'?"),
-    ("category: Completeness", "category: Completnes", "Completnes",
-     "checks[1].missing_count(email) = 0.attributes.category", "did you mean 'Completeness'?"),
-    ("valid regex:", "valid regx:", "valid regx", "checks[2].invalid_percent(phone) < 1 %.valid regx",
-     "did you mean 'valid regex'?"),
-    ("'^[0-9-]+$'", "'^[0-9-+$'", "valid regex", "checks[2].invalid_percent(phone) < 1 %.valid regex",
-     "not a valid regular expression"),
-    ("fail: when between", "fail: whenever between", "whenever", "checks[3].max(age).fail",
-     "must start with 'when'"),
-    ("          warn: when > 90\n          fail: when between 120 and 200\n", "          name: x\n",
-     "- max(age):", "checks[3].max(age)", "has no threshold"),
+    (
+        "row_count between",
+        "row_cont between",
+        "row_cont",
+        "checks[0]",
+        "unknown SodaCL metric 'row_cont'; did you mean 'row_count'?",
+    ),
+    (
+        "missing_count(email) = 0:",
+        "mising_count(email) = 0:",
+        "mising",
+        "checks[1].mising_count(email) = 0",
+        "did you mean 'missing_count'?",
+    ),
+    (
+        "category: Completeness",
+        "category: Completnes",
+        "Completnes",
+        "checks[1].missing_count(email) = 0.attributes.category",
+        "did you mean 'Completeness'?",
+    ),
+    (
+        "valid regex:",
+        "valid regx:",
+        "valid regx",
+        "checks[2].invalid_percent(phone) < 1 %.valid regx",
+        "did you mean 'valid regex'?",
+    ),
+    (
+        "'^[0-9-]+$'",
+        "'^[0-9-+$'",
+        "valid regex",
+        "checks[2].invalid_percent(phone) < 1 %.valid regex",
+        "not a valid regular expression",
+    ),
+    (
+        "fail: when between",
+        "fail: whenever between",
+        "whenever",
+        "checks[3].max(age).fail",
+        "must start with 'when'",
+    ),
+    (
+        "          warn: when > 90\n          fail: when between 120 and 200\n",
+        "          name: x\n",
+        "- max(age):",
+        "checks[3].max(age)",
+        "has no threshold",
+    ),
     ("< 1d6h", "< 36", "freshness(", "checks[4]", "freshness compares a duration"),
-    ("      basket_span expression: avg(last_day - first_day)\n", "      name: span\n",
-     "basket_span", "checks[5].basket_span between 1 and 5",
-     "define it with 'basket_span query' or 'basket_span expression'"),
-    ("        when wrong column type: {age: int}\n", "        when wrong type: {age: int}\n",
-     "when wrong type", "checks[6].schema.fail.when wrong type",
-     "did you mean 'when wrong column type'?"),
-    ("      fail condition: age < 0\n", "      name: negative ages\n", "failed rows",
-     "checks[7].failed rows", "needs 'fail condition' or 'fail query'"),
-    ("must exist in cities (name)", "must exist in cities (name, id)", "values in", "checks[8]",
-     "as many columns on each side"),
+    (
+        "      basket_span expression: avg(last_day - first_day)\n",
+        "      name: span\n",
+        "basket_span",
+        "checks[5].basket_span between 1 and 5",
+        "define it with 'basket_span query' or 'basket_span expression'",
+    ),
+    (
+        "        when wrong column type: {age: int}\n",
+        "        when wrong type: {age: int}\n",
+        "when wrong type",
+        "checks[6].schema.fail.when wrong type",
+        "did you mean 'when wrong column type'?",
+    ),
+    (
+        "      fail condition: age < 0\n",
+        "      name: negative ages\n",
+        "failed rows",
+        "checks[7].failed rows",
+        "needs 'fail condition' or 'fail query'",
+    ),
+    (
+        "must exist in cities (name)",
+        "must exist in cities (name, id)",
+        "values in",
+        "checks[8]",
+        "as many columns on each side",
+    ),
     ("engine: Minerva", "engine: spark", "engine", "options.engine", "'spark' is not allowed"),
-    ("dataset: dataos://lakehouse:retail/customer", "dataset: lakehouse/customer", "dataset:",
-     "dataset", "is not a UDL"),
+    (
+        "dataset: dataos://lakehouse:retail/customer",
+        "dataset: lakehouse/customer",
+        "dataset:",
+        "dataset",
+        "is not a UDL",
+    ),
 ]
 
 
@@ -299,8 +480,12 @@ def test_every_faulty_soda_check_is_reported_at_once() -> None:
     [
         ("row_count between (10 and 55)", "metric", (), Threshold("between", (10.0, 55.0))),
         ("duplicate_count(a, b) = 0", "metric", ("a", "b"), Threshold("=", (0.0,))),
-        ('missing_percent("phone") not between 1 and 5', "metric", ("phone",),
-         Threshold("not between", (1.0, 5.0))),
+        (
+            'missing_percent("phone") not between 1 and 5',
+            "metric",
+            ("phone",),
+            Threshold("not between", (1.0, 5.0)),
+        ),
         ("percentile(price, 0.95) > 10", "metric", ("price",), Threshold(">", (10.0,))),
         ("values in (a, b) must not exist in t (c, d)", "reference", ("a", "b"), None),
     ],
@@ -316,7 +501,9 @@ def test_sodacl_parses_arguments_and_references() -> None:
     assert parse_check("percentile(price, 0.95) > 10").argument == 0.95
     reference = parse_check("values in (a, b) must not exist in t (c, d)")
     assert (reference.other_table, reference.other_columns, reference.negated) == (
-        "t", ("c", "d"), True
+        "t",
+        ("c", "d"),
+        True,
     )
 
 
@@ -364,15 +551,35 @@ def test_scanner_scans_a_depot_by_address_or_name_or_a_source() -> None:
 
 SCANNER_CASES = [
     ("depot: dataos://shoppg\n", "", "stackSpec:", "", "give 'depot'"),
-    ("depot: dataos://shoppg\n", "depot: shoppg\ntype: postgres\n", "type: postgres",
-     ".type", "either 'depot' or 'type'"),
+    (
+        "depot: dataos://shoppg\n",
+        "depot: shoppg\ntype: postgres\n",
+        "type: postgres",
+        ".type",
+        "either 'depot' or 'type'",
+    ),
     ("depot: dataos://shoppg", "depot: dataos:shoppg", "depot:", ".depot", "dataos://"),
-    ("'^pg_.*'", "'^pg_[.*'", "excludes", ".sourceConfig.config.schemaFilterPattern.excludes[0]",
-     "not a valid regular expression"),
-    ("markDeletedTables", "markDeletedTable", "markDeletedTable:",
-     ".sourceConfig.config.markDeletedTable", "did you mean 'markDeletedTables'?"),
-    ("type: DatabaseMetadata", "type: Database", "type: Database", ".sourceConfig.config.type",
-     "'Database' is not allowed"),
+    (
+        "'^pg_.*'",
+        "'^pg_[.*'",
+        "excludes",
+        ".sourceConfig.config.schemaFilterPattern.excludes[0]",
+        "not a valid regular expression",
+    ),
+    (
+        "markDeletedTables",
+        "markDeletedTable",
+        "markDeletedTable:",
+        ".sourceConfig.config.markDeletedTable",
+        "did you mean 'markDeletedTables'?",
+    ),
+    (
+        "type: DatabaseMetadata",
+        "type: Database",
+        "type: Database",
+        ".sourceConfig.config.type",
+        "'Database' is not allowed",
+    ),
 ]
 
 

@@ -158,24 +158,64 @@ def test_produced_datasets_append_the_output_name_to_collection_addresses() -> N
     [
         ("'30 2 * * *'", "'30 2 * *'", "cron:", "workflow.schedule.cron", "has 4 fields"),
         ("'30 2 * * *'", "'61 2 * * *'", "cron:", "workflow.schedule.cron", "not a valid cron"),
-        ("Forbid", "Sometimes", "concurrencyPolicy", "workflow.schedule.concurrencyPolicy",
-         "'Sometimes' is not allowed"),
+        (
+            "Forbid",
+            "Sometimes",
+            "concurrencyPolicy",
+            "workflow.schedule.concurrencyPolicy",
+            "'Sometimes' is not allowed",
+        ),
         ("2030-01-01T00:00:00Z", "next-year", "endOn", "workflow.schedule.endOn", "ISO-8601"),
         ("Europe/Berlin", "Europe/Berlln", "timezone", "workflow.schedule.timezone", "IANA"),
-        ("- name: extract", "- name: Extract_Orders", "Extract_Orders", "workflow.dag[0].name",
-         "lower-case"),
-        ("stack: flare:7.0", "stack: Flare 7", "stack: Flare", "workflow.dag[0].spec.stack",
-         "name[+flavor][:version]"),
-        ("consumptionType: envVars", "consumptionType: env", "consumptionType",
-         "workflow.dag[0].spec.dataosSecrets[0].consumptionType", "'env' is not allowed"),
-        ("memory: 1Gi}", "memory: lots}", "requests:", "workflow.dag[0].spec.resources.requests"
-         ".memory", "Kubernetes quantity"),
-        ("logLevel: info", "logLevel: loud", "logLevel", "workflow.dag[0].spec.logLevel",
-         "'LOUD' is not allowed"),
-        ("strategy: OnError", "strategy: Never", "strategy", "workflow.dag[1].retry.strategy",
-         "'Never' is not allowed"),
-        ("file: jobs/notify.yaml", "file: [jobs/notify.yaml]", "file:", "workflow.dag[2].file",
-         "valid string"),
+        (
+            "- name: extract",
+            "- name: Extract_Orders",
+            "Extract_Orders",
+            "workflow.dag[0].name",
+            "lower-case",
+        ),
+        (
+            "stack: flare:7.0",
+            "stack: Flare 7",
+            "stack: Flare",
+            "workflow.dag[0].spec.stack",
+            "name[+flavor][:version]",
+        ),
+        (
+            "consumptionType: envVars",
+            "consumptionType: env",
+            "consumptionType",
+            "workflow.dag[0].spec.dataosSecrets[0].consumptionType",
+            "'env' is not allowed",
+        ),
+        (
+            "memory: 1Gi}",
+            "memory: lots}",
+            "requests:",
+            "workflow.dag[0].spec.resources.requests.memory",
+            "Kubernetes quantity",
+        ),
+        (
+            "logLevel: info",
+            "logLevel: loud",
+            "logLevel",
+            "workflow.dag[0].spec.logLevel",
+            "'LOUD' is not allowed",
+        ),
+        (
+            "strategy: OnError",
+            "strategy: Never",
+            "strategy",
+            "workflow.dag[1].retry.strategy",
+            "'Never' is not allowed",
+        ),
+        (
+            "file: jobs/notify.yaml",
+            "file: [jobs/notify.yaml]",
+            "file:",
+            "workflow.dag[2].file",
+            "valid string",
+        ),
     ],
 )
 def test_invalid_scalar_values_are_reported_at_their_key(
@@ -224,8 +264,12 @@ def _job(name: str, extra: str = "") -> str:
 def test_job_needs_spec_or_file() -> None:
     text = _jobs("- name: lonely\n  title: nothing to run\n")
     assert invalid(text) == [
-        (6, "workflow.dag[0]", "job 'lonely' needs 'spec' (what to run) or 'file' (a manifest)",
-         None)
+        (
+            6,
+            "workflow.dag[0]",
+            "job 'lonely' needs 'spec' (what to run) or 'file' (a manifest)",
+            None,
+        )
     ]
 
 
@@ -248,17 +292,24 @@ def test_retry_beside_and_inside_spec_is_rejected() -> None:
 def test_duplicate_job_names_point_at_the_second_one() -> None:
     text = _jobs(_job("load"), _job("load"))
     assert invalid(text) == [
-        (line_of(text, "- name: load", 2), "workflow.dag[1].name",
-         "job 'load' is defined twice in this dag", "first defined at workflow.dag[0]")
+        (
+            line_of(text, "- name: load", 2),
+            "workflow.dag[1].name",
+            "job 'load' is defined twice in this dag",
+            "first defined at workflow.dag[0]",
+        )
     ]
 
 
 def test_unknown_dependency_lists_the_jobs_with_a_did_you_mean() -> None:
     text = _jobs(_job("extract"), _job("load", "  dependencies: [extrakt]\n"))
     assert invalid(text) == [
-        (line_of(text, "extrakt"), "workflow.dag[1].dependencies[0]",
-         "dependency 'extrakt' is not a job of this dag",
-         "did you mean 'extract'? jobs: extract, load")
+        (
+            line_of(text, "extrakt"),
+            "workflow.dag[1].dependencies[0]",
+            "dependency 'extrakt' is not a job of this dag",
+            "did you mean 'extract'? jobs: extract, load",
+        )
     ]
 
 
@@ -273,8 +324,12 @@ def test_unknown_dependency_written_as_a_string() -> None:
 def test_self_dependency() -> None:
     text = _jobs(_job("loop", "  dependencies: [loop]\n"))
     assert invalid(text) == [
-        (line_of(text, "dependencies: [loop]"), "workflow.dag[0].dependencies[0]",
-         "job 'loop' depends on itself", None)
+        (
+            line_of(text, "dependencies: [loop]"),
+            "workflow.dag[0].dependencies[0]",
+            "job 'loop' depends on itself",
+            None,
+        )
     ]
 
 
@@ -329,16 +384,21 @@ def test_spec_under_the_stack_name_is_typed_and_paths_keep_the_key() -> None:
     spec = wf.workflow.dag[0].spec
     assert spec is not None and spec.stack_spec_key == "flare"
     assert isinstance(spec.stack_spec, FlareSpec)
-    assert wf.produced_datasets() == [(
-        "dataos://lakehouse:geo/cities",
-        ("workflow", "dag", 0, "spec", "flare", "job", "outputs", 0, "dataset"),
-    )]
+    assert wf.produced_datasets() == [
+        (
+            "dataos://lakehouse:geo/cities",
+            ("workflow", "dag", 0, "spec", "flare", "job", "outputs", 0, "dataset"),
+        )
+    ]
 
 
 def test_error_inside_a_legacy_key_points_at_the_key_as_written() -> None:
     text = LEGACY.replace("format: csv", "format: csvv")
     [(line, path, message, hint)] = invalid(text)
-    assert (line, path) == (line_of(text, "csvv"), "workflow.dag[0].spec.flare.job.inputs[0].format")
+    assert (line, path) == (
+        line_of(text, "csvv"),
+        "workflow.dag[0].spec.flare.job.inputs[0].format",
+    )
     assert message == "'csvv' is not allowed" and hint == "did you mean 'csv'?"
 
 
@@ -359,24 +419,36 @@ def test_key_of_another_typed_stack_is_rejected() -> None:
 def test_typed_stack_without_a_spec() -> None:
     text = _jobs("- name: empty\n  spec:\n    stack: scanner:2.0\n")
     assert invalid(text) == [
-        (line_of(text, "spec:"), "workflow.dag[0].spec",
-         "the scanner stack needs its configuration under 'stackSpec'", None)
+        (
+            line_of(text, "spec:"),
+            "workflow.dag[0].spec",
+            "the scanner stack needs its configuration under 'stackSpec'",
+            None,
+        )
     ]
 
 
 def test_unknown_top_level_key_of_a_typed_spec_names_that_stacks_keys() -> None:
     text = SCHEDULED.replace("          job:", "          jobs:", 1)
     assert [(line, path, message) for line, path, message, _ in invalid(text)] == [
-        (line_of(text, "stackSpec:"), "workflow.dag[0].spec.stackSpec.job",
-         "missing required field 'job'"),
-        (line_of(text, "jobs:"), "workflow.dag[0].spec.stackSpec.jobs",
-         "unknown field 'jobs' in a flare stackSpec; did you mean 'job'?"),
+        (
+            line_of(text, "stackSpec:"),
+            "workflow.dag[0].spec.stackSpec.job",
+            "missing required field 'job'",
+        ),
+        (
+            line_of(text, "jobs:"),
+            "workflow.dag[0].spec.stackSpec.jobs",
+            "unknown field 'jobs' in a flare stackSpec; did you mean 'job'?",
+        ),
     ]
 
 
 def test_untyped_stacks_keep_their_spec_as_a_mapping() -> None:
-    text = _jobs("- name: custom\n  spec:\n    stack: my-stack+python:0.1\n"
-                 "    my-stack: {anything: [1, 2]}\n")
+    text = _jobs(
+        "- name: custom\n  spec:\n    stack: my-stack+python:0.1\n"
+        "    my-stack: {anything: [1, 2]}\n"
+    )
     spec = valid(text).workflow.dag[0].spec
     assert spec is not None and spec.stack_spec == {"anything": [1, 2]}
     assert spec.stack_ref.name == "my-stack" and spec.stack_ref.flavor == "python"

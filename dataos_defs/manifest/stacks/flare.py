@@ -35,9 +35,28 @@ from dataos_defs.manifest.udl import Udl, UdlStr
 
 Format = Annotated[
     Literal[
-        "iceberg", "jdbc", "parquet", "csv", "json", "orc", "avro", "delta", "text", "xml", "xlsx",
-        "bigquery", "kafka", "kafkajson", "kafkaavro", "pulsar", "eventhub", "elasticsearch",
-        "opensearch", "mongodb", "snowflake", "redshift",
+        "iceberg",
+        "jdbc",
+        "parquet",
+        "csv",
+        "json",
+        "orc",
+        "avro",
+        "delta",
+        "text",
+        "xml",
+        "xlsx",
+        "bigquery",
+        "kafka",
+        "kafkajson",
+        "kafkaavro",
+        "pulsar",
+        "eventhub",
+        "elasticsearch",
+        "opensearch",
+        "mongodb",
+        "snowflake",
+        "redshift",
     ],
     BeforeValidator(lower),
 ]
@@ -119,11 +138,22 @@ class Output(Connectors):
     def _sink(self) -> Output:
         errors = _connector_errors(self, self.outputType, "outputType")
         if self.dataset is None and not self.connector_names:
-            errors.append(error((), "an output needs 'dataset' (a UDL such as "
-                                "dataos://lakehouse:sales/orders?acl=rw)"))
+            errors.append(
+                error(
+                    (),
+                    "an output needs 'dataset' (a UDL such as "
+                    "dataos://lakehouse:sales/orders?acl=rw)",
+                )
+            )
         elif self.dataset is not None and Udl.parse(self.dataset).collection is None:
-            errors.append(error(("dataset",), "an output address names at least depot and "
-                                "collection, e.g. dataos://lakehouse:sales", self.dataset))
+            errors.append(
+                error(
+                    ("dataset",),
+                    "an output address names at least depot and "
+                    "collection, e.g. dataos://lakehouse:sales",
+                    self.dataset,
+                )
+            )
         if errors:
             fail(errors)
         return self
@@ -152,8 +182,10 @@ class SequenceStep(StrictModel):
     def _body(self) -> SequenceStep:
         if self.sql is not None and self.sqlFile is not None:
             fail(error(("sqlFile",), "give either 'sql' or 'sqlFile', not both"))
-        if self.sql is None and self.sqlFile is None and not (
-            self.functions or self.classpath or self.commands
+        if (
+            self.sql is None
+            and self.sqlFile is None
+            and not (self.functions or self.classpath or self.commands)
         ):
             fail(error((), "a step needs 'sql' or 'sqlFile' (or only 'functions')"))
         return self
@@ -206,19 +238,23 @@ class FlareSpec(StackSpecBase):
         views = self.views()
         for i, output in enumerate(self.job.outputs or []):
             if output.name not in views:
-                out.append(Problem(
-                    (*path, "job", "outputs", i, "name"),
-                    f"output '{output.name}' names no input or step",
-                    choice_hint(output.name, views),
-                ))
+                out.append(
+                    Problem(
+                        (*path, "job", "outputs", i, "name"),
+                        f"output '{output.name}' names no input or step",
+                        choice_hint(output.name, views),
+                    )
+                )
         inputs = [item.name for item in self.job.inputs]
         for i, action in enumerate(self.job.actions or []):
             if action.input not in inputs:
-                out.append(Problem(
-                    (*path, "job", "actions", i, "input"),
-                    f"action input '{action.input}' is not an input of this job",
-                    choice_hint(action.input, inputs),
-                ))
+                out.append(
+                    Problem(
+                        (*path, "job", "actions", i, "input"),
+                        f"action input '{action.input}' is not an input of this job",
+                        choice_hint(action.input, inputs),
+                    )
+                )
         return out
 
     def references(self, path: KeyPath) -> list[Reference]:

@@ -14,8 +14,16 @@ from dataos_defs.manifest.base import StrictModel
 from dataos_defs.manifest.stacks._fields import OpenMap, Text
 
 ConnectorName = Literal[
-    "file", "bigquery", "jdbc", "kafka", "pulsar", "eventhub", "elasticsearch", "opensearch",
-    "redshift", "snowflake",
+    "file",
+    "bigquery",
+    "jdbc",
+    "kafka",
+    "pulsar",
+    "eventhub",
+    "elasticsearch",
+    "opensearch",
+    "redshift",
+    "snowflake",
 ]
 CONNECTORS: tuple[str, ...] = get_args(ConnectorName)
 

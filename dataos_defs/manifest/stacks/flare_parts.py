@@ -22,26 +22,76 @@ from dataos_defs.manifest.stacks._fields import (
     lower,
 )
 
-FLARE_FUNCTIONS = frozenset({
-    "add_column", "any_date", "any_timestamp", "change_case", "change_column_case",
-    "cleanse_column_names", "columns_replace", "copy", "cut_character", "decode", "diff_date",
-    "drop", "drop_duplicates", "encode", "epoch_to_timestamp", "fill_null_or_empty",
-    "find_and_replace", "flatten", "format_date", "format_unix_date", "generate_uuid", "hash",
-    "increment_variable", "mask_number", "merge", "parse_as_json", "parse_html", "pivot",
-    "rename", "rename_all", "select", "set_column", "set_type", "set_variable", "snake_case",
-    "split_email", "split_url", "swap", "trim", "unfurl", "unpivot",
-})
+FLARE_FUNCTIONS = frozenset(
+    {
+        "add_column",
+        "any_date",
+        "any_timestamp",
+        "change_case",
+        "change_column_case",
+        "cleanse_column_names",
+        "columns_replace",
+        "copy",
+        "cut_character",
+        "decode",
+        "diff_date",
+        "drop",
+        "drop_duplicates",
+        "encode",
+        "epoch_to_timestamp",
+        "fill_null_or_empty",
+        "find_and_replace",
+        "flatten",
+        "format_date",
+        "format_unix_date",
+        "generate_uuid",
+        "hash",
+        "increment_variable",
+        "mask_number",
+        "merge",
+        "parse_as_json",
+        "parse_html",
+        "pivot",
+        "rename",
+        "rename_all",
+        "select",
+        "set_column",
+        "set_type",
+        "set_variable",
+        "snake_case",
+        "split_email",
+        "split_url",
+        "swap",
+        "trim",
+        "unfurl",
+        "unpivot",
+    }
+)
 """The built-in Flare functions (``resources/stacks/flare/functions/list.md``)."""
 
-ASSERTION_METRICS = frozenset({
-    "avg", "avg_length", "distinct_count", "duplicate_count", "min", "max", "min_length",
-    "max_length", "missing_count", "missing_percentage", "sum", "invalid_count",
-    "invalid_percentage",
-})
+ASSERTION_METRICS = frozenset(
+    {
+        "avg",
+        "avg_length",
+        "distinct_count",
+        "duplicate_count",
+        "min",
+        "max",
+        "min_length",
+        "max_length",
+        "missing_count",
+        "missing_percentage",
+        "sum",
+        "invalid_count",
+        "invalid_percentage",
+    }
+)
 """Column metrics of Flare assertions; ``invalid_*`` count values failing ``validFormat``."""
 
-_TEST = re.compile(r"^\s*(?P<metric>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op><=|>=|==|!=|=|<|>)\s*"
-                   r"(?P<value>-?\d+(?:\.\d+)?)\s*$")
+_TEST = re.compile(
+    r"^\s*(?P<metric>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op><=|>=|==|!=|=|<|>)\s*"
+    r"(?P<value>-?\d+(?:\.\d+)?)\s*$"
+)
 
 
 class Sizing(StrictModel):
@@ -166,8 +216,12 @@ class Assertion(StrictModel):
             fail(error(where, "an assertion tests either a 'column' or the result of 'sql'"))
         if self.column is not None:
             errors = [
-                error(("tests", i), f"unknown assertion metric '{test.metric}'; "
-                      f"{choice_hint(test.metric, ASSERTION_METRICS)}", text)
+                error(
+                    ("tests", i),
+                    f"unknown assertion metric '{test.metric}'; "
+                    f"{choice_hint(test.metric, ASSERTION_METRICS)}",
+                    text,
+                )
                 for i, text in enumerate(self.tests)
                 if (test := parse_test(text)).metric not in ASSERTION_METRICS
             ]
@@ -185,7 +239,10 @@ class Action(StrictModel):
     """Iceberg maintenance on an input dataset."""
 
     name: Literal[
-        "rewrite_dataset", "rewrite_manifest", "expire_snapshots", "remove_orphans",
+        "rewrite_dataset",
+        "rewrite_manifest",
+        "expire_snapshots",
+        "remove_orphans",
         "delete_from_dataset",
     ]
     input: str
@@ -257,9 +314,9 @@ class OutputOptions(StrictModel):
 class Streaming(StrictModel):
     triggerMode: str | None = None
     triggerDuration: Text | None = None
-    outputMode: Annotated[
-        Literal["append", "complete", "update"], BeforeValidator(lower)
-    ] | None = None
+    outputMode: (
+        Annotated[Literal["append", "complete", "update"], BeforeValidator(lower)] | None
+    ) = None
     checkpointLocation: str | None = None
     forEachBatchMode: bool | None = None
     batchMode: bool | None = None
@@ -288,6 +345,11 @@ class ColumnTag(StrictModel):
     def _one_selector(self) -> ColumnTag:
         given = [k for k in ("columnName", "columnNames", "columnRegex") if getattr(self, k)]
         if len(given) != 1:
-            fail(error((), "choose the columns with exactly one of columnName, columnNames, "
-                       f"columnRegex (given: {', '.join(given) or 'none'})"))
+            fail(
+                error(
+                    (),
+                    "choose the columns with exactly one of columnName, columnNames, "
+                    f"columnRegex (given: {', '.join(given) or 'none'})",
+                )
+            )
         return self

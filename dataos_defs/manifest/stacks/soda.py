@@ -54,9 +54,7 @@ class SchemaRules(StrictModel):
     """The ``warn``/``fail`` conditions of a ``schema`` check."""
 
     required_missing: list[str] | None = Field(default=None, alias="when required column missing")
-    forbidden_present: list[str] | None = Field(
-        default=None, alias="when forbidden column present"
-    )
+    forbidden_present: list[str] | None = Field(default=None, alias="when forbidden column present")
     wrong_type: dict[str, str] | None = Field(default=None, alias="when wrong column type")
     wrong_index: dict[str, int] | None = Field(default=None, alias="when wrong column index")
     schema_changes: Any = Field(default=None, alias="when schema changes")
@@ -215,8 +213,10 @@ def _check_errors(
         if parsed.user_defined and (config is None or parsed.metric not in config.user_metrics):
             hint = suggestion(parsed.metric or "", METRIC_ARITY)
             message = f"unknown SodaCL metric '{parsed.metric}'"
-            message += f"; {hint}" if hint else (
-                f"; define it with '{parsed.metric} query' or '{parsed.metric} expression'"
+            message += (
+                f"; {hint}"
+                if hint
+                else (f"; define it with '{parsed.metric} query' or '{parsed.metric} expression'")
             )
             errors.append(error(loc, message, parsed.text))
         elif parsed.threshold is None and not thresholds:

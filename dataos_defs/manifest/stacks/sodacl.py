@@ -25,14 +25,26 @@ _ONE = (1, 1)
 _MANY = (1, 99)
 METRIC_ARITY: dict[str, tuple[int, int]] = {
     "row_count": (0, 0),
-    "missing_count": _ONE, "missing_percent": _ONE,
-    "invalid_count": _ONE, "invalid_percent": _ONE,
-    "duplicate_count": _MANY, "duplicate_percent": _MANY,
+    "missing_count": _ONE,
+    "missing_percent": _ONE,
+    "invalid_count": _ONE,
+    "invalid_percent": _ONE,
+    "duplicate_count": _MANY,
+    "duplicate_percent": _MANY,
     "freshness": _ONE,
-    "min": _ONE, "max": _ONE, "avg": _ONE, "sum": _ONE,
-    "stddev": _ONE, "stddev_pop": _ONE, "stddev_samp": _ONE,
-    "variance": _ONE, "var_pop": _ONE, "var_samp": _ONE,
-    "min_length": _ONE, "max_length": _ONE, "avg_length": _ONE,
+    "min": _ONE,
+    "max": _ONE,
+    "avg": _ONE,
+    "sum": _ONE,
+    "stddev": _ONE,
+    "stddev_pop": _ONE,
+    "stddev_samp": _ONE,
+    "variance": _ONE,
+    "var_pop": _ONE,
+    "var_samp": _ONE,
+    "min_length": _ONE,
+    "max_length": _ONE,
+    "avg_length": _ONE,
     "percentile": (2, 2),
 }
 """Built-in metrics and how many arguments (columns) each takes."""
@@ -177,6 +189,11 @@ def _reference(text: str, clean: str) -> ParsedCheck:
     if not columns or len(columns) != len(other):
         raise ValueError("a reference check compares as many columns on each side (at least one)")
     return ParsedCheck(
-        text, "reference", None, columns, other_table=match.group("table"),
-        other_columns=other, negated=bool(match.group("neg")),
+        text,
+        "reference",
+        None,
+        columns,
+        other_table=match.group("table"),
+        other_columns=other,
+        negated=bool(match.group("neg")),
     )
