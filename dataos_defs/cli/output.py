@@ -11,13 +11,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-console = Console(highlight=False, soft_wrap=True)
+_PIPE_WIDTH = 250
+console = Console(
+    highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else _PIPE_WIDTH
+)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 OUTPUT_FORMATS = ("table", "json", "yaml")
 
 
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    table = Table(*columns, box=None, header_style="bold", pad_edge=False)
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in columns:
+        table.add_column(column, no_wrap=True, overflow="ignore")
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
     console.print(table)
