@@ -13,11 +13,18 @@ API_PORT := 7400
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 
+# OPA 1.20.2 in-process (the reference Rego engine) declares Python >= 3.14 but runs on 3.11,
+# so it cannot sit in uv.lock: it is pinned by hash in requirements/opa-golib.txt instead.
+OPA_GOLIB := uv pip install --quiet --python $(BIN)/python --no-deps --require-hashes \
+	--python-version 3.14 -r requirements/opa-golib.txt
+
 install: uv ## install the platform from the lock file into .venv
 	uv sync --frozen --no-dev
+	$(OPA_GOLIB)
 
 install-dev: uv ## install the platform and the test tools from the lock file
 	uv sync --frozen
+	$(OPA_GOLIB)
 
 up: install ## start the API server on embedded defaults and apply resources/
 	@bash scripts/up.sh
