@@ -7,11 +7,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import spine1
+import heimdall_engine  # noqa: E402
+import spine1  # noqa: E402
 
 
 def main() -> None:
     spine1.main()
+    print()
+    heimdall_engine.main([])
 
 
 if __name__ == "__main__":
