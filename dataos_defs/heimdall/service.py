@@ -1,0 +1,204 @@
+"""Heimdall as the platform runs it: the PDP fed from the Poros store, and the decision log.
+
+The policies in force are, in order of origin:
+
+1. the system policies (``policies/heimdall/system/*.yaml``);
+2. generated ones: members of a workspace (tag ``dataos:workspace:<ws>``) control its
+   Resources; the owner of a depot reads and writes its datasets;
+3. every ``policy`` Resource in the store.
+
+Every change of the store that can change them (apply, delete, workspace changes) calls
+:meth:`Heimdall.reload`; an apply first calls :meth:`Heimdall.check` with the incoming
+policies, so a policy that cannot be compiled is refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from dataos_defs.heimdall.decision_log import DECISION_LOG_FILE, DecisionLog, new_record
+from dataos_defs.heimdall.objects import resource_object, workspace_object
+from dataos_defs.heimdall.pdp import (
+    AccessRequest,
+    Decision,
+    PolicyDecisionPoint,
+    PolicyEngineError,
+)
+from dataos_defs.heimdall.policy_data import compile_policies
+from dataos_defs.manifest.base import MAX_NAME_LENGTH
+from dataos_defs.manifest.policy import Policy
+from dataos_defs.poros.store import Store
+
+POLICIES_ROOT_VARIABLE = "DATAOS_POLICIES_ROOT"
+DEFAULT_POLICIES_ROOT = Path(__file__).resolve().parents[2] / "policies"
+MEMBER_PREDICATES = ["create", "read", "update", "delete"]
+OWNER_PREDICATES = ["read", "write", "select", "create", "update", "delete"]
+
+
+def rego_modules(root: Path | None = None) -> dict[str, str]:
+    """Every ``*.rego`` under the policies folder (tests excluded), keyed by relative path."""
+    base = root or Path(os.environ.get(POLICIES_ROOT_VARIABLE) or DEFAULT_POLICIES_ROOT)
+    files = sorted(p for p in base.rglob("*.rego") if not p.name.endswith("_test.rego"))
+    return {str(p.relative_to(base)): p.read_text(encoding="utf-8") for p in files}
+
+
+def _policy_name(prefix: str, name: str) -> str:
+    full = f"{prefix}-{name}"
+    if len(full) <= MAX_NAME_LENGTH:
+        return full
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{full[: MAX_NAME_LENGTH - 9]}-{digest}"
+
+
+def _access_policy(
+    name: str, description: str, subjects: list[list[str]], predicates: list[str], paths: list[str]
+) -> Policy:
+    return Policy.model_validate(
+        {
+            "name": name,
+            "version": "v1",
+            "type": "policy",
+            "layer": "system",
+            "description": description,
+            "policy": {
+                "access": {
+                    "name": name,
+                    "collection": "generated",
+                    "subjects": {"tags": subjects},
+                    "predicates": predicates,
+                    "objects": {"paths": paths},
+                    "allow": True,
+                }
+            },
+        }
+    )
+
+
+def workspace_policy(workspace: str) -> Policy:
+    return _access_policy(
+        _policy_name("workspace", workspace),
+        f"members of workspace {workspace} control its Resources",
+        [[f"dataos:workspace:{workspace}"]],
+        MEMBER_PREDICATES,
+        [
+            f"dataos://*:{workspace}/*",
+            f"dataos://*:{workspace}/*/logs",
+            workspace_object(workspace),
+        ],
+    )
+
+
+def depot_owner_policy(depot: str, owner: str) -> Policy:
+    return _access_policy(
+        _policy_name("depot-owner", depot),
+        f"{owner} owns depot {depot}: reads and writes its datasets",
+        [[f"users:id:{owner}"]],
+        OWNER_PREDICATES,
+        [f"dataos://{depot}:**", resource_object("depot", depot, None)],
+    )
+
+
+class Heimdall:
+    """Access decisions for every service of the platform, logged."""
+
+    def __init__(
+        self,
+        store: Store,
+        home: Path,
+        pdp: PolicyDecisionPoint | None = None,
+        modules: Mapping[str, str] | None = None,
+    ) -> None:
+        self.store = store
+        self.base_modules = dict(rego_modules() if modules is None else modules)
+        self.extra_modules: dict[str, str] = {}
+        self.extra_data: dict[str, Any] = {}
+        self.pdp = pdp or PolicyDecisionPoint(modules=self.base_modules)
+        self.log = DecisionLog(home / DECISION_LOG_FILE)
+        self.reload()
+
+    def close(self) -> None:
+        self.log.close()
+
+    def stored_policies(self, replacing: Iterable[str] = ()) -> list[Policy]:
+        """Policies from the store (minus those about to be replaced) and generated ones."""
+        skip = set(replacing)
+        found = [
+            Policy.model_validate(r.manifest)
+            for r in self.store.list(kind="policy")
+            if r.name not in skip
+        ]
+        found += [workspace_policy(w.name) for w in self.store.list_workspaces()]
+        found += [
+            depot_owner_policy(r.name, r.owner) for r in self.store.list(kind="depot") if r.owner
+        ]
+        return found
+
+    def check(self, incoming: Sequence[Policy]) -> None:
+        """Compile the policies as they would be after an apply; raises if they cannot be."""
+        compile_policies([*self.stored_policies(p.name for p in incoming), *incoming])
+
+    def reload(self) -> None:
+        document = {**self.extra_data, "heimdall": compile_policies(self.stored_policies())}
+        self.pdp.set_data(document)
+
+    def set_modules(self, extra: Mapping[str, str]) -> None:
+        """Replace the modules added through the OPA API (the base ones always stay)."""
+        self.pdp.load_policies({**self.base_modules, **extra})
+        self.extra_modules = dict(extra)
+
+    def set_extra_data(self, data: Mapping[str, Any]) -> None:
+        if "heimdall" in data:
+            raise ValueError("data.heimdall is compiled from policies and cannot be written")
+        self.extra_data = dict(data)
+        self.reload()
+
+    def authorize(
+        self,
+        subject: str,
+        tags: Iterable[str],
+        predicate: str,
+        path: str,
+        object_tags: Iterable[str] = (),
+        source: str = "heimdall",
+    ) -> Decision:
+        """Decide and log; raises PolicyEngineError (deny) when no decision can be made."""
+        started = time.perf_counter()
+        tag_set = frozenset(tags)
+        request = AccessRequest.of(tag_set, predicate, path, object_tags, subject_id=subject)
+        try:
+            decision = self.pdp.decide(request)
+        except PolicyEngineError as exc:
+            self._record(subject, tag_set, predicate, path, exc.decision, started, source)
+            raise
+        self._record(subject, tag_set, predicate, path, decision, started, source)
+        return decision
+
+    def _record(
+        self,
+        subject: str,
+        tags: frozenset[str],
+        predicate: str,
+        path: str,
+        decision: Decision,
+        started: float,
+        source: str,
+    ) -> None:
+        latency = (time.perf_counter() - started) * 1000
+        self.log.append(
+            new_record(
+                subject,
+                tuple(sorted(tags)),
+                predicate,
+                path,
+                decision.allow,
+                decision.policy,
+                decision.reason,
+                latency,
+                source,
+            )
+        )
