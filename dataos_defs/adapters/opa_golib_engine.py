@@ -72,3 +72,11 @@ class OpaGolibEngine:
             return UNDEFINED
         except OpaError as exc:
             raise EngineError(f"opa: cannot evaluate {query_path}: {exc}") from None
+
+    def query(self, query: str, input: Any = None) -> list[dict[str, Any]]:
+        """Refused: opa-golib 0.4.4 answers ``[{}]`` (satisfied) for a false query such as
+        ``1 == 2``, and an access system must not mistake "no" for "yes"."""
+        raise EngineError(
+            "ad-hoc queries are not supported on the opa engine (its bindings report false "
+            "queries as satisfied); use DATAOS_REGO_ENGINE=regorus"
+        )

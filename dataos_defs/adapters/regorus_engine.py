@@ -117,3 +117,20 @@ class RegorusEngine:
         if not results:
             return UNDEFINED
         return results[0]["expressions"][0]["value"]
+
+    def query(self, query: str, input: Any = None) -> list[dict[str, Any]]:
+        """Results whose expressions all hold, as OPA's binding maps."""
+        try:
+            engine = self._thread_engine(with_input=input is not None)
+            if input is not None:
+                engine.set_input(input)
+            results = json.loads(engine.eval_query_as_json(query)).get("result") or []
+        except BaseException as exc:
+            if isinstance(exc, (*_UNREACHABLE, EngineError)):
+                raise
+            raise _engine_error(exc, f"cannot evaluate the query {query!r}") from None
+        return [
+            dict(result.get("bindings") or {})
+            for result in results
+            if all(e.get("value") is not False for e in result.get("expressions", []))
+        ]

@@ -75,6 +75,10 @@ class RegoEngine(Protocol):
         input document. Raises EngineError on any failure of the engine.
         """
 
+    def query(self, query: str, input: Any = None) -> list[dict[str, Any]]:
+        """An ad-hoc query (OPA's ``POST /v1/query``): one variable binding map per result,
+        ``[]`` when the query is false or undefined. Raises EngineError on failure."""
+
 
 def rule_path(query_path: str) -> str:
     """Check ``data.a.b`` is a plain dotted reference and return it."""

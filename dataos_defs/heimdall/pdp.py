@@ -219,6 +219,15 @@ class PolicyDecisionPoint:
             )
         return value
 
+    def ad_hoc(self, query: str, input: Any = None) -> list[dict[str, Any]]:
+        """An ad-hoc query against the loaded policies and data (OPA's ``/v1/query``)."""
+        try:
+            return self.engine.query(query, input)
+        except EngineError as exc:
+            raise PolicyEngineError(str(exc)) from exc
+        except Exception as exc:
+            raise PolicyEngineError(f"{type(exc).__name__}: {exc}") from exc
+
     def _evaluate(self, request: AccessRequest) -> Decision:
         value = self.query(DECISION_QUERY, request.as_input())
         if value is UNDEFINED:

@@ -1,0 +1,212 @@
+"""An OPA-compatible decision API, so any OPA client (and Trino's OPA plugin) can ask Heimdall.
+
+It follows OPA's REST API v1 for what clients use: ``/v1/data/{path}`` (POST with
+``{"input": ...}``, GET, PUT, DELETE), ``/v1/policies[/{id}]`` (GET, PUT raw Rego, DELETE)
+and ``/v1/query``. Answers and errors have OPA's shapes (``{"result": ...}``, ``{}`` when
+undefined, ``{"code", "message"}``). Unlike a bare OPA, every call is authenticated and
+authorized by Heimdall itself (predicate = the HTTP method, object = the API path), and
+``data.heimdall`` — compiled from DataOS policies — cannot be overwritten. Policies and
+data written through this API live in memory, as in OPA without bundles.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+from fastapi.responses import JSONResponse
+
+from dataos_defs.api.authz import authorize, heimdall_of
+from dataos_defs.api.identity import Identity, current_identity
+from dataos_defs.heimdall.engine import UNDEFINED, EngineError
+from dataos_defs.heimdall.pdp import PolicyEngineError
+
+router = APIRouter(tags=["opa"])
+IdentityDep = Annotated[Identity, Depends(current_identity)]
+_SEGMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][A-Za-z0-9_.]*)", re.MULTILINE)
+_RULE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(?:contains|if|:=|=|\[|\{|\()", re.MULTILINE)
+PROTECTED_ROOT = "heimdall"
+
+
+def _opa_error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"code": code, "message": message})
+
+
+def _segments(path: str) -> list[str] | JSONResponse:
+    parts = [p for p in path.split("/") if p]
+    if not all(_SEGMENT.match(p) for p in parts):
+        return _opa_error(400, "invalid_parameter", f"unsupported document path {path!r}")
+    return parts
+
+
+def _guard(request: Request, identity: Identity) -> None:
+    authorize(request, identity, request.method.lower(), request.url.path)
+
+
+@router.post("/v1/data/{path:path}")
+@router.post("/v1/data", include_in_schema=False)
+def post_data(
+    request: Request, identity: IdentityDep, path: str = "", body: Annotated[Any, Body()] = None
+) -> Any:
+    """Evaluate the document at ``path`` with ``input``; ``{}`` when undefined."""
+    _guard(request, identity)
+    parts = _segments(path)
+    if isinstance(parts, JSONResponse):
+        return parts
+    document = body.get("input") if isinstance(body, dict) else None
+    return _evaluate(request, parts, document)
+
+
+@router.get("/v1/data/{path:path}")
+@router.get("/v1/data", include_in_schema=False)
+def get_data(request: Request, identity: IdentityDep, path: str = "") -> Any:
+    _guard(request, identity)
+    parts = _segments(path)
+    if isinstance(parts, JSONResponse):
+        return parts
+    return _evaluate(request, parts, None)
+
+
+def _evaluate(request: Request, parts: list[str], document: Any) -> Any:
+    query = ".".join(["data", *parts])
+    try:
+        value = heimdall_of(request).pdp.query(query, document)
+    except PolicyEngineError as exc:
+        return _opa_error(503, "internal_error", f"policy engine error, access denied: {exc}")
+    if value is UNDEFINED:
+        return {}
+    return {"result": value, "decision_id": uuid.uuid4().hex}
+
+
+@router.put("/v1/data/{path:path}", status_code=204)
+def put_data(
+    request: Request, identity: IdentityDep, path: str, body: Annotated[Any, Body()] = None
+) -> Any:
+    _guard(request, identity)
+    parts = _segments(path)
+    if isinstance(parts, JSONResponse):
+        return parts
+    if not parts or parts[0] == PROTECTED_ROOT:
+        return _opa_error(403, "forbidden", "data.heimdall is compiled from DataOS policies")
+    heimdall = heimdall_of(request)
+    data = _set_in(heimdall.extra_data, parts, body)
+    assert data is not None
+    heimdall.set_extra_data(data)
+    return None
+
+
+@router.delete("/v1/data/{path:path}", status_code=204)
+def delete_data(request: Request, identity: IdentityDep, path: str) -> Any:
+    _guard(request, identity)
+    parts = _segments(path)
+    if isinstance(parts, JSONResponse):
+        return parts
+    heimdall = heimdall_of(request)
+    data = _set_in(heimdall.extra_data, parts, None, delete=True)
+    if data is None:
+        return _opa_error(404, "resource_not_found", f"storage path /{path} not found")
+    heimdall.set_extra_data(data)
+    return None
+
+
+def _set_in(
+    data: dict[str, Any], parts: list[str], value: Any, delete: bool = False
+) -> dict[str, Any] | None:
+    """A copy of ``data`` with ``value`` at ``parts`` (or that key removed)."""
+    root = dict(data)
+    node = root
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            if delete:
+                return None
+            child = {}
+        node[part] = dict(child)
+        node = node[part]
+    if delete:
+        if parts[-1] not in node:
+            return None
+        del node[parts[-1]]
+    else:
+        node[parts[-1]] = value
+    return root
+
+
+def _policy(module_id: str, raw: str) -> dict[str, Any]:
+    package = _PACKAGE.search(raw)
+    path = [{"type": "var", "value": "data"}] + [
+        {"type": "string", "value": part}
+        for part in (package.group(1).split(".") if package else [])
+    ]
+    rules = sorted(set(_RULE.findall(raw)) - {"package", "import", "default"})
+    return {
+        "id": module_id,
+        "raw": raw,
+        "ast": {"package": {"path": path}, "rules": [{"head": {"name": r}} for r in rules]},
+    }
+
+
+@router.get("/v1/policies")
+def list_policies(request: Request, identity: IdentityDep) -> Any:
+    _guard(request, identity)
+    heimdall = heimdall_of(request)
+    modules = {**heimdall.base_modules, **heimdall.extra_modules}
+    return {"result": [_policy(module_id, raw) for module_id, raw in sorted(modules.items())]}
+
+
+@router.get("/v1/policies/{module_id:path}")
+def get_policy(request: Request, identity: IdentityDep, module_id: str) -> Any:
+    _guard(request, identity)
+    heimdall = heimdall_of(request)
+    raw = heimdall.extra_modules.get(module_id) or heimdall.base_modules.get(module_id)
+    if raw is None:
+        return _opa_error(
+            404, "resource_not_found", f"storage_not_found_error: policy id {module_id!r}"
+        )
+    return {"result": _policy(module_id, raw)}
+
+
+@router.put("/v1/policies/{module_id:path}")
+async def put_policy(request: Request, identity: IdentityDep, module_id: str) -> Any:
+    _guard(request, identity)
+    heimdall = heimdall_of(request)
+    if module_id in heimdall.base_modules:
+        return _opa_error(403, "forbidden", f"{module_id} is a platform policy (policies/)")
+    raw = (await request.body()).decode("utf-8", errors="replace")
+    try:
+        heimdall.set_modules({**heimdall.extra_modules, module_id: raw})
+    except EngineError as exc:
+        return _opa_error(
+            400, "invalid_parameter", f"error(s) occurred while compiling module(s): {exc}"
+        )
+    return {}
+
+
+@router.delete("/v1/policies/{module_id:path}")
+def delete_policy(request: Request, identity: IdentityDep, module_id: str) -> Any:
+    _guard(request, identity)
+    heimdall = heimdall_of(request)
+    if module_id not in heimdall.extra_modules:
+        return _opa_error(
+            404, "resource_not_found", f"storage_not_found_error: policy id {module_id!r}"
+        )
+    remaining = {k: v for k, v in heimdall.extra_modules.items() if k != module_id}
+    heimdall.set_modules(remaining)
+    return {}
+
+
+@router.post("/v1/query")
+def ad_hoc_query(
+    request: Request, identity: IdentityDep, body: Annotated[Any, Body()] = None
+) -> Any:
+    _guard(request, identity)
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        return _opa_error(400, "invalid_parameter", 'expected {"query": "...", "input": ...}')
+    try:
+        bindings = heimdall_of(request).pdp.ad_hoc(body["query"], body.get("input"))
+    except PolicyEngineError as exc:
+        return _opa_error(400, "invalid_parameter", str(exc))
+    return {"result": bindings}
