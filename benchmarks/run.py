@@ -7,8 +7,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import heimdall_engine  # noqa: E402
-import spine1  # noqa: E402
+import heimdall_engine
+import spine1
 
 
 def main() -> None:

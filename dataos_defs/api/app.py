@@ -2,38 +2,62 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
 from dataos_defs import __version__
-from dataos_defs.api import resources, workspaces
+from dataos_defs.api import resources, users, workspaces
+from dataos_defs.api.client import DEFAULT_API_URL
 from dataos_defs.api.errors import install_error_handlers
+from dataos_defs.api.identity import Unauthenticated, unauthenticated_response
+from dataos_defs.heimdall.credentials import API_URL_ENV
+from dataos_defs.heimdall.identity import bootstrap_operator
+from dataos_defs.poros.identities import Identities
+from dataos_defs.poros.settings import Settings
 from dataos_defs.poros.store import Store
 
 
-def create_app(database_url: str | None = None) -> FastAPI:
-    """Build the app; the store opens (and migrates) when the server starts."""
+def create_app(
+    database_url: str | None = None, *, home: Path | None = None, api_url: str | None = None
+) -> FastAPI:
+    """Build the app; the store opens (and migrates) when the server starts.
+
+    On the first start of an installation the bootstrap operator is created and its API
+    key is written to ``<home>/credentials`` together with ``api_url``, the address
+    clients should use (``serve`` passes the one it listens on).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = Store.open(database_url)
+        store = Store.open(database_url)
         try:
+            app.state.store = store
+            app.state.identities = Identities(store)
+            bootstrap_operator(
+                app.state.identities,
+                home or Settings.from_env().home,
+                api_url or os.environ.get(API_URL_ENV) or DEFAULT_API_URL,
+            )
             yield
         finally:
-            app.state.store.close()
+            store.close()
 
     app = FastAPI(
         title="DataOS API",
         version=__version__,
-        description="Poros (Resources and workspaces). Heimdall, Gateway, Metis and Caretaker "
-        "routes join this server as they land.",
+        description="Poros (Resources and workspaces) and Heimdall (users, API keys). Every "
+        "route but /health needs an API key: 'Authorization: Bearer <key>' or 'apikey: <key>'.",
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_exception_handler(Unauthenticated, unauthenticated_response)
     app.include_router(resources.router)
     app.include_router(workspaces.router)
+    app.include_router(users.router)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

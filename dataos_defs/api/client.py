@@ -7,7 +7,25 @@ from typing import Any
 
 import httpx
 
+from dataos_defs.heimdall.credentials import (
+    API_KEY_ENV,
+    API_URL_ENV,
+    Credentials,
+    CredentialsError,
+    credentials_path,
+    read_credentials,
+)
+
 DEFAULT_API_URL = "http://127.0.0.1:7400"
+
+__all__ = [
+    "ApiFailure",
+    "ApiUnavailable",
+    "CredentialsError",
+    "DataosClient",
+    "api_url",
+    "configured_api_key",
+]
 
 
 class ApiUnavailable(Exception):
@@ -27,17 +45,41 @@ class ApiFailure(Exception):
         return list(self.error.get("issues") or [])
 
 
+def _saved() -> Credentials | None:
+    return read_credentials(credentials_path())
+
+
 def api_url() -> str:
-    return os.environ.get("DATAOS_API_URL", DEFAULT_API_URL).rstrip("/")
+    """``DATAOS_API_URL``, else the URL in the credentials file, else the local default."""
+    url = os.environ.get(API_URL_ENV)
+    if not url:
+        saved = _saved()
+        url = (saved.api_url if saved else None) or DEFAULT_API_URL
+    return url.rstrip("/")
+
+
+def configured_api_key() -> str | None:
+    """``DATAOS_API_KEY``, else the key in the credentials file (``None`` if neither)."""
+    key = os.environ.get(API_KEY_ENV)
+    if key:
+        return key
+    saved = _saved()
+    return saved.api_key if saved else None
 
 
 class DataosClient:
-    def __init__(self, base_url: str | None = None, timeout: float = 60.0) -> None:
-        self.base_url = base_url or api_url()
+    """Talks to ``base_url`` with ``api_key``; both default to the environment, then to the
+    credentials file under ``DATAOS_HOME`` (which raises :class:`CredentialsError` when
+    others can read it)."""
+
+    def __init__(
+        self, base_url: str | None = None, timeout: float = 60.0, *, api_key: str | None = None
+    ) -> None:
+        self.base_url = (base_url or api_url()).rstrip("/")
         headers = {"User-Agent": "dataos-ctl"}
-        api_key = os.environ.get("DATAOS_API_KEY")
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
+        key = api_key or configured_api_key()
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=headers)
 
     def close(self) -> None:
@@ -132,3 +174,58 @@ class DataosClient:
 
     def delete_workspace(self, name: str, force: bool = False) -> None:
         self._call("DELETE", f"/poros/api/v1/workspaces/{name}", params={"force": force})
+
+    # -- Heimdall: users, tags, API keys ----------------------------------------------------
+
+    def whoami(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/heimdall/api/v1/whoami")
+        return result
+
+    def list_users(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/heimdall/api/v1/users")["items"])
+
+    def get_user(self, user_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"/heimdall/api/v1/users/{user_id}")
+        return result
+
+    def create_user(
+        self,
+        user_id: str,
+        type: str = "person",
+        name: str | None = None,
+        email: str | None = None,
+        tags: list[str] | None = None,
+    ) -> dict[str, Any]:
+        body = {"id": user_id, "type": type, "name": name, "email": email, "tags": tags or []}
+        result: dict[str, Any] = self._call("POST", "/heimdall/api/v1/users", json=body)
+        return result
+
+    def delete_user(self, user_id: str) -> None:
+        self._call("DELETE", f"/heimdall/api/v1/users/{user_id}")
+
+    def add_user_tags(self, user_id: str, tags: list[str]) -> dict[str, Any]:
+        path = f"/heimdall/api/v1/users/{user_id}/tags"
+        result: dict[str, Any] = self._call("POST", path, json={"tags": tags})
+        return result
+
+    def remove_user_tags(self, user_id: str, tags: list[str]) -> dict[str, Any]:
+        path = f"/heimdall/api/v1/users/{user_id}/tags"
+        result: dict[str, Any] = self._call("DELETE", path, params={"tag": tags})
+        return result
+
+    def create_api_key(
+        self, user_id: str, name: str | None = None, expires_in_seconds: int | None = None
+    ) -> dict[str, Any]:
+        """The new key is in ``result["key"]``; the server never shows it again."""
+        body = {"name": name, "expires_in_seconds": expires_in_seconds}
+        path = f"/heimdall/api/v1/users/{user_id}/apikeys"
+        result: dict[str, Any] = self._call("POST", path, json=body)
+        return result
+
+    def list_api_keys(self, user_id: str) -> list[dict[str, Any]]:
+        return list(self._call("GET", f"/heimdall/api/v1/users/{user_id}/apikeys")["items"])
+
+    def revoke_api_key(self, user_id: str, key_id: str) -> dict[str, Any]:
+        path = f"/heimdall/api/v1/users/{user_id}/apikeys/{key_id}"
+        result: dict[str, Any] = self._call("DELETE", path)
+        return result

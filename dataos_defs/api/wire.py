@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class DocumentIn(BaseModel):
@@ -98,6 +98,70 @@ class WorkspaceOut(BaseModel):
 
 class WorkspaceList(BaseModel):
     items: list[WorkspaceOut]
+
+
+MAX_KEY_LIFETIME_SECONDS = 100 * 366 * 24 * 3600
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="user id: lower-case letters, digits and '-'")
+    type: Literal["person", "application"] = "person"
+    name: str | None = None
+    email: str | None = None
+    tags: list[str] = Field(default_factory=list, description="besides users:id:<id>")
+
+
+class UserOut(BaseModel):
+    id: str
+    type: str
+    name: str | None
+    email: str | None
+    tags: list[str]
+    created_at: datetime
+    created_by: str
+
+
+class UserList(BaseModel):
+    items: list[UserOut]
+
+
+class TagsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tags: list[str] = Field(min_length=1)
+
+
+class ApiKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, description="unique among the user's active keys")
+    expires_in_seconds: int | None = Field(
+        None, gt=0, le=MAX_KEY_LIFETIME_SECONDS, description="never expires when absent"
+    )
+
+
+class ApiKeyOut(BaseModel):
+    """An API key without the key itself, which is shown only once, at creation."""
+
+    key_id: str
+    user_id: str
+    name: str
+    state: str = Field(description="active, expired or revoked")
+    created_at: datetime
+    created_by: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class NewApiKeyOut(ApiKeyOut):
+    key: str = Field(description="the API key; store it now, it cannot be shown again")
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKeyOut]
 
 
 class IssueOut(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dataos_defs.cli import apply, delete, develop, get, lint, serve, workspace
+from dataos_defs.cli import apply, delete, develop, get, lint, login, serve, user, workspace
 
 app = typer.Typer(
     name="dataos-ctl",
@@ -17,8 +17,10 @@ app.command("apply")(apply.apply)
 app.command("lint")(lint.lint)
 app.command("delete")(delete.delete)
 app.command("serve")(serve.serve)
+app.command("login")(login.login)
 app.add_typer(get.app, name="get")
 app.add_typer(workspace.app, name="workspace")
+app.add_typer(user.app, name="user")
 app.add_typer(develop.app, name="develop")
 
 

@@ -12,10 +12,14 @@ from rich.console import Console
 from rich.table import Table
 
 _PIPE_WIDTH = 250
+# emoji=False: rich would turn tags such as roles:id:user into "roles🆔user".
 console = Console(
-    highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else _PIPE_WIDTH
+    highlight=False,
+    soft_wrap=True,
+    emoji=False,
+    width=None if sys.stdout.isatty() else _PIPE_WIDTH,
 )
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 OUTPUT_FORMATS = ("table", "json", "yaml")
 
 

@@ -7,19 +7,29 @@ from contextlib import contextmanager
 
 import typer
 
-from dataos_defs.api.client import ApiFailure, ApiUnavailable, DataosClient
+from dataos_defs.api.client import ApiFailure, ApiUnavailable, CredentialsError, DataosClient
 from dataos_defs.cli.output import err_console, fail, print_issues
+
+LOGIN_HINT = (
+    "run 'dataos-ctl login' with a valid API key, or set DATAOS_API_KEY "
+    "(a new installation writes the operator's key to $DATAOS_HOME/credentials)"
+)
 
 
 @contextmanager
-def api_session() -> Iterator[DataosClient]:
-    """Yield a client; unreachable server and API errors end the command with exit 1."""
+def api_session(url: str | None = None, api_key: str | None = None) -> Iterator[DataosClient]:
+    """Yield a client; unreachable server, missing credentials and API errors end the
+    command with exit 1."""
     try:
-        with DataosClient() as client:
+        with DataosClient(url, api_key=api_key) as client:
             yield client
     except ApiUnavailable as exc:
         fail(str(exc))
+    except CredentialsError as exc:
+        fail(exc.message, exc.hint)
     except ApiFailure as exc:
+        if exc.status == 401:
+            fail(exc.error.get("message", str(exc)), LOGIN_HINT)
         if exc.issues:
             count = print_issues(exc.issues)
             err_console.print(f"{count} problem{'s' if count != 1 else ''}; nothing was changed")

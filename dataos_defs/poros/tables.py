@@ -144,3 +144,47 @@ class DatasetWriterRow(Base):
 
     dataset: Mapped[str] = mapped_column(String(1024), primary_key=True)
     resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
+
+
+class UserRow(Base):
+    """A Heimdall user: a person or an application. Deleted users keep their row (audit)."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("type in ('person', 'application')", name="type"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(255))
+    deleted_at: Mapped[datetime | None]
+
+
+class UserTagRow(Base):
+    """The tags policies match a user by; every live user has ``users:id:<id>``."""
+
+    __tablename__ = "user_tags"
+    __table_args__ = (Index(None, "tag"),)
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class ApiKeyRow(Base):
+    """An API key: only the SHA-256 digest of the key is stored, never the key itself."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (Index(None, "user_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]

@@ -1,4 +1,8 @@
-"""A real API server (uvicorn, started by ``dataos-ctl serve``) on 127.0.0.1 for each module."""
+"""A real API server (uvicorn, started by ``dataos-ctl serve``) on 127.0.0.1 for each module.
+
+The server bootstraps its operator on first start; tests authenticate with the operator's
+API key, read from the credentials file the server wrote (``Server.api_key``).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dataos_defs.heimdall.credentials import credentials_path, read_credentials
+
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "dataos_defs.cli"]
 
@@ -23,11 +29,25 @@ class Server:
     url: str
     home: Path
     process: subprocess.Popen[bytes]
+    api_key: str
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {**os.environ, "DATAOS_API_URL": self.url, "DATAOS_HOME": str(self.home)}
+        """The environment of a CLI call as the bootstrap operator."""
+        env = {
+            **os.environ,
+            "DATAOS_API_URL": self.url,
+            "DATAOS_HOME": str(self.home),
+            "DATAOS_API_KEY": self.api_key,
+        }
         env.update(extra)
         return env
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    def log(self) -> str:
+        return (self.home / "api.log").read_text()
 
 
 def free_port() -> int:
@@ -37,9 +57,11 @@ def free_port() -> int:
 
 
 def start_server(home: Path) -> Server:
+    """Start ``dataos-ctl serve`` on ``home`` (its SQLite store, log and credentials)."""
     port = free_port()
     env = {**os.environ, "DATAOS_HOME": str(home)}
-    env.pop("DATAOS_DATABASE_URL", None)
+    for name in ("DATAOS_DATABASE_URL", "DATAOS_API_KEY", "DATAOS_API_URL"):
+        env.pop(name, None)
     log = (home / "api.log").open("wb")
     process = subprocess.Popen(
         [*CLI, "serve", "--port", str(port), "--log-level", "warning"],
@@ -56,11 +78,22 @@ def start_server(home: Path) -> Server:
             raise RuntimeError((home / "api.log").read_text())
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return Server(url, home, process)
+                credentials = read_credentials(credentials_path(home))
+                if credentials is None:
+                    raise RuntimeError(f"no credentials file in {home}")
+                return Server(url, home, process, credentials.api_key)
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("API server did not start in 30 s")
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +101,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     home = tmp_path_factory.mktemp("dataos-home")
     running = start_server(home)
     yield running
-    running.process.terminate()
-    try:
-        running.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        running.process.kill()
+    stop_server(running)
 
 
 def run_cli(

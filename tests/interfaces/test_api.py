@@ -26,10 +26,49 @@ def test_health_and_openapi(server) -> None:
     spec = httpx.get(f"{server.url}/openapi.json").json()
     assert "/poros/api/v1/apply" in spec["paths"]
     assert "/poros/api/v1/resources/{type}/{name}/history" in spec["paths"]
+    assert "/heimdall/api/v1/users/{user_id}/apikeys" in spec["paths"]
+    assert {"HTTPBearer", "APIKeyHeader"} <= set(spec["components"]["securitySchemes"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/poros/api/v1/resources"),
+        ("GET", "/poros/api/v1/resources/workflow/x"),
+        ("GET", "/poros/api/v1/resources/workflow/x/history"),
+        ("POST", "/poros/api/v1/apply"),
+        ("DELETE", "/poros/api/v1/resources/depot/x"),
+        ("GET", "/poros/api/v1/workspaces"),
+        ("POST", "/poros/api/v1/workspaces"),
+        ("DELETE", "/poros/api/v1/workspaces/public"),
+        ("GET", "/heimdall/api/v1/users"),
+        ("GET", "/heimdall/api/v1/whoami"),
+    ],
+)
+def test_requests_without_a_valid_key_get_401(server, method: str, path: str) -> None:
+    bad_keys = [
+        {},
+        {"Authorization": "Bearer dok_0123456789abcdef_" + "A" * 43},
+        {"apikey": "not-a-key"},
+        {"Authorization": f"Basic {server.api_key}"},
+    ]
+    for headers in bad_keys:
+        response = httpx.request(method, f"{server.url}{path}", headers=headers, json={})
+        assert response.status_code == 401, (headers, response.text)
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+        error = response.json()["error"]
+        assert error["code"] == "unauthenticated"
+        assert "dataos-ctl login" in error["hint"]
+
+
+def test_both_key_headers_authenticate(server) -> None:
+    for headers in ({"apikey": server.api_key}, server.headers):
+        response = httpx.get(f"{server.url}/poros/api/v1/workspaces", headers=headers)
+        assert response.status_code == 200, response.text
 
 
 def test_apply_get_update_unchanged_history(server) -> None:
-    with DataosClient(server.url) as client:
+    with DataosClient(server.url, api_key=server.api_key) as client:
         first = client.apply(wire(product("a")), None)
         assert [(r["type"], r["action"]) for r in first["results"]] == [
             ("instance-secret", "created"),
@@ -51,9 +90,9 @@ def test_apply_get_update_unchanged_history(server) -> None:
 
 
 def test_secrets_are_redacted_unless_unsanitized(server) -> None:
-    with DataosClient(server.url) as client:
+    with DataosClient(server.url, api_key=server.api_key) as client:
         client.apply(wire(product("s", password="very-secret-42")), None)
-        listed = httpx.get(f"{server.url}/poros/api/v1/resources").text
+        listed = httpx.get(f"{server.url}/poros/api/v1/resources", headers=server.headers).text
         sanitized = client.get_resource("instance-secret", "ssec", None)
         assert "very-secret-42" not in listed
         assert "very-secret-42" not in str(sanitized)
@@ -64,7 +103,7 @@ def test_secrets_are_redacted_unless_unsanitized(server) -> None:
 
 def test_invalid_set_changes_nothing_and_reports_positions(server) -> None:
     text = product("t") + "---\nname: t-bad\nversion: v1\ntype: workflow\nworkflow:\n  dag: []\n"
-    with DataosClient(server.url) as client:
+    with DataosClient(server.url, api_key=server.api_key) as client:
         before = client.list_resources(None, None, None)
         with pytest.raises(ApiFailure) as caught:
             client.apply(wire(text, "bad.yaml"), None)
@@ -78,7 +117,10 @@ def test_invalid_set_changes_nothing_and_reports_positions(server) -> None:
 
 def test_missing_reference_is_positioned(server) -> None:
     text = product("r").replace("name: rsec\n", "name: rsecret\n", 1)
-    with DataosClient(server.url) as client, pytest.raises(ApiFailure) as caught:
+    with (
+        DataosClient(server.url, api_key=server.api_key) as client,
+        pytest.raises(ApiFailure) as caught,
+    ):
         client.apply(wire(text, "ref.yaml"), None)
     issue = caught.value.issues[0]
     assert issue["path"].startswith("depot.secrets[0]")
@@ -86,7 +128,7 @@ def test_missing_reference_is_positioned(server) -> None:
 
 
 def test_workspaces_and_isolation(server) -> None:
-    with DataosClient(server.url) as client:
+    with DataosClient(server.url, api_key=server.api_key) as client:
         client.create_workspace("team-a", "team A", ["dataos:workspace:team-a"])
         assert "team-a" in [w["name"] for w in client.list_workspaces()]
         client.apply(wire(product("w")), "team-a")
@@ -103,13 +145,16 @@ def test_workspaces_and_isolation(server) -> None:
 
 
 def test_apply_into_unknown_workspace_is_refused(server) -> None:
-    with DataosClient(server.url) as client, pytest.raises(ApiFailure) as caught:
+    with (
+        DataosClient(server.url, api_key=server.api_key) as client,
+        pytest.raises(ApiFailure) as caught,
+    ):
         client.apply(wire(product("u")), "no-such-ws")
     assert "workspace create" in str(caught.value.error)
 
 
 def test_delete_refuses_with_dependents_unless_forced(server) -> None:
-    with DataosClient(server.url) as client:
+    with DataosClient(server.url, api_key=server.api_key) as client:
         client.apply(wire(product("d")), None)
         with pytest.raises(ApiFailure) as caught:
             client.delete_resource("instance-secret", "dsec", None)
@@ -126,15 +171,20 @@ def test_delete_refuses_with_dependents_unless_forced(server) -> None:
 
 
 def test_unknown_type_and_not_found_are_clear(server) -> None:
-    response = httpx.get(f"{server.url}/poros/api/v1/resources/workflw/x")
+    response = httpx.get(f"{server.url}/poros/api/v1/resources/workflw/x", headers=server.headers)
     assert response.status_code == 400
     assert response.json()["error"]["hint"].startswith("one of:")
-    missing = httpx.get(f"{server.url}/poros/api/v1/resources/workflow/nope")
+    missing = httpx.get(
+        f"{server.url}/poros/api/v1/resources/workflow/nope", headers=server.headers
+    )
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
 
 
 def test_client_reports_an_unreachable_server() -> None:
-    with DataosClient("http://127.0.0.1:9") as client, pytest.raises(ApiUnavailable) as caught:
+    with (
+        DataosClient("http://127.0.0.1:9", api_key="unused") as client,
+        pytest.raises(ApiUnavailable) as caught,
+    ):
         client.health()
     assert "dataos-ctl serve" in str(caught.value)

@@ -94,8 +94,19 @@ def test_delete_and_workspace_verbs(server, tmp_path: Path) -> None:
     assert "sandbox" in [w["name"] for w in json.loads(listed.stdout)]
 
 
+def test_requests_without_a_key_are_refused_with_a_hint(server, tmp_path: Path) -> None:
+    result = run_cli(server, "workspace", "get", DATAOS_API_KEY="", DATAOS_HOME=str(tmp_path))
+    assert result.returncode == 1
+    assert "no API key" in result.stderr
+    assert "dataos-ctl login" in result.stderr
+    bad = run_cli(server, "apply", "-f", str(write(tmp_path, product("n"))), DATAOS_API_KEY="bad")
+    assert bad.returncode == 1
+    assert "not valid" in bad.stderr
+    assert "...created" not in bad.stdout
+
+
 def test_server_down_gives_a_clear_message(tmp_path: Path) -> None:
-    result = run_cli(None, "get", DATAOS_API_URL="http://127.0.0.1:9")
+    result = run_cli(None, "get", DATAOS_API_URL="http://127.0.0.1:9", DATAOS_HOME=str(tmp_path))
     assert result.returncode == 1
     assert "cannot reach the DataOS API" in result.stderr
 
@@ -128,5 +139,15 @@ def test_develop_schema_for_a_type_and_combined() -> None:
 
 def test_help_is_fast_and_lists_verbs() -> None:
     result = run_cli(None, "--help", cwd=ROOT)
-    for verb in ("apply", "get", "delete", "lint", "workspace", "develop", "serve"):
+    for verb in (
+        "apply",
+        "get",
+        "delete",
+        "lint",
+        "workspace",
+        "user",
+        "login",
+        "develop",
+        "serve",
+    ):
         assert verb in result.stdout
