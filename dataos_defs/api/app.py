@@ -10,12 +10,13 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from dataos_defs import __version__
-from dataos_defs.api import resources, users, workspaces
+from dataos_defs.api import heimdall_routes, opa, resources, users, workspaces
 from dataos_defs.api.client import DEFAULT_API_URL
 from dataos_defs.api.errors import install_error_handlers
 from dataos_defs.api.identity import Unauthenticated, unauthenticated_response
 from dataos_defs.heimdall.credentials import API_URL_ENV
 from dataos_defs.heimdall.identity import bootstrap_operator
+from dataos_defs.heimdall.service import Heimdall
 from dataos_defs.poros.identities import Identities
 from dataos_defs.poros.settings import Settings
 from dataos_defs.poros.store import Store
@@ -34,23 +35,30 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = Store.open(database_url)
+        state_home = home or Settings.from_env().home
+        heimdall: Heimdall | None = None
         try:
             app.state.store = store
             app.state.identities = Identities(store)
             bootstrap_operator(
                 app.state.identities,
-                home or Settings.from_env().home,
+                state_home,
                 api_url or os.environ.get(API_URL_ENV) or DEFAULT_API_URL,
             )
+            heimdall = Heimdall(store, state_home)
+            app.state.heimdall = heimdall
             yield
         finally:
+            if heimdall is not None:
+                heimdall.close()
             store.close()
 
     app = FastAPI(
         title="DataOS API",
         version=__version__,
-        description="Poros (Resources and workspaces) and Heimdall (users, API keys). Every "
-        "route but /health needs an API key: 'Authorization: Bearer <key>' or 'apikey: <key>'.",
+        description="Poros (Resources and workspaces) and Heimdall (users, API keys, access "
+        "decisions, an OPA-compatible API). Every route but /health needs an API key "
+        "('Authorization: Bearer <key>' or 'apikey: <key>') and is authorized by Heimdall.",
         lifespan=lifespan,
     )
     install_error_handlers(app)
@@ -58,6 +66,8 @@ def create_app(
     app.include_router(resources.router)
     app.include_router(workspaces.router)
     app.include_router(users.router)
+    app.include_router(heimdall_routes.router)
+    app.include_router(opa.router)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -44,3 +44,21 @@ def authorize(
             "ask an operator for an access policy that allows it",
         )
     return decision
+
+
+def may(
+    request: Request,
+    identity: Identity,
+    predicate: str,
+    path: str,
+    object_tags: Iterable[str] = (),
+) -> bool:
+    """For filtering lists: an item is shown only when allowed; a denial or an engine
+    error hides it (fail closed)."""
+    try:
+        decision = heimdall_of(request).authorize(
+            identity.user_id, identity.tags, predicate, path, object_tags
+        )
+    except PolicyEngineError:
+        return False
+    return decision.allow

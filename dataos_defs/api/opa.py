@@ -16,7 +16,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from dataos_defs.api.authz import authorize, heimdall_of
 from dataos_defs.api.identity import Identity, current_identity
@@ -81,7 +81,7 @@ def _evaluate(request: Request, parts: list[str], document: Any) -> Any:
     return {"result": value, "decision_id": uuid.uuid4().hex}
 
 
-@router.put("/v1/data/{path:path}", status_code=204)
+@router.put("/v1/data/{path:path}", response_model=None)
 def put_data(
     request: Request, identity: IdentityDep, path: str, body: Annotated[Any, Body()] = None
 ) -> Any:
@@ -95,10 +95,10 @@ def put_data(
     data = _set_in(heimdall.extra_data, parts, body)
     assert data is not None
     heimdall.set_extra_data(data)
-    return None
+    return Response(status_code=204)
 
 
-@router.delete("/v1/data/{path:path}", status_code=204)
+@router.delete("/v1/data/{path:path}", response_model=None)
 def delete_data(request: Request, identity: IdentityDep, path: str) -> Any:
     _guard(request, identity)
     parts = _segments(path)
@@ -109,7 +109,7 @@ def delete_data(request: Request, identity: IdentityDep, path: str) -> Any:
     if data is None:
         return _opa_error(404, "resource_not_found", f"storage path /{path} not found")
     heimdall.set_extra_data(data)
-    return None
+    return Response(status_code=204)
 
 
 def _set_in(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
+from dataos_defs.api.authz import authorize, heimdall_of, may
 from dataos_defs.api.deps import get_store
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity, current_identity
@@ -19,12 +20,16 @@ from dataos_defs.api.wire import (
     ResourceOut,
     RevisionOut,
 )
+from dataos_defs.heimdall.objects import resource_object
+from dataos_defs.heimdall.policy_data import PolicyDataError
+from dataos_defs.manifest.errors import ManifestError
 from dataos_defs.manifest.loader import Document
+from dataos_defs.manifest.policy import Policy
 from dataos_defs.manifest.registry import RESOURCE_TYPES, WORKSPACE_TYPES
 from dataos_defs.manifest.source import SourceMap
-from dataos_defs.manifest.validate import parse_documents
+from dataos_defs.manifest.validate import ParsedResource, parse_documents
 from dataos_defs.poros.apply import apply_resources
-from dataos_defs.poros.records import StoredResource
+from dataos_defs.poros.records import ResourceKey, StoredResource
 from dataos_defs.poros.store import Store
 
 router = APIRouter(prefix="/poros/api/v1", tags=["resources"])
@@ -44,15 +49,20 @@ def _documents(request: ApplyRequest) -> list[Document]:
 @router.post(
     "/apply", response_model=ApplyResponse, summary="Validate and apply a set of manifests"
 )
-def apply(request: ApplyRequest, store: StoreDep, identity: IdentityDep) -> ApplyResponse:
-    """All or nothing: every manifest is validated, references are checked, then one
-    transaction writes them. Any problem returns 422 with every issue and changes nothing."""
-    parsed = parse_documents(_documents(request), request.workspace)
-    results = apply_resources(
-        store, parsed, request.workspace, identity.user_id, dry_run=request.dry_run
-    )
+def apply(
+    body: ApplyRequest, request: Request, store: StoreDep, identity: IdentityDep
+) -> ApplyResponse:
+    """All or nothing: every manifest is validated, the caller must be allowed to create (or
+    update) each one, references and policies are checked, then one transaction writes them.
+    Any problem returns 422 (403 when not allowed) and changes nothing."""
+    parsed = parse_documents(_documents(body), body.workspace)
+    _authorize_apply(request, store, identity, parsed, body.workspace)
+    _check_policies(request, parsed)
+    results = apply_resources(store, parsed, body.workspace, identity.user_id, dry_run=body.dry_run)
+    if not body.dry_run:
+        heimdall_of(request).reload()
     return ApplyResponse(
-        dry_run=request.dry_run,
+        dry_run=body.dry_run,
         results=[
             ApplyResultOut(
                 type=r.kind,
@@ -65,6 +75,33 @@ def apply(request: ApplyRequest, store: StoreDep, identity: IdentityDep) -> Appl
             for r in results
         ],
     )
+
+
+def _authorize_apply(
+    request: Request,
+    store: Store,
+    identity: Identity,
+    parsed: list[ParsedResource],
+    workspace: str | None,
+) -> None:
+    keys = {id(r): ResourceKey(r.kind, r.name, r.workspace(workspace)) for r in parsed}
+    existing = store.live_keys(keys.values())
+    for resource in parsed:
+        key = keys[id(resource)]
+        predicate = "update" if key in existing else "create"
+        authorize(request, identity, predicate, resource_object(key.kind, key.name, key.workspace))
+
+
+def _check_policies(request: Request, parsed: list[ParsedResource]) -> None:
+    """Access policies must compile together with those in force, before anything is written."""
+    incoming = [r for r in parsed if isinstance(r.model, Policy)]
+    if not incoming:
+        return
+    try:
+        heimdall_of(request).check([r.model for r in incoming if isinstance(r.model, Policy)])
+    except PolicyDataError as exc:
+        issues = [r.issue(("policy",), f"cannot be enforced: {exc}") for r in incoming]
+        raise ManifestError(issues) from exc
 
 
 def _check_type(kind: str | None) -> None:
@@ -99,14 +136,16 @@ def _out(resource: StoredResource, with_manifest: bool = False) -> ResourceOut:
 
 @router.get("/resources", response_model=ResourceList, summary="List Resources")
 def list_resources(
+    request: Request,
     store: StoreDep,
-    _: IdentityDep,
+    identity: IdentityDep,
     type: Annotated[str | None, Query(description="Resource type")] = None,
     workspace: Annotated[str | None, Query(description="workspace; all when absent")] = None,
     name: Annotated[str | None, Query()] = None,
 ) -> ResourceList:
     """With ``workspace``, workspace-level Resources of that workspace plus the instance-level
-    ones (they belong to no workspace); without it, everything."""
+    ones (they belong to no workspace); without it, everything. Only what the caller may
+    read is listed."""
     _check_type(type)
     if workspace is None or (type is not None and type not in WORKSPACE_TYPES):
         items = store.list(kind=type, name=name)
@@ -114,7 +153,12 @@ def list_resources(
         items = store.list(kind=type, workspace=workspace, name=name)
         if type is None:
             items += [r for r in store.list(name=name) if r.workspace is None]
-    return ResourceList(items=[_out(item) for item in items])
+    readable = [
+        r
+        for r in items
+        if may(request, identity, "read", resource_object(r.kind, r.name, r.workspace))
+    ]
+    return ResourceList(items=[_out(item) for item in readable])
 
 
 def _require(store: Store, kind: str, name: str, workspace: str | None) -> StoredResource:
@@ -130,13 +174,20 @@ def _require(store: Store, kind: str, name: str, workspace: str | None) -> Store
 
 @router.get("/resources/{type}/{name}", response_model=ResourceOut, summary="Get one Resource")
 def get_resource(
+    request: Request,
     type: str,
     name: str,
     store: StoreDep,
-    _: IdentityDep,
+    identity: IdentityDep,
     workspace: str | None = None,
     unsanitize: Annotated[bool, Query(description="include secret values")] = False,
 ) -> ResourceOut:
+    """Secret values need ``read`` on ``<resource>/secrets`` too (``unsanitize``)."""
+    _check_type(type)
+    path = resource_object(type, name, _workspace_for(type, workspace))
+    authorize(request, identity, "read", path)
+    if unsanitize:
+        authorize(request, identity, "read", f"{path}/secrets")
     _require(store, type, name, workspace)
     resource = store.get(type, name, _workspace_for(type, workspace), unsanitize=unsanitize)
     assert resource is not None
@@ -145,10 +196,16 @@ def get_resource(
 
 @router.get("/resources/{type}/{name}/history", response_model=HistoryOut, summary="Every revision")
 def history(
-    type: str, name: str, store: StoreDep, _: IdentityDep, workspace: str | None = None
+    request: Request,
+    type: str,
+    name: str,
+    store: StoreDep,
+    identity: IdentityDep,
+    workspace: str | None = None,
 ) -> HistoryOut:
     _check_type(type)
     ws = _workspace_for(type, workspace)
+    authorize(request, identity, "read", resource_object(type, name, ws))
     revisions = store.history(type, name, ws)
     if not revisions:
         raise ApiError(404, "not_found", f"{type} '{name}' has no history")
@@ -173,6 +230,7 @@ def history(
 
 @router.delete("/resources/{type}/{name}", response_model=DeleteOut, summary="Delete a Resource")
 def delete_resource(
+    request: Request,
     type: str,
     name: str,
     store: StoreDep,
@@ -180,7 +238,10 @@ def delete_resource(
     workspace: str | None = None,
     force: bool = False,
 ) -> DeleteOut:
-    _require(store, type, name, workspace)
+    _check_type(type)
     ws = _workspace_for(type, workspace)
+    authorize(request, identity, "delete", resource_object(type, name, ws))
+    _require(store, type, name, workspace)
     store.delete(type, name, ws, identity.user_id, force=force)
+    heimdall_of(request).reload()
     return DeleteOut(type=type, name=name, workspace=ws)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
+from dataos_defs.api.authz import authorize, may
 from dataos_defs.api.identity import Identity, current_identity, get_identities
 from dataos_defs.api.wire import (
     ApiKeyIn,
@@ -19,6 +20,7 @@ from dataos_defs.api.wire import (
     UserOut,
 )
 from dataos_defs.heimdall import identity as heimdall
+from dataos_defs.heimdall.objects import SELF_TAG, user_object
 from dataos_defs.poros.identities import ApiKey, Identities, User, UserNotFound
 
 router = APIRouter(prefix="/heimdall/api/v1", tags=["users"])
@@ -52,6 +54,20 @@ def _key(key: ApiKey) -> ApiKeyOut:
     )
 
 
+def _object(identity: Identity, user_id: str, part: str | None) -> tuple[str, tuple[str, ...]]:
+    """A user is ``dataos://user/<id>`` (its keys: ``.../apikeys``), tagged ``heimdall:self``
+    when it is the caller, so that self-service is a policy like any other."""
+    path = user_object(user_id) + (f"/{part}" if part else "")
+    return path, ((SELF_TAG,) if user_id == identity.user_id else ())
+
+
+def _guard(
+    request: Request, identity: Identity, predicate: str, user_id: str, part: str | None = None
+) -> None:
+    path, tags = _object(identity, user_id, part)
+    authorize(request, identity, predicate, path, tags)
+
+
 def _require(identities: Identities, user_id: str) -> User:
     found = identities.get_user(user_id)
     if found is None:
@@ -60,20 +76,27 @@ def _require(identities: Identities, user_id: str) -> User:
 
 
 @router.get("/whoami", response_model=UserOut, summary="The calling user")
-def whoami(identities: IdentitiesDep, identity: IdentityDep) -> UserOut:
+def whoami(request: Request, identities: IdentitiesDep, identity: IdentityDep) -> UserOut:
+    _guard(request, identity, "read", identity.user_id)
     return _user(_require(identities, identity.user_id))
 
 
 @router.get("/users", response_model=UserList, summary="List users")
-def list_users(identities: IdentitiesDep, _: IdentityDep) -> UserList:
-    return UserList(items=[_user(u) for u in identities.list_users()])
+def list_users(request: Request, identities: IdentitiesDep, identity: IdentityDep) -> UserList:
+    """The users the caller may read."""
+    users = identities.list_users()
+    readable = [u for u in users if may(request, identity, "read", *_object(identity, u.id, None))]
+    return UserList(items=[_user(u) for u in readable])
 
 
 @router.post(
     "/users", response_model=UserOut, status_code=status.HTTP_201_CREATED, summary="Create a user"
 )
-def create_user(body: UserIn, identities: IdentitiesDep, identity: IdentityDep) -> UserOut:
+def create_user(
+    request: Request, body: UserIn, identities: IdentitiesDep, identity: IdentityDep
+) -> UserOut:
     """Persons also get ``roles:id:user``; every user gets ``users:id:<id>``."""
+    _guard(request, identity, "create", body.id)
     created = identities.create_user(
         body.id, body.type, body.name, body.email, body.tags, actor=identity.user_id
     )
@@ -81,34 +104,48 @@ def create_user(body: UserIn, identities: IdentitiesDep, identity: IdentityDep) 
 
 
 @router.get("/users/{user_id}", response_model=UserOut, summary="Get one user")
-def get_user(user_id: str, identities: IdentitiesDep, _: IdentityDep) -> UserOut:
+def get_user(
+    request: Request, user_id: str, identities: IdentitiesDep, identity: IdentityDep
+) -> UserOut:
+    _guard(request, identity, "read", user_id)
     return _user(_require(identities, user_id))
 
 
 @router.delete("/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a user")
-def delete_user(user_id: str, identities: IdentitiesDep, _: IdentityDep) -> None:
+def delete_user(
+    request: Request, user_id: str, identities: IdentitiesDep, identity: IdentityDep
+) -> None:
     """Its API keys stop working at once and its tags are dropped."""
+    _guard(request, identity, "delete", user_id)
     heimdall.delete_user(identities, user_id)
 
 
 @router.post("/users/{user_id}/tags", response_model=UserOut, summary="Add tags to a user")
-def add_tags(user_id: str, body: TagsIn, identities: IdentitiesDep, _: IdentityDep) -> UserOut:
+def add_tags(
+    request: Request, user_id: str, body: TagsIn, identities: IdentitiesDep, identity: IdentityDep
+) -> UserOut:
+    _guard(request, identity, "update", user_id)
     return _user(identities.add_tags(user_id, body.tags))
 
 
 @router.delete("/users/{user_id}/tags", response_model=UserOut, summary="Remove tags")
 def remove_tags(
+    request: Request,
     user_id: str,
     identities: IdentitiesDep,
-    _: IdentityDep,
+    identity: IdentityDep,
     tag: Annotated[list[str], Query(min_length=1, description="repeat for several")],
 ) -> UserOut:
+    _guard(request, identity, "update", user_id)
     return _user(identities.remove_tags(user_id, tag))
 
 
 @router.get("/users/{user_id}/apikeys", response_model=ApiKeyList, summary="List API keys")
-def list_api_keys(user_id: str, identities: IdentitiesDep, _: IdentityDep) -> ApiKeyList:
+def list_api_keys(
+    request: Request, user_id: str, identities: IdentitiesDep, identity: IdentityDep
+) -> ApiKeyList:
     """Never the keys themselves: only their ids, names and states."""
+    _guard(request, identity, "read", user_id, "apikeys")
     return ApiKeyList(items=[_key(k) for k in identities.list_api_keys(user_id)])
 
 
@@ -119,8 +156,9 @@ def list_api_keys(user_id: str, identities: IdentitiesDep, _: IdentityDep) -> Ap
     summary="Create an API key (shown once)",
 )
 def create_api_key(
-    user_id: str, body: ApiKeyIn, identities: IdentitiesDep, identity: IdentityDep
+    request: Request, user_id: str, body: ApiKeyIn, identities: IdentitiesDep, identity: IdentityDep
 ) -> NewApiKeyOut:
+    _guard(request, identity, "create", user_id, "apikeys")
     expires_at = (
         datetime.now(UTC) + timedelta(seconds=body.expires_in_seconds)
         if body.expires_in_seconds
@@ -134,6 +172,7 @@ def create_api_key(
     "/users/{user_id}/apikeys/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key"
 )
 def revoke_api_key(
-    user_id: str, key_id: str, identities: IdentitiesDep, _: IdentityDep
+    request: Request, user_id: str, key_id: str, identities: IdentitiesDep, identity: IdentityDep
 ) -> ApiKeyOut:
+    _guard(request, identity, "delete", user_id, "apikeys")
     return _key(identities.revoke_api_key(user_id, key_id))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 
+from dataos_defs.api.authz import authorize, heimdall_of, may
 from dataos_defs.api.deps import get_store
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity, current_identity
 from dataos_defs.api.wire import WorkspaceIn, WorkspaceList, WorkspaceOut
+from dataos_defs.heimdall.objects import workspace_object
 from dataos_defs.poros.records import Workspace
 from dataos_defs.poros.store import Store
 
@@ -29,18 +31,33 @@ def _out(workspace: Workspace) -> WorkspaceOut:
 
 
 @router.get("", response_model=WorkspaceList)
-def list_workspaces(store: StoreDep, _: IdentityDep) -> WorkspaceList:
-    return WorkspaceList(items=[_out(w) for w in store.list_workspaces()])
+def list_workspaces(request: Request, store: StoreDep, identity: IdentityDep) -> WorkspaceList:
+    """The workspaces the caller may read."""
+    return WorkspaceList(
+        items=[
+            _out(w)
+            for w in store.list_workspaces()
+            if may(request, identity, "read", workspace_object(w.name))
+        ]
+    )
 
 
 @router.post("", response_model=WorkspaceOut, status_code=status.HTTP_201_CREATED)
-def create_workspace(body: WorkspaceIn, store: StoreDep, identity: IdentityDep) -> WorkspaceOut:
+def create_workspace(
+    request: Request, body: WorkspaceIn, store: StoreDep, identity: IdentityDep
+) -> WorkspaceOut:
+    """Members (users tagged ``dataos:workspace:<name>``) then control its Resources."""
+    authorize(request, identity, "create", workspace_object(body.name))
     created = store.create_workspace(body.name, body.description, body.tags, identity.user_id)
+    heimdall_of(request).reload()
     return _out(created)
 
 
 @router.get("/{name}", response_model=WorkspaceOut)
-def get_workspace(name: str, store: StoreDep, _: IdentityDep) -> WorkspaceOut:
+def get_workspace(
+    request: Request, name: str, store: StoreDep, identity: IdentityDep
+) -> WorkspaceOut:
+    authorize(request, identity, "read", workspace_object(name))
     found = store.get_workspace(name)
     if found is None:
         raise ApiError(404, "not_found", f"workspace '{name}' not found")
@@ -49,6 +66,8 @@ def get_workspace(name: str, store: StoreDep, _: IdentityDep) -> WorkspaceOut:
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_workspace(
-    name: str, store: StoreDep, identity: IdentityDep, force: bool = False
+    request: Request, name: str, store: StoreDep, identity: IdentityDep, force: bool = False
 ) -> None:
+    authorize(request, identity, "delete", workspace_object(name))
     store.delete_workspace(name, identity.user_id, force=force)
+    heimdall_of(request).reload()
