@@ -21,9 +21,15 @@ from dataos_defs.poros.identities import Identities
 from dataos_defs.poros.settings import Settings
 from dataos_defs.poros.store import Store
 
+ALL_SERVICES = ("poros", "heimdall")
+
 
 def create_app(
-    database_url: str | None = None, *, home: Path | None = None, api_url: str | None = None
+    database_url: str | None = None,
+    *,
+    home: Path | None = None,
+    api_url: str | None = None,
+    services: tuple[str, ...] = ALL_SERVICES,
 ) -> FastAPI:
     """Build the app; the store opens (and migrates) when the server starts.
 
@@ -63,8 +69,9 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_exception_handler(Unauthenticated, unauthenticated_response)
-    app.include_router(resources.router)
-    app.include_router(workspaces.router)
+    if "poros" in services:
+        app.include_router(resources.router)
+        app.include_router(workspaces.router)
     app.include_router(users.router)
     app.include_router(heimdall_routes.router)
     app.include_router(opa.router)
@@ -74,3 +81,11 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app as ``dataos-ctl serve`` configures it through the environment (one per worker)."""
+    services = tuple(
+        s.strip() for s in os.environ.get("DATAOS_SERVICES", ",".join(ALL_SERVICES)).split(",")
+    )
+    return create_app(api_url=os.environ.get(API_URL_ENV), services=services)

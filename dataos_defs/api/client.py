@@ -229,3 +229,31 @@ class DataosClient:
         path = f"/heimdall/api/v1/users/{user_id}/apikeys/{key_id}"
         result: dict[str, Any] = self._call("DELETE", path)
         return result
+
+    def authorize(
+        self,
+        predicate: str,
+        path: str | None,
+        object_tags: list[str] | None = None,
+        subject: dict[str, Any] | None = None,
+        explain: bool = False,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "predicate": predicate,
+            "object": {"path": path, "tags": object_tags or []},
+            "explain": explain,
+        }
+        if subject is not None:
+            body["subject"] = subject
+        result: dict[str, Any] = self._call("POST", "/heimdall/api/v1/authorize", json=body)
+        return result
+
+    def decisions(
+        self, since: str | None = None, subject: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": limit}
+        if since:
+            params["since"] = since
+        if subject:
+            params["subject"] = subject
+        return list(self._call("GET", "/heimdall/api/v1/decisions", params=params)["items"])

@@ -90,17 +90,23 @@ def authorize_endpoint(
         request_input = AccessRequest.of(
             tags, body.predicate, path, body.object.tags, subject_id
         ).as_input()
-        out.allowing = _names(heimdall, "data.heimdall.access.allowing", request_input)
-        out.denying = _names(heimdall, "data.heimdall.access.denying", request_input)
+        out.allowing, out.denying = _matching(heimdall, request_input)
     return out
 
 
-def _names(heimdall: Any, query: str, request_input: dict[str, Any]) -> list[str]:
+def _matching(heimdall: Any, request_input: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Names of the matching policies that allow, and of those that deny."""
     try:
-        value = heimdall.pdp.query(query, request_input)
+        indices = heimdall.pdp.query("data.heimdall.access.matching", request_input)
+        policies = heimdall.pdp.query("data.heimdall.policies")
     except PolicyEngineError:
-        return []
-    return sorted(value) if isinstance(value, list) else []
+        return [], []
+    if not isinstance(indices, list) or not isinstance(policies, list):
+        return [], []
+    matched = [policies[i] for i in indices if isinstance(i, int) and i < len(policies)]
+    allowing = sorted(p["name"] for p in matched if p.get("allow") is True)
+    denying = sorted(p["name"] for p in matched if p.get("allow") is not True)
+    return allowing, denying
 
 
 @router.get("/decisions")

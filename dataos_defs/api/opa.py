@@ -150,6 +150,7 @@ def _policy(module_id: str, raw: str) -> dict[str, Any]:
 
 
 @router.get("/v1/policies")
+@router.get("/v1/policies/", include_in_schema=False)
 def list_policies(request: Request, identity: IdentityDep) -> Any:
     _guard(request, identity)
     heimdall = heimdall_of(request)

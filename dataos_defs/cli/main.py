@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from dataos_defs.cli import apply, delete, develop, get, lint, login, serve, user, workspace
+from dataos_defs.cli import (
+    apply,
+    delete,
+    develop,
+    get,
+    lint,
+    login,
+    policy,
+    serve,
+    user,
+    workspace,
+)
 
 app = typer.Typer(
     name="dataos-ctl",
@@ -21,6 +32,8 @@ app.command("login")(login.login)
 app.add_typer(get.app, name="get")
 app.add_typer(workspace.app, name="workspace")
 app.add_typer(user.app, name="user")
+app.add_typer(policy.app, name="policy")
+app.add_typer(serve.heimdall_app, name="heimdall")
 app.add_typer(develop.app, name="develop")
 
 

@@ -37,6 +37,9 @@ from dataos_defs.poros.store import Store
 POLICIES_ROOT_VARIABLE = "DATAOS_POLICIES_ROOT"
 DEFAULT_POLICIES_ROOT = Path(__file__).resolve().parents[2] / "policies"
 MEMBER_PREDICATES = ["create", "read", "update", "delete"]
+FRESHNESS_SECONDS = 1.0
+"""How stale a process's policies may be after another process (worker, replica) changed
+the store; a change made through this process takes effect at once."""
 OWNER_PREDICATES = ["read", "write", "select", "create", "update", "delete"]
 
 
@@ -119,6 +122,8 @@ class Heimdall:
         self.extra_data: dict[str, Any] = {}
         self.pdp = pdp or PolicyDecisionPoint(modules=self.base_modules)
         self.log = DecisionLog(home / DECISION_LOG_FILE)
+        self._marker: tuple[Any, ...] | None = None
+        self._checked_at = 0.0
         self.reload()
 
     def close(self) -> None:
@@ -143,8 +148,20 @@ class Heimdall:
         compile_policies([*self.stored_policies(p.name for p in incoming), *incoming])
 
     def reload(self) -> None:
+        marker = self.store.change_marker()
         document = {**self.extra_data, "heimdall": compile_policies(self.stored_policies())}
         self.pdp.set_data(document)
+        self._marker = marker
+        self._checked_at = time.monotonic()
+
+    def refresh(self) -> None:
+        """Reload if another process changed the store (checked at most once a second)."""
+        now = time.monotonic()
+        if now - self._checked_at < FRESHNESS_SECONDS:
+            return
+        self._checked_at = now
+        if self.store.change_marker() != self._marker:
+            self.reload()
 
     def set_modules(self, extra: Mapping[str, str]) -> None:
         """Replace the modules added through the OPA API (the base ones always stay)."""
@@ -168,6 +185,7 @@ class Heimdall:
     ) -> Decision:
         """Decide and log; raises PolicyEngineError (deny) when no decision can be made."""
         started = time.perf_counter()
+        self.refresh()
         tag_set = frozenset(tags)
         request = AccessRequest.of(tag_set, predicate, path, object_tags, subject_id=subject)
         try:

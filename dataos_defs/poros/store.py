@@ -13,7 +13,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, cast
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from dataos_defs.poros import queries as q
@@ -37,7 +37,7 @@ from dataos_defs.poros.records import (
     Workspace,
 )
 from dataos_defs.poros.settings import Settings
-from dataos_defs.poros.tables import ResourceRow, RevisionRow
+from dataos_defs.poros.tables import ResourceRow, RevisionRow, WorkspaceRow
 from dataos_defs.poros.vault import Vault, redact, restore
 
 
@@ -212,6 +212,20 @@ class Store:
             if dependents and not force:
                 raise DependentsExist(key, dependents)
             return writes.delete_rows(session, [row], actor)[0]
+
+    def change_marker(self) -> tuple[Any, ...]:
+        """A value that changes whenever Resources or workspaces do: lets every process
+        serving the same store notice changes made by another one, with one cheap query."""
+        with self.reading() as session:
+            revision = session.scalar(select(func.max(RevisionRow.id)))
+            spaces = session.execute(
+                select(
+                    func.count(WorkspaceRow.name),
+                    func.count(WorkspaceRow.deleted_at),
+                    func.max(WorkspaceRow.created_at),
+                )
+            ).one()
+            return (revision, *spaces)
 
     def set_status(
         self,

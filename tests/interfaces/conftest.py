@@ -56,15 +56,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(home: Path) -> Server:
-    """Start ``dataos-ctl serve`` on ``home`` (its SQLite store, log and credentials)."""
+def start_server(
+    home: Path,
+    *,
+    command: tuple[str, ...] = ("serve",),
+    extra_env: dict[str, str] | None = None,
+    workers: int = 1,
+) -> Server:
+    """Start ``dataos-ctl serve`` (or ``heimdall serve``) on ``home`` (its SQLite store, log
+    and credentials), with ``extra_env`` added to its environment."""
     port = free_port()
     env = {**os.environ, "DATAOS_HOME": str(home)}
     for name in ("DATAOS_DATABASE_URL", "DATAOS_API_KEY", "DATAOS_API_URL"):
         env.pop(name, None)
+    env.update(extra_env or {})
     log = (home / "api.log").open("wb")
     process = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port), "--log-level", "warning"],
+        [*CLI, *command, "--port", str(port), "--log-level", "warning", "--workers", str(workers)],
         cwd=ROOT,
         env=env,
         stdout=log,
