@@ -73,28 +73,26 @@ def test_a_user_without_policies_is_refused_with_the_reason(server: Server, worl
     assert carol.list_resources("workflow", None, None) == []
 
 
+def _probe(client: DataosClient, user: str, team: str) -> dict[str, int]:
+    """The HTTP status of get, apply, log (a read decision) and delete in ``team``."""
+    name = f"{user}-probe-{team}"
+    text = WORKFLOW.format(name=name, depot="basepg", table=f"{user}{team[-1]}")
+    logs = client.authorize("read", f"dataos://workflow:{team}/{team}-flow/logs")
+    return {
+        "get": _status(lambda: client.get_resource("workflow", f"{team}-flow", team)),
+        "apply": _status(lambda: client.apply(wire(text), team)),
+        "log": 200 if logs["allow"] else 403,
+        "delete": _status(lambda: client.delete_resource("workflow", name, team)),
+    }
+
+
 def test_cross_workspace_matrix_has_no_violations(server: Server, world) -> None:
     """get / apply / delete / log for each user on each workspace: own workspace only."""
     violations = []
     checked = 0
     for user, team in itertools.product(("alice", "bob"), ("team-a", "team-b")):
-        client = world[user]
         own = (user, team) in {("alice", "team-a"), ("bob", "team-b")}
-        name = f"{user}-probe-{team}"
-        outcomes = {
-            "get": _status(lambda: client.get_resource("workflow", f"{team}-flow", team)),
-            "apply": _status(
-                lambda: client.apply(
-                    wire(WORKFLOW.format(name=name, depot="basepg", table=f"{user}{team[-1]}")),
-                    team,
-                )
-            ),
-            "log": 200
-            if client.authorize("read", f"dataos://workflow:{team}/{team}-flow/logs")["allow"]
-            else 403,
-            "delete": _status(lambda: client.delete_resource("workflow", name, team)),
-        }
-        for verb, status in outcomes.items():
+        for verb, status in _probe(world[user], user, team).items():
             checked += 1
             if (status == 200) != own or status not in (200, 403):
                 violations.append((user, team, verb, status))
