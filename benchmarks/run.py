@@ -15,6 +15,8 @@ def main() -> None:
     spine1.main()
     print()
     heimdall_engine.main([])
+    print()
+    heimdall_http.main()
 
 
 if __name__ == "__main__":

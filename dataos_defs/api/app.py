@@ -14,6 +14,7 @@ from dataos_defs.api import heimdall_routes, opa, resources, users, workspaces
 from dataos_defs.api.client import DEFAULT_API_URL
 from dataos_defs.api.errors import install_error_handlers
 from dataos_defs.api.identity import Unauthenticated, unauthenticated_response
+from dataos_defs.api.opa_fast import FastDecisions
 from dataos_defs.heimdall.credentials import API_URL_ENV
 from dataos_defs.heimdall.identity import bootstrap_operator
 from dataos_defs.heimdall.service import Heimdall
@@ -75,6 +76,8 @@ def create_app(
     app.include_router(users.router)
     app.include_router(heimdall_routes.router)
     app.include_router(opa.router)
+
+    app.add_middleware(FastDecisions)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

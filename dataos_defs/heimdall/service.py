@@ -15,6 +15,7 @@ policies, so a policy that cannot be compiled is refused before anything is writ
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dataos_defs.heimdall.decision_log import DECISION_LOG_FILE, DecisionLog, new_record
+from dataos_defs.heimdall.engine import UNDEFINED
 from dataos_defs.heimdall.objects import resource_object, workspace_object
 from dataos_defs.heimdall.pdp import (
     AccessRequest,
@@ -195,6 +197,13 @@ class Heimdall:
             raise
         self._record(subject, tag_set, predicate, path, decision, started, source)
         return decision
+
+    def record_evaluation(self, subject: str, path: str, value: Any, started: float) -> None:
+        """Log an answer of the OPA-compatible API (``allow`` is true only for ``true``)."""
+        defined = value is not UNDEFINED
+        reason = f"result: {json.dumps(value)[:80]}" if defined else "result undefined"
+        decision = Decision(value is True, reason, None, None)
+        self._record(subject, frozenset(), "evaluate", path, decision, started, "opa-api")
 
     def _record(
         self,
