@@ -166,7 +166,8 @@ def main(workers: int = 2) -> dict[str, float]:
         f"non-2xx {decisions['non_2xx']:.0f}  (target >= 5,000/s)"
     )
     print(
-        f"  paced to ~{TARGET_RPS:,}/s: {at_target['rps']:,.0f}/s, p99 {at_target['p99_ms']:.2f} ms, "
+        f"  paced to ~{TARGET_RPS:,}/s: {at_target['rps']:,.0f}/s, "
+        f"p99 {at_target['p99_ms']:.2f} ms, "
         f"non-2xx {at_target['non_2xx']:.0f}  (target p99 <= 5 ms)"
     )
     print(

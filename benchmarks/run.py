@@ -8,6 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import heimdall_engine
+import heimdall_http
 import spine1
 
 
