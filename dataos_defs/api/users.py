@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from dataos_defs.api.authz import authorize, may
+from dataos_defs.api.authz import authorize, heimdall_of, may
 from dataos_defs.api.identity import Identity, current_identity, get_identities
 from dataos_defs.api.wire import (
     ApiKeyIn,
@@ -55,7 +55,7 @@ def _key(key: ApiKey) -> ApiKeyOut:
 
 
 def _object(identity: Identity, user_id: str, part: str | None) -> tuple[str, tuple[str, ...]]:
-    """A user is ``dataos://user/<id>`` (its keys: ``.../apikeys``), tagged ``heimdall:self``
+    """A user is ``heimdall://user/<id>`` (its keys: ``.../apikeys``), tagged ``heimdall:self``
     when it is the caller, so that self-service is a policy like any other."""
     path = user_object(user_id) + (f"/{part}" if part else "")
     return path, ((SELF_TAG,) if user_id == identity.user_id else ())
@@ -100,6 +100,7 @@ def create_user(
     created = identities.create_user(
         body.id, body.type, body.name, body.email, body.tags, actor=identity.user_id
     )
+    heimdall_of(request).reload()
     return _user(created)
 
 
@@ -118,6 +119,7 @@ def delete_user(
     """Its API keys stop working at once and its tags are dropped."""
     _guard(request, identity, "delete", user_id)
     heimdall.delete_user(identities, user_id)
+    heimdall_of(request).reload()
 
 
 @router.post("/users/{user_id}/tags", response_model=UserOut, summary="Add tags to a user")
@@ -125,7 +127,9 @@ def add_tags(
     request: Request, user_id: str, body: TagsIn, identities: IdentitiesDep, identity: IdentityDep
 ) -> UserOut:
     _guard(request, identity, "update", user_id)
-    return _user(identities.add_tags(user_id, body.tags))
+    updated = identities.add_tags(user_id, body.tags)
+    heimdall_of(request).reload()
+    return _user(updated)
 
 
 @router.delete("/users/{user_id}/tags", response_model=UserOut, summary="Remove tags")
@@ -137,7 +141,9 @@ def remove_tags(
     tag: Annotated[list[str], Query(min_length=1, description="repeat for several")],
 ) -> UserOut:
     _guard(request, identity, "update", user_id)
-    return _user(identities.remove_tags(user_id, tag))
+    updated = identities.remove_tags(user_id, tag)
+    heimdall_of(request).reload()
+    return _user(updated)
 
 
 @router.get("/users/{user_id}/apikeys", response_model=ApiKeyList, summary="List API keys")

@@ -1,20 +1,23 @@
 """How platform objects are named for access decisions.
 
-Resources are addressed like datasets, so one glob syntax covers both:
+Data and Resources live in different namespaces, so that no glob written for one can ever
+match the other (a policy on ``dataos://*:public/*`` tables must not reach the Resources
+of the ``public`` workspace, nor the reverse):
 
-* a workspace-level Resource: ``dataos://<type>:<workspace>/<name>``
-  (``dataos://workflow:team-a/daily``; ``dataos://*:team-a/**`` is "all of team-a");
-* an instance-level Resource: ``dataos://<type>/<name>`` (``dataos://depot/shoppg``);
-* the secret values of a Resource (``get --unsanitize``): ``<resource path>/secrets``;
-* the logs of a Resource: ``<resource path>/logs``;
-* a workspace itself: ``dataos://workspace/<name>``; a user: ``dataos://user/<id>``;
+* a dataset: its UDL, ``dataos://<depot>:<collection>/<dataset>``;
+* a workspace-level Resource: ``poros://<type>:<workspace>/<name>``
+  (``poros://workflow:team-a/daily``; ``poros://*:team-a/**`` is "all of team-a");
+* an instance-level Resource: ``poros://<type>/<name>`` (``poros://depot/shoppg``);
+* the secret values of a Resource (``get --unsanitize``): ``<resource>/secrets``;
+* the logs of a Resource: ``<resource>/logs``;
+* a workspace itself: ``poros://workspace/<name>``; a user: ``heimdall://user/<id>``;
 * anything else is named by its API path (``/v1/data/trino/allow``), with the HTTP
   method as predicate.
 
 >>> resource_object("workflow", "daily", "team-a")
-'dataos://workflow:team-a/daily'
+'poros://workflow:team-a/daily'
 >>> resource_object("depot", "shoppg", None, "secrets")
-'dataos://depot/shoppg/secrets'
+'poros://depot/shoppg/secrets'
 """
 
 from __future__ import annotations
@@ -24,13 +27,13 @@ SELF_TAG = "heimdall:self"
 
 
 def resource_object(kind: str, name: str, workspace: str | None, part: str | None = None) -> str:
-    base = f"dataos://{kind}:{workspace}/{name}" if workspace else f"dataos://{kind}/{name}"
+    base = f"poros://{kind}:{workspace}/{name}" if workspace else f"poros://{kind}/{name}"
     return f"{base}/{part}" if part else base
 
 
 def workspace_object(name: str) -> str:
-    return f"dataos://workspace/{name}"
+    return f"poros://workspace/{name}"
 
 
 def user_object(user_id: str) -> str:
-    return f"dataos://user/{user_id}"
+    return f"heimdall://user/{user_id}"

@@ -31,9 +31,10 @@ from dataos_defs.heimdall.pdp import (
     PolicyDecisionPoint,
     PolicyEngineError,
 )
-from dataos_defs.heimdall.policy_data import compile_policies
+from dataos_defs.heimdall.trino_data import trino_document
 from dataos_defs.manifest.base import MAX_NAME_LENGTH
 from dataos_defs.manifest.policy import Policy
+from dataos_defs.poros.identities import Identities
 from dataos_defs.poros.store import Store
 
 POLICIES_ROOT_VARIABLE = "DATAOS_POLICIES_ROOT"
@@ -91,8 +92,8 @@ def workspace_policy(workspace: str) -> Policy:
         [[f"dataos:workspace:{workspace}"]],
         MEMBER_PREDICATES,
         [
-            f"dataos://*:{workspace}/*",
-            f"dataos://*:{workspace}/*/logs",
+            f"poros://*:{workspace}/*",
+            f"poros://*:{workspace}/*/logs",
             workspace_object(workspace),
         ],
     )
@@ -147,12 +148,16 @@ class Heimdall:
 
     def check(self, incoming: Sequence[Policy]) -> None:
         """Compile the policies as they would be after an apply; raises if they cannot be."""
-        compile_policies([*self.stored_policies(p.name for p in incoming), *incoming])
+        trino_document([*self.stored_policies(p.name for p in incoming), *incoming])
 
     def reload(self) -> None:
+        """Recompile everything the policies read: access policies, data policies (masks
+        and row filters for Trino), user tags by user id, column tags (none yet: they will
+        come from Metis)."""
         marker = self.store.change_marker()
-        document = {**self.extra_data, "heimdall": compile_policies(self.stored_policies())}
-        self.pdp.set_data(document)
+        identities = {u.id: u.tags for u in Identities(self.store).list_users()}
+        document = trino_document(self.stored_policies(), identities=identities)
+        self.pdp.set_data({**self.extra_data, **document})
         self._marker = marker
         self._checked_at = time.monotonic()
 

@@ -89,11 +89,16 @@ def _glob(value: str) -> str:
     return value
 
 
+OBJECT_SCHEMES = ("dataos://", "poros://", "heimdall://", "/")
+
+
 def _object_path(value: str) -> str:
     _glob(value)
-    if not (value.startswith(("dataos://", "/")) or value in {"*", "**"}):
+    if not (value.startswith(OBJECT_SCHEMES) or value in {"*", "**"}):
         raise ValueError(
-            "neither a UDL glob (dataos://depot:collection/dataset) nor an API path (/metis/**)"
+            "neither a UDL glob (dataos://depot:collection/dataset), a Resource "
+            "(poros://workflow:public/name), a user (heimdall://user/id) "
+            "nor an API path (/metis/**)"
         )
     return value
 

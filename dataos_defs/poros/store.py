@@ -37,7 +37,13 @@ from dataos_defs.poros.records import (
     Workspace,
 )
 from dataos_defs.poros.settings import Settings
-from dataos_defs.poros.tables import ResourceRow, RevisionRow, WorkspaceRow
+from dataos_defs.poros.tables import (
+    ResourceRow,
+    RevisionRow,
+    UserRow,
+    UserTagRow,
+    WorkspaceRow,
+)
 from dataos_defs.poros.vault import Vault, redact, restore
 
 
@@ -214,8 +220,10 @@ class Store:
             return writes.delete_rows(session, [row], actor)[0]
 
     def change_marker(self) -> tuple[Any, ...]:
-        """A value that changes whenever Resources or workspaces do: lets every process
-        serving the same store notice changes made by another one, with one cheap query."""
+        """A value that changes whenever Resources, workspaces or users' tags do: lets every
+        process serving the same store notice changes made by another one, cheaply. Tags are
+        summarised by count and total length, so replacing a tag by another of the same
+        length in another process goes unnoticed until the next change."""
         with self.reading() as session:
             revision = session.scalar(select(func.max(RevisionRow.id)))
             spaces = session.execute(
@@ -225,7 +233,17 @@ class Store:
                     func.max(WorkspaceRow.created_at),
                 )
             ).one()
-            return (revision, *spaces)
+            people = session.execute(
+                select(
+                    func.count(UserRow.id),
+                    func.count(UserRow.deleted_at),
+                    func.max(UserRow.created_at),
+                )
+            ).one()
+            tags = session.execute(
+                select(func.count(UserTagRow.tag), func.sum(func.length(UserTagRow.tag)))
+            ).one()
+            return (revision, *spaces, *people, *tags)
 
     def set_status(
         self,

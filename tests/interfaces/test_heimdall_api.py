@@ -69,7 +69,7 @@ def test_a_user_without_policies_is_refused_with_the_reason(server: Server, worl
     with pytest.raises(ApiFailure) as caught:
         carol.get_resource("workflow", "team-a-flow", "team-a")
     assert caught.value.status == 403
-    assert "no policy allows read on dataos://workflow:team-a/team-a-flow" in str(caught.value)
+    assert "no policy allows read on poros://workflow:team-a/team-a-flow" in str(caught.value)
     assert carol.list_resources("workflow", None, None) == []
 
 
@@ -77,7 +77,7 @@ def _probe(client: DataosClient, user: str, team: str) -> dict[str, int]:
     """The HTTP status of get, apply, log (a read decision) and delete in ``team``."""
     name = f"{user}-probe-{team}"
     text = WORKFLOW.format(name=name, depot="basepg", table=f"{user}{team[-1]}")
-    logs = client.authorize("read", f"dataos://workflow:{team}/{team}-flow/logs")
+    logs = client.authorize("read", f"poros://workflow:{team}/{team}-flow/logs")
     return {
         "get": _status(lambda: client.get_resource("workflow", f"{team}-flow", team)),
         "apply": _status(lambda: client.apply(wire(text), team)),
@@ -115,12 +115,12 @@ policy:
   access:
     subjects: {tags: [[users:id:alice]]}
     predicates: [read]
-    objects: {paths: ["dataos://workflow:team-b/**"]}
+    objects: {paths: ["poros://workflow:team-b/**"]}
     allow: true
 """
     deny = (
         grant.replace("alice-reads-team-b", "alice-not-b-flow")
-        .replace('"dataos://workflow:team-b/**"', '"dataos://workflow:team-b/team-b-flow"')
+        .replace('"poros://workflow:team-b/**"', '"poros://workflow:team-b/team-b-flow"')
         .replace("allow: true", "allow: false")
     )
     operator, alice = world["operator"], world["alice"]
@@ -130,7 +130,7 @@ policy:
     with pytest.raises(ApiFailure) as caught:
         alice.get_resource("workflow", "team-b-flow", "team-b")
     assert "denied by policy alice-not-b-flow" in str(caught.value)
-    explained = alice.authorize("read", "dataos://workflow:team-b/team-b-flow", explain=True)
+    explained = alice.authorize("read", "poros://workflow:team-b/team-b-flow", explain=True)
     assert explained["allowing"] == ["alice-reads-team-b"]
     assert explained["denying"] == ["alice-not-b-flow"]
     operator.delete_resource("policy", "alice-not-b-flow", None)
@@ -210,7 +210,7 @@ def test_policy_cli_eval_and_decisions(server, world) -> None:
         "--predicate",
         "read",
         "--object",
-        "dataos://workflow:team-a/team-a-flow",
+        "poros://workflow:team-a/team-a-flow",
     )
     assert explained.returncode == 0, explained.stderr
     assert explained.stdout.startswith("ALLOW: alice read")
@@ -296,3 +296,56 @@ def test_engine_fault_denies_every_request(tmp_path: Path) -> None:
             assert operator.list_resources(None, None, None) == []
     finally:
         stop_server(broken)
+
+
+def trino_input(user: str, operation: str, **action: object) -> dict[str, object]:
+    """The document Trino's OPA plugin sends (``opa.policy.*-uri`` endpoints)."""
+    context = {"identity": {"user": user, "groups": []}, "softwareStack": {"trinoVersion": "476"}}
+    return {"input": {"context": context, "action": {"operation": operation, **action}}}
+
+
+def test_trino_plugin_requests_get_dataos_masks_and_access(server, world) -> None:
+    """Trino-shaped requests over HTTP: the example's e-mail mask for a plain user, clear
+    e-mails for a pii-reader (priority 10 beats 50), and table access from DataOS policies."""
+    operator = world["operator"]
+    operator.apply(
+        wire((Path(__file__).parents[2] / "resources" / "policies.yaml").read_text()), None
+    )
+    new_user(server, "una", ["roles:id:user"]).close()
+    new_user(server, "pia", ["roles:id:user", "roles:id:pii-reader"]).close()
+    column = {
+        "catalogName": "lakehouse",
+        "schemaName": "shop",
+        "tableName": "customers_360",
+        "columnName": "email",
+        "columnType": "varchar",
+    }
+    headers = server.headers
+
+    def ask(rule: str, document: dict[str, object]) -> object:
+        answer = httpx.post(f"{server.url}/v1/data/trino/{rule}", json=document, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return answer.json().get("result")
+
+    masked = ask("columnMask", trino_input("una", "GetColumnMask", resource={"column": column}))
+    assert masked == {"expression": 'to_hex(sha256(to_utf8(CAST("email" AS varchar))))'}
+    clear = ask("columnMask", trino_input("pia", "GetColumnMask", resource={"column": column}))
+    assert clear is None
+    table = {
+        "table": {
+            "catalogName": "basepg",
+            "schemaName": "team-a",
+            "tableName": "orders",
+            "columns": ["id"],
+        }
+    }
+    assert ask("allow", trino_input("alice", "SelectFromColumns", resource=table)) is False
+
+
+def test_workspace_membership_never_reaches_data(world) -> None:
+    """Resources and datasets are separate namespaces: a workspace named like a schema
+    gives its members nothing on that schema's tables."""
+    alice = world["alice"]
+    assert alice.authorize("read", "poros://workflow:team-a/team-a-flow")["allow"]
+    assert not alice.authorize("read", "dataos://basepg:team-a/orders")["allow"]
+    assert not alice.authorize("read", "dataos://workflow:team-a/team-a-flow")["allow"]
