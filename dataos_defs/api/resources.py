@@ -94,13 +94,13 @@ def _authorize_apply(
 
 def _check_policies(request: Request, parsed: list[ParsedResource]) -> None:
     """Access policies must compile together with those in force, before anything is written."""
-    incoming = [r for r in parsed if isinstance(r.model, Policy)]
+    incoming = [(r, r.model) for r in parsed if isinstance(r.model, Policy)]
     if not incoming:
         return
     try:
-        heimdall_of(request).check([r.model for r in incoming if isinstance(r.model, Policy)])
+        heimdall_of(request).check([model for _, model in incoming])
     except PolicyDataError as exc:
-        issues = [r.issue(("policy",), f"cannot be enforced: {exc}") for r in incoming]
+        issues = [r.issue(("policy",), f"cannot be enforced: {exc}") for r, _ in incoming]
         raise ManifestError(issues) from exc
 
 
