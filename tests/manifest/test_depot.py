@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import jsonschema
 import pytest
+from support import assert_invalid, assert_valid_example, valid_as
 
-from dataos_defs.manifest.base import Reference, ResourceBase
+from dataos_defs.manifest.base import Reference
 from dataos_defs.manifest.depot import Depot
 from dataos_defs.manifest.depot_types import (
     DEPOT_KINDS,
@@ -16,25 +14,11 @@ from dataos_defs.manifest.depot_types import (
     PostgresConnection,
     S3Connection,
 )
-from dataos_defs.manifest.errors import Issue
-from dataos_defs.manifest.loader import parse_yaml
-from dataos_defs.manifest.registry import resource_adapter
-from dataos_defs.manifest.schema import type_schema
-from dataos_defs.manifest.validate import parse_document
-
-
-def validate(text: str) -> tuple[ResourceBase | None, list[Issue]]:
-    documents, issues = parse_yaml(text, "depot.yaml")
-    assert not issues and len(documents) == 1
-    parsed, problems = parse_document(documents[0])
-    return (parsed.model if parsed else None), problems
 
 
 def valid(text: str) -> Depot:
-    model, issues = validate(text)
-    assert issues == [], [str(i) for i in issues]
-    assert isinstance(model, Depot)
-    return model
+    """The Depot of ``text``, which must validate without issues."""
+    return valid_as(text, Depot, "depot.yaml")
 
 
 V1_JDBC = """\
@@ -172,12 +156,7 @@ EXAMPLES = [V1_JDBC, V2_POSTGRES, V2_S3, FILE, LAKEHOUSE, TRINO, KAFKA, SNOWFLAK
 
 @pytest.mark.parametrize("text", EXAMPLES)
 def test_valid_depots_validate_match_their_json_schema_and_round_trip(text: str) -> None:
-    depot = valid(text)
-    documents, _ = parse_yaml(text, "depot.yaml")
-    data: dict[str, Any] = documents[0].data
-    jsonschema.Draft202012Validator(type_schema("depot", depot.version)).validate(data)
-    dumped = depot.model_dump(mode="json", by_alias=True, exclude_none=True)
-    assert resource_adapter().validate_python(dumped) == depot
+    assert_valid_example(text, Depot, pin_version=True, file="depot.yaml")
 
 
 def test_v1_spec_is_typed_by_the_depot_type() -> None:
@@ -367,10 +346,4 @@ CASES: list[tuple[str, str, list[tuple[int, str, str]]]] = [
 
 @pytest.mark.parametrize(("case", "text", "expect"), CASES, ids=[c[0] for c in CASES])
 def test_invalid_depot(case: str, text: str, expect: list[tuple[int, str, str]]) -> None:
-    model, issues = validate(text)
-    found = [(i.line, i.path, i.message + " " + (i.hint or "")) for i in issues]
-    assert model is None
-    assert len(found) == len(expect), found
-    for (line, path, message), (want_line, want_path, fragment) in zip(found, expect, strict=True):
-        assert (line, path) == (want_line, want_path), found
-        assert fragment in message, found
+    assert_invalid(text, expect, "depot.yaml")

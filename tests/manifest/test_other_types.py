@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-import jsonschema
 import pytest
+from support import assert_invalid, assert_valid_example, valid
 
 from dataos_defs.manifest.base import Reference, ResourceBase
 from dataos_defs.manifest.bundle import Bundle
 from dataos_defs.manifest.cluster import Cluster
-from dataos_defs.manifest.errors import Issue
-from dataos_defs.manifest.loader import parse_yaml
 from dataos_defs.manifest.others import Database, Lens, ResourceType
 from dataos_defs.manifest.pager import Pager
-from dataos_defs.manifest.registry import resource_adapter
-from dataos_defs.manifest.schema import type_schema
 from dataos_defs.manifest.secret import InstanceSecret, Secret
 from dataos_defs.manifest.stack import Stack
-from dataos_defs.manifest.validate import parse_document
-
-
-def validate(text: str) -> tuple[ResourceBase | None, list[Issue]]:
-    documents, issues = parse_yaml(text, "m.yaml")
-    assert not issues and len(documents) == 1
-    parsed, problems = parse_document(documents[0])
-    return (parsed.model if parsed else None), problems
-
-
-def valid(text: str) -> ResourceBase:
-    model, issues = validate(text)
-    assert issues == [], [str(i) for i in issues]
-    assert model is not None
-    return model
-
 
 CLUSTER = """\
 name: minervashop
@@ -414,11 +394,7 @@ EXAMPLES = {
 
 @pytest.mark.parametrize("text", EXAMPLES.values(), ids=list(EXAMPLES))
 def test_valid_examples_validate_match_their_json_schema_and_round_trip(text: str) -> None:
-    model = valid(text)
-    documents, _ = parse_yaml(text, "m.yaml")
-    jsonschema.Draft202012Validator(type_schema(model.KIND)).validate(documents[0].data)
-    dumped = model.model_dump(mode="json", by_alias=True, exclude_none=True)
-    assert resource_adapter().validate_python(dumped) == model
+    assert_valid_example(text, ResourceBase)
 
 
 def test_levels() -> None:
@@ -881,10 +857,4 @@ CASES: list[tuple[str, str, list[tuple[int, str, str]]]] = [
 
 @pytest.mark.parametrize(("case", "text", "expect"), CASES, ids=[c[0] for c in CASES])
 def test_invalid_manifest(case: str, text: str, expect: list[tuple[int, str, str]]) -> None:
-    model, issues = validate(text)
-    found = [(i.line, i.path, i.message + " " + (i.hint or "")) for i in issues]
-    assert model is None
-    assert len(found) == len(expect), found
-    for (line, path, message), (want_line, want_path, fragment) in zip(found, expect, strict=True):
-        assert (line, path) == (want_line, want_path), found
-        assert fragment in message, found
+    assert_invalid(text, expect)

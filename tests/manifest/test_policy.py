@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import jsonschema
 import pytest
+from support import assert_invalid, assert_valid_example, valid_as
 
-from dataos_defs.manifest.base import ResourceBase
-from dataos_defs.manifest.errors import Issue
-from dataos_defs.manifest.loader import parse_yaml
 from dataos_defs.manifest.policy import Policy
 from dataos_defs.manifest.policy_parts import glob_problem
-from dataos_defs.manifest.registry import resource_adapter
-from dataos_defs.manifest.schema import type_schema
-from dataos_defs.manifest.validate import parse_document
-
-
-def validate(text: str) -> tuple[ResourceBase | None, list[Issue]]:
-    documents, issues = parse_yaml(text, "policy.yaml")
-    assert not issues and len(documents) == 1
-    parsed, problems = parse_document(documents[0])
-    return (parsed.model if parsed else None), problems
 
 
 def valid(text: str) -> Policy:
-    model, issues = validate(text)
-    assert issues == [], [str(i) for i in issues]
-    assert isinstance(model, Policy)
-    return model
+    """The Policy of ``text``, which must validate without issues."""
+    return valid_as(text, Policy, "policy.yaml")
 
 
 ACCESS = """\
@@ -125,11 +110,7 @@ EXAMPLES = [ACCESS, MASK, FILTER, BUCKETS, REDACT_DEFAULT, PASS_THROUGH, REGEX, 
 
 @pytest.mark.parametrize("text", EXAMPLES)
 def test_valid_policies_validate_match_their_json_schema_and_round_trip(text: str) -> None:
-    policy = valid(text)
-    documents, _ = parse_yaml(text, "policy.yaml")
-    jsonschema.Draft202012Validator(type_schema("policy")).validate(documents[0].data)
-    dumped = policy.model_dump(mode="json", by_alias=True, exclude_none=True)
-    assert resource_adapter().validate_python(dumped) == policy
+    assert_valid_example(text, Policy, file="policy.yaml")
 
 
 def test_tag_lists_become_or_of_and_groups() -> None:
@@ -337,10 +318,4 @@ CASES: list[tuple[str, str, list[tuple[int, str, str]]]] = [
 
 @pytest.mark.parametrize(("case", "text", "expect"), CASES, ids=[c[0] for c in CASES])
 def test_invalid_policy(case: str, text: str, expect: list[tuple[int, str, str]]) -> None:
-    model, issues = validate(text)
-    found = [(i.line, i.path, i.message + " " + (i.hint or "")) for i in issues]
-    assert model is None
-    assert len(found) == len(expect), found
-    for (line, path, message), (want_line, want_path, fragment) in zip(found, expect, strict=True):
-        assert (line, path) == (want_line, want_path), found
-        assert fragment in message, found
+    assert_invalid(text, expect, "policy.yaml")

@@ -3,39 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from support import assert_one_issue_at, line_of, one_issue, replace_once, valid
 
-from dataos_defs.manifest.base import Reference, ResourceBase
-from dataos_defs.manifest.loader import parse_yaml
+from dataos_defs.manifest.base import Reference
 from dataos_defs.manifest.service import Service
 from dataos_defs.manifest.stacks import ContainerSpec, FlareSpec
-from dataos_defs.manifest.validate import parse_document
 from dataos_defs.manifest.worker import Worker
-
-Issue = tuple[int, str, str, str | None]
-
-
-def _check(text: str) -> tuple[ResourceBase | None, list[Issue]]:
-    documents, problems = parse_yaml(text, "m.yaml")
-    assert not problems
-    parsed, issues = parse_document(documents[0])
-    return (parsed.model if parsed else None), [(i.line, i.path, i.message, i.hint) for i in issues]
-
-
-def valid(text: str) -> ResourceBase:
-    model, issues = _check(text)
-    assert model is not None and not issues, issues
-    return model
-
-
-def one_issue(text: str) -> Issue:
-    model, issues = _check(text)
-    assert model is None and len(issues) == 1, issues
-    return issues[0]
-
-
-def line_of(text: str, needle: str) -> int:
-    return next(n for n, line in enumerate(text.splitlines(), 1) if needle in line)
-
 
 SERVICE = """\
 name: orders-api
@@ -161,11 +134,7 @@ SERVICE_CASES = [
     ("old", "new", "needle", "path", "fragment"), SERVICE_CASES, ids=[c[3] for c in SERVICE_CASES]
 )
 def test_invalid_service(old: str, new: str, needle: str, path: str, fragment: str) -> None:
-    assert old in SERVICE
-    text = SERVICE.replace(old, new, 1)
-    line, where, message, hint = one_issue(text)
-    assert (line, where) == (line_of(text, needle), path)
-    assert fragment in f"{message} ({hint})"
+    assert_one_issue_at(replace_once(SERVICE, old, new), needle, path, fragment)
 
 
 def test_autoscaling_spelt_both_ways_is_rejected() -> None:
@@ -323,8 +292,4 @@ def test_worker_accepts_both_autoscaling_spellings_and_typed_stacks() -> None:
     ],
 )
 def test_invalid_worker(old: str, new: str, needle: str, path: str, fragment: str) -> None:
-    assert old in WORKER
-    text = WORKER.replace(old, new, 1)
-    line, where, message, hint = one_issue(text)
-    assert (line, where) == (line_of(text, needle), path)
-    assert fragment in f"{message} ({hint})"
+    assert_one_issue_at(replace_once(WORKER, old, new), needle, path, fragment)

@@ -6,42 +6,19 @@ import re
 import textwrap
 
 import pytest
+from support import assert_one_issue_at, replace_once, reported, valid_as
 
 from dataos_defs.manifest.base import Reference
-from dataos_defs.manifest.loader import parse_yaml
 from dataos_defs.manifest.stacks import FlareSpec, ScannerSpec, SodaSpec
 from dataos_defs.manifest.stacks.sodacl import Threshold, parse_check
-from dataos_defs.manifest.validate import parse_document
 from dataos_defs.manifest.workflow import Workflow
-
-Issue = tuple[int, str, str, str | None]
-
-
-def _issues(text: str) -> tuple[Workflow | None, list[Issue]]:
-    documents, problems = parse_yaml(text, "m.yaml")
-    parsed, issues = parse_document(documents[0])
-    model = parsed.model if parsed else None
-    assert not problems and (model is None or isinstance(model, Workflow))
-    return model, [(i.line, i.path, i.message, i.hint) for i in issues]
 
 
 def spec_of(text: str) -> object:
-    model, issues = _issues(text)
-    assert model is not None and not issues, issues
-    spec = model.workflow.dag[0].spec
+    """The stack spec of the first job of the workflow ``text``, which must validate."""
+    spec = valid_as(text, Workflow).workflow.dag[0].spec
     assert spec is not None
     return spec.stack_spec
-
-
-def one_issue(text: str) -> Issue:
-    model, issues = _issues(text)
-    assert model is None and len(issues) == 1, issues
-    return issues[0]
-
-
-def line_of(text: str, needle: str) -> int:
-    """1-based line of the first line containing ``needle`` (as the loader counts)."""
-    return next(n for n, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
 def job(stack: str, spec: str) -> str:
@@ -128,7 +105,7 @@ def test_flare_spec_validates_and_normalises() -> None:
 
 
 def test_flare_references_and_produced_datasets() -> None:
-    model, _ = _issues(FLARE)
+    model, _ = reported(FLARE, Workflow)
     assert model is not None
     at = ("workflow", "dag", 0, "spec", "stackSpec", "job")
     refs = [r for r in model.references() if r.kind in {"depot", "cluster"}]
@@ -370,7 +347,7 @@ def test_soda_spec_parses_every_check() -> None:
 
 
 def test_soda_references_depot_and_cluster() -> None:
-    model, _ = _issues(SODA)
+    model, _ = reported(SODA, Workflow)
     assert model is not None
     at = ("workflow", "dag", 0, "spec", "stackSpec", "inputs", 0)
     assert [r for r in model.references() if r.kind in {"depot", "cluster"}] == [
@@ -471,7 +448,8 @@ SODA_CASES = [
 
 def test_every_faulty_soda_check_is_reported_at_once() -> None:
     spec = SODA_SPEC.replace("row_count between", "row_cnt between").replace("max(", "maxx(")
-    paths = [i[1].split("inputs[0].")[1] for i in _issues(job("soda+python:1.0", spec))[1]]
+    _, issues = reported(job("soda+python:1.0", spec), Workflow)
+    paths = [i[1].split("inputs[0].")[1] for i in issues]
     assert paths == ["checks[0]", "checks[3].maxx(age)"]
 
 
@@ -541,7 +519,7 @@ SCANNER = job("scanner:2.0", SCANNER_SPEC)
 def test_scanner_scans_a_depot_by_address_or_name_or_a_source() -> None:
     spec = spec_of(SCANNER)
     assert isinstance(spec, ScannerSpec) and spec.source_name == "shoppg"
-    model, _ = _issues(SCANNER.replace("dataos://shoppg", "shoppg"))
+    model, _ = reported(SCANNER.replace("dataos://shoppg", "shoppg"), Workflow)
     ref = Reference("depot", "shoppg", None, ("workflow", "dag", 0, "spec", "stackSpec", "depot"))
     assert model is not None and ref in model.references()
     source = "type: bigquery\nsource: analytics\nsourceConnection:\n  config: {type: BigQuery}"
@@ -599,8 +577,5 @@ def test_invalid_stack_spec(
     stack: str, spec: str, prefix: str, old: str, new: str, needle: str, path: str, fragment: str
 ) -> None:
     """Each case breaks a valid spec in one place: one issue at the exact key and line."""
-    assert old in spec
-    text = job(stack, spec.replace(old, new, 1))
-    line, where, message, hint = one_issue(text)
-    assert (line, where) == (line_of(text, needle), f"workflow.dag[0].spec.stackSpec{prefix}{path}")
-    assert fragment in f"{message} ({hint})"
+    text = job(stack, replace_once(spec, old, new))
+    assert_one_issue_at(text, needle, f"workflow.dag[0].spec.stackSpec{prefix}{path}", fragment)

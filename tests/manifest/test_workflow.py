@@ -6,40 +6,19 @@ import textwrap
 import time
 
 import pytest
+from support import invalid, line_of, one_issue_at, valid_as
 
 from dataos_defs.manifest.base import Reference
 from dataos_defs.manifest.loader import parse_yaml
 from dataos_defs.manifest.schema import type_schema
 from dataos_defs.manifest.stacks import FlareSpec
-from dataos_defs.manifest.validate import ParsedResource, parse_document
+from dataos_defs.manifest.validate import parse_document
 from dataos_defs.manifest.workflow import Workflow
 
 
-def _check(text: str) -> tuple[ParsedResource | None, list[tuple[int, str, str, str | None]]]:
-    documents, problems = parse_yaml(textwrap.dedent(text), "m.yaml")
-    assert not problems
-    parsed, issues = parse_document(documents[0])
-    return parsed, [(i.line, i.path, i.message, i.hint) for i in issues]
-
-
 def valid(text: str) -> Workflow:
-    parsed, issues = _check(text)
-    assert not issues, issues
-    assert parsed is not None and isinstance(parsed.model, Workflow)
-    return parsed.model
-
-
-def invalid(text: str) -> list[tuple[int, str, str, str | None]]:
-    parsed, issues = _check(text)
-    assert parsed is None and issues
-    return issues
-
-
-def line_of(text: str, needle: str, nth: int = 1) -> int:
-    """1-based line of the ``nth`` line containing ``needle`` (as the loader counts)."""
-    lines = textwrap.dedent(text).splitlines()
-    hits = [n for n, line in enumerate(lines, 1) if needle in line]
-    return hits[nth - 1]
+    """The Workflow of ``text`` (may be indented), which must validate without issues."""
+    return valid_as(text, Workflow)
 
 
 SCHEDULED = """\
@@ -222,8 +201,7 @@ def test_invalid_scalar_values_are_reported_at_their_key(
     old: str, new: str, needle: str, path: str, fragment: str
 ) -> None:
     text = SCHEDULED.replace(old, new, 1)
-    [(line, where, message, _)] = invalid(text)
-    assert (line, where) == (line_of(text, needle), path)
+    message, _ = one_issue_at(text, needle, path)
     assert fragment in message
 
 
@@ -234,8 +212,7 @@ def test_empty_dag_is_rejected() -> None:
 
 def test_unknown_spec_field_gets_a_did_you_mean() -> None:
     text = SCHEDULED.replace("compute: runnable-default", "computer: runnable-default", 1)
-    [(line, path, message, hint)] = invalid(text)
-    assert (line, path) == (line_of(text, "computer:"), "workflow.dag[0].spec.computer")
+    message, hint = one_issue_at(text, "computer:", "workflow.dag[0].spec.computer")
     assert message == "unknown field 'computer'" and hint == "did you mean 'compute'?"
 
 
@@ -275,8 +252,7 @@ def test_job_needs_spec_or_file() -> None:
 
 def test_job_with_spec_and_file_is_rejected_at_file() -> None:
     text = _jobs(_job("both", "  file: other.yaml\n"))
-    [(line, path, message, _)] = invalid(text)
-    assert (line, path) == (line_of(text, "file:"), "workflow.dag[0].file")
+    message, _ = one_issue_at(text, "file:", "workflow.dag[0].file")
     assert "either 'spec' or 'file'" in message
 
 
@@ -284,8 +260,7 @@ def test_retry_beside_and_inside_spec_is_rejected() -> None:
     text = _jobs(_job("twice", "  retry: {count: 1}\n")).replace(
         "stack: container", "stack: container\n        retry: {count: 2}"
     )
-    [(line, path, message, _)] = invalid(text)
-    assert (line, path) == (line_of(text, "retry: {count: 2}"), "workflow.dag[0].spec.retry")
+    message, _ = one_issue_at(text, "retry: {count: 2}", "workflow.dag[0].spec.retry")
     assert "retry is given twice" in message
 
 
@@ -315,8 +290,7 @@ def test_unknown_dependency_lists_the_jobs_with_a_did_you_mean() -> None:
 
 def test_unknown_dependency_written_as_a_string() -> None:
     text = _jobs(_job("extract"), _job("load", "  dependencies: report\n"))
-    [(line, path, message, hint)] = invalid(text)
-    assert (line, path) == (line_of(text, "dependencies: report"), "workflow.dag[1].dependencies")
+    message, hint = one_issue_at(text, "dependencies: report", "workflow.dag[1].dependencies")
     assert message == "dependency 'report' is not a job of this dag"
     assert hint == "jobs: extract, load"
 
@@ -339,8 +313,7 @@ def test_dependency_cycle_is_named_once() -> None:
         _job("b", "  dependencies: [a]\n"),
         _job("c", "  dependencies: [b]\n"),
     )
-    [(line, path, message, hint)] = invalid(text)
-    assert (line, path) == (line_of(text, "dependencies: [a]"), "workflow.dag[1].dependencies[0]")
+    message, hint = one_issue_at(text, "dependencies: [a]", "workflow.dag[1].dependencies[0]")
     assert message == "dependency cycle: a -> c -> b -> a"
     assert hint is not None and "remove one" in hint
 
@@ -394,25 +367,19 @@ def test_spec_under_the_stack_name_is_typed_and_paths_keep_the_key() -> None:
 
 def test_error_inside_a_legacy_key_points_at_the_key_as_written() -> None:
     text = LEGACY.replace("format: csv", "format: csvv")
-    [(line, path, message, hint)] = invalid(text)
-    assert (line, path) == (
-        line_of(text, "csvv"),
-        "workflow.dag[0].spec.flare.job.inputs[0].format",
-    )
+    message, hint = one_issue_at(text, "csvv", "workflow.dag[0].spec.flare.job.inputs[0].format")
     assert message == "'csvv' is not allowed" and hint == "did you mean 'csv'?"
 
 
 def test_spec_given_under_the_stack_name_and_stackspec_is_rejected() -> None:
     text = LEGACY.replace("        flare:", "        stackSpec: {}\n        flare:")
-    [(line, path, message, _)] = invalid(text)
-    assert (line, path) == (line_of(text, "flare:", 2), "workflow.dag[0].spec.flare")
+    message, _ = one_issue_at(text, "flare:", "workflow.dag[0].spec.flare", 2)
     assert "given twice" in message
 
 
 def test_key_of_another_typed_stack_is_rejected() -> None:
     text = LEGACY.replace("        flare:", "        soda:")
-    [(line, path, message, _)] = invalid(text)
-    assert (line, path) == (line_of(text, "soda:"), "workflow.dag[0].spec.soda")
+    message, _ = one_issue_at(text, "soda:", "workflow.dag[0].spec.soda")
     assert "runs 'flare:3.0'" in message
 
 
