@@ -1,0 +1,84 @@
+"""What a flare run needs from its caller and what it hands back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from dataos_defs.manifest.depot import Depot
+
+
+class DepotResolver(Protocol):
+    """Depots by name and their credentials, resolved by the caller from secrets at run time.
+
+    ``depot`` raises ``LookupError`` (or ``KeyError``) for a depot that does not exist.
+    ``credentials`` returns the key-values of the set for ``acl`` (``username``/``user``,
+    ``password``); only the values of keys other than the user name are treated as secret.
+    """
+
+    def depot(self, name: str) -> Depot: ...
+
+    def credentials(self, name: str, acl: str) -> Mapping[str, str]: ...
+
+
+class FlareError(Exception):
+    """A failed flare run: ``where`` names the input, step or output (``step 'x'``)."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass(frozen=True)
+class ColumnSource:
+    """An input column an output column is derived from."""
+
+    dataset: str
+    column: str
+
+
+@dataclass(frozen=True)
+class InputResult:
+    name: str
+    dataset: str | None
+    rows: int
+
+
+@dataclass(frozen=True)
+class OutputResult:
+    """One written dataset; ``asset_key`` is ``(depot, collection, dataset)``."""
+
+    name: str
+    dataset: str
+    asset_key: tuple[str, str, str]
+    rows: int
+    columns: tuple[tuple[str, str], ...]
+    save_mode: str
+    format: str
+    lineage: Mapping[str, tuple[ColumnSource, ...]]
+    written: bool
+
+
+@dataclass(frozen=True)
+class FlareResult:
+    inputs: tuple[InputResult, ...]
+    outputs: tuple[OutputResult, ...]
+    state: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    dry_run: bool = False
+
+
+class Redactor:
+    """Removes credential values from text that may reach a user (error messages)."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def add(self, values: Iterable[str]) -> None:
+        self._secrets.update(v for v in values if v and len(v) >= 3)
+
+    def __call__(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
