@@ -19,7 +19,7 @@ from dagster import (
 
 from dataos_defs.compile import keys
 from dataos_defs.compile.context import StackExecutor
-from dataos_defs.compile.k8s import K8S_CONFIG_TAG, k8s_config
+from dataos_defs.compile.k8s import K8S_CONFIG_TAG, dataos_labels, k8s_config
 from dataos_defs.compile.plan import CheckPlan, JobPlan, OutputPlan
 from dataos_defs.compile.runtime import retry_policy, run_job
 from dataos_defs.manifest.compute import NodePool
@@ -141,10 +141,9 @@ def job_asset(
         job=plan.context.job,
         stack=plan.context.stack,
     )
-    config = k8s_config(plan.job.spec, pools)
-    if config is not None:
-        op_tags[K8S_CONFIG_TAG] = config
     job = plan.context
+    labels = dataos_labels(job.workspace, job.workflow, job.job)
+    op_tags[K8S_CONFIG_TAG] = k8s_config(plan.job.spec, pools, labels)
 
     @multi_asset(
         name=keys.op_name(job.workspace, job.workflow, job.job),

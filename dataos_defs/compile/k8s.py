@@ -51,12 +51,13 @@ def _secret_env(secret: DataosSecret) -> tuple[list[dict[str, Any]], list[dict[s
 def _container(spec: RuntimeSpec) -> dict[str, Any]:
     container: dict[str, Any] = {}
     if spec.resources is not None:
+        limits = _amounts(spec.resources.limits)
+        # As Kubernetes does for a bare limit: the request defaults to it. Otherwise the
+        # launcher's default request could exceed a small limit and the pod be refused.
+        requests = {**limits, **_amounts(spec.resources.requests)}
         resources = {
             part: amounts
-            for part, amounts in (
-                ("requests", _amounts(spec.resources.requests)),
-                ("limits", _amounts(spec.resources.limits)),
-            )
+            for part, amounts in (("requests", requests), ("limits", limits))
             if amounts
         }
         if resources:
@@ -109,16 +110,25 @@ def _pod(spec: RuntimeSpec, pools: Mapping[str, NodePool]) -> dict[str, Any]:
     return pod
 
 
-def k8s_config(spec: RuntimeSpec | None, pools: Mapping[str, NodePool]) -> dict[str, Any] | None:
-    """The job's Kubernetes overrides, or None when it asks for nothing special."""
-    if spec is None:
-        return None
-    config = {
-        key: value
+def dataos_labels(workspace: str, workflow: str, job: str) -> dict[str, str]:
+    """Kubernetes labels naming the DataOS job (values trimmed to the 63-character limit)."""
+    values = {"workspace": workspace, "workflow": workflow, "job": job}
+    return {f"dataos.io/{key}": value[:63].strip("-_.") for key, value in values.items()}
+
+
+def k8s_config(
+    spec: RuntimeSpec | None, pools: Mapping[str, NodePool], labels: Mapping[str, str]
+) -> dict[str, Any] | None:
+    """The job's Kubernetes overrides: its resources, env, secrets, node pool and labels."""
+    config: dict[str, Any] = {
+        "job_metadata": {"labels": dict(labels)},
+        "pod_template_spec_metadata": {"labels": dict(labels)},
+    }
+    if spec is not None:
         for key, value in (
             ("container_config", _container(spec)),
             ("pod_spec_config", _pod(spec, pools)),
-        )
-        if value
-    }
-    return config or None
+        ):
+            if value:
+                config[key] = value
+    return config

@@ -198,7 +198,14 @@ def test_k8s_config_from_resources_envs_secrets_and_node_pool() -> None:
     inputs = [CompileInput(model(DAG))]
     defs = compile_definitions(inputs, {}, compute={"gpu-pool": pool})
     config = _k8s(defs, "public__mixed__prepare")
+    labels = {
+        "dataos.io/workspace": "public",
+        "dataos.io/workflow": "mixed",
+        "dataos.io/job": "prepare",
+    }
     assert config == {
+        "job_metadata": {"labels": labels},
+        "pod_template_spec_metadata": {"labels": labels},
         "container_config": {
             "resources": {
                 "requests": {"cpu": "500m", "memory": "1Gi"},
@@ -232,7 +239,9 @@ def test_k8s_config_from_resources_envs_secrets_and_node_pool() -> None:
             "volumes": [{"name": "secret-certs", "secret": {"secret_name": "certs"}}],
         },
     }
-    assert "dagster-k8s/config" not in summarize(defs)["ops"]["public__mixed__scan"]["tags"]
+    scan = _k8s(defs, "public__mixed__scan")
+    assert set(scan) == {"job_metadata", "pod_template_spec_metadata"}
+    assert scan["job_metadata"]["labels"]["dataos.io/job"] == "scan"
 
 
 def test_node_pools_come_from_compute_resources_too() -> None:
@@ -337,3 +346,23 @@ def test_names_are_sanitized_for_dagster() -> None:
     assert keys.check_name("values in (a) must exist in t (b)") == "values_in_a_must_exist_in_t_b"
     assert keys.check_name("missing_percent(x) < 5%") == "missing_percent_x_lt_5_pct"
     assert keys.tag_items(["ok", "a b", "-"]) == {"ok": "", "a_b": ""}
+
+
+def test_a_bare_limit_is_also_the_request() -> None:
+    """Kubernetes defaults a missing request to the limit; so do we, or the launcher's default
+    request (250m) could exceed a smaller limit and the pod be refused."""
+    from dataos_defs.compile.k8s import k8s_config
+    from dataos_defs.manifest.common import RuntimeSpec
+
+    spec = RuntimeSpec.model_validate(
+        {
+            "stack": "flare:7.0",
+            "resources": {"limits": {"cpu": "100m"}, "requests": {"memory": "1Gi"}},
+        }
+    )
+    config = k8s_config(spec, {}, {})
+    assert config is not None
+    assert config["container_config"]["resources"] == {
+        "requests": {"cpu": "100m", "memory": "1Gi"},
+        "limits": {"cpu": "100m"},
+    }

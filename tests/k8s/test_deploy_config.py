@@ -1,0 +1,187 @@
+"""The production instance (``deploy/dagster/dagster.yaml``), the Helm values beside it and
+the launcher helper stay valid and agree with each other.
+
+Validated with Dagster's own config schemas (the classes the instance loads) and no
+cluster: no Kubernetes API server can run here, so the launcher built by
+``dataos_defs.adapters.k8s_launcher`` is driven with a stubbed batch API, the other
+documented way (DESIGN.md) to capture the Job it creates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+import yaml
+from dagster._config import process_config, resolve_to_config_type
+from dagster._core.instance import DagsterInstance
+from dagster._core.instance.config import dagster_instance_config
+from dagster._core.launcher import LaunchRunContext
+from dagster._core.run_coordinator import QueuedRunCoordinator
+from dagster_k8s import K8sRunLauncher
+from dagster_postgres import DagsterPostgresStorage
+from k8s_support import (
+    DEPLOY,
+    GOLDEN,
+    LOCATION,
+    ROOT,
+    code_image,
+    deploy_instance,
+    helm_values,
+    origins,
+    sanitize,
+    validate_strict,
+    workflow_jobs,
+)
+from kubernetes.client import ApiClient  # type: ignore[import-untyped]
+
+from dataos_defs.adapters.k8s_launcher import (
+    DEFAULT_IMAGE,
+    K8sSettings,
+    build_run_launcher,
+    launcher_config,
+    step_executor,
+)
+
+PG_ENV = {
+    "DAGSTER_PG_HOST": "postgres.dataos.svc",
+    "DAGSTER_PG_PORT": "5432",
+    "DAGSTER_PG_DB": "dagster",
+    "DAGSTER_PG_USER": "dagster",
+    "DAGSTER_PG_PASSWORD": "not-a-real-password",
+}
+
+
+def _valid(config_type: Any, value: Any) -> Any:
+    result = process_config(resolve_to_config_type(config_type), value)
+    assert result.success, [e.message for e in result.errors or []]
+    return result.value
+
+
+def test_dagster_yaml_is_a_valid_instance(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each section against the config schema of the class the instance would load."""
+    for name, value in PG_ENV.items():
+        monkeypatch.setenv(name, value)
+    config, custom_class = dagster_instance_config(str(DEPLOY))
+    assert custom_class is None
+    storage = _valid(DagsterPostgresStorage.config_type(), config["storage"]["postgres"])
+    assert storage["postgres_db"]["password"] == PG_ENV["DAGSTER_PG_PASSWORD"]
+    launcher = config["run_launcher"]
+    assert (launcher["module"], launcher["class"]) == ("dagster_k8s", "K8sRunLauncher")
+    _valid(K8sRunLauncher.config_type(), launcher["config"])
+    coordinator = config["run_coordinator"]
+    assert coordinator["class"] == "QueuedRunCoordinator"
+    _valid(QueuedRunCoordinator.config_type(), coordinator["config"])
+
+
+def test_secrets_in_dagster_yaml_are_env_references() -> None:
+    text = (DEPLOY / "dagster.yaml").read_text()
+    assert deploy_instance()["storage"]["postgres"]["postgres_db"]["password"] == {
+        "env": "DAGSTER_PG_PASSWORD"
+    }
+    assert "password:" not in text.replace("password: {env: DAGSTER_PG_PASSWORD}", "")
+
+
+def test_launcher_helper_matches_dagster_yaml() -> None:
+    config = dict(deploy_instance()["run_launcher"]["config"])
+    assert config.pop("load_incluster_config") is True
+    assert launcher_config(K8sSettings()) == config
+
+
+def _snake(key: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
+
+
+def test_helm_values_match_dagster_yaml() -> None:
+    """What the chart renders into its instance ConfigMap is this instance."""
+    values = helm_values()
+    instance = deploy_instance()
+    launcher = instance["run_launcher"]["config"]
+    helm = values["runLauncher"]["config"]["k8sRunLauncher"]
+    assert values["runLauncher"]["type"] == "K8sRunLauncher"
+    assert helm["jobNamespace"] == launcher["job_namespace"]
+    assert helm["loadInclusterConfig"] is launcher["load_incluster_config"]
+    assert helm["imagePullPolicy"] == launcher["image_pull_policy"]
+    assert [s["name"] for s in helm["envSecrets"]] == launcher["env_secrets"]
+    assert helm["labels"] == launcher["labels"]
+    assert {_snake(k): v for k, v in helm["runK8sConfig"].items()} == launcher["run_k8s_config"]
+    assert values["serviceAccount"]["name"] == launcher["service_account_name"]
+    assert values["global"]["postgresqlSecretName"] == launcher["postgres_password_secret"]
+    assert values["global"]["dagsterHome"] == launcher["dagster_home"]
+    assert code_image() == launcher["job_image"] == DEFAULT_IMAGE
+    queued = values["dagsterDaemon"]["runCoordinator"]
+    assert queued["type"] == instance["run_coordinator"]["class"]
+    helm_queue = {_snake(k): v for k, v in queued["config"]["queuedRunCoordinator"].items()}
+    assert helm_queue == instance["run_coordinator"]["config"]
+    monitoring = {_snake(k): v for k, v in values["dagsterDaemon"]["runMonitoring"].items()}
+    assert monitoring == instance["run_monitoring"]
+    assert (
+        values["postgresql"]["postgresqlParams"]
+        == (instance["storage"]["postgres"]["postgres_db"]["params"])
+    )
+
+
+def test_helm_user_deployment_is_the_workspace_code_location() -> None:
+    workspace = yaml.safe_load((ROOT / "workspace.yaml").read_text())
+    [entry] = workspace["load_from"]
+    module = entry["python_module"]
+    [deployment] = helm_values()["dagster-user-deployments"]["deployments"]
+    assert deployment["name"] == module["location_name"] == LOCATION
+    args = deployment["dagsterApiGrpcArgs"]
+    assert args == ["-m", module["module_name"], "-a", module["attribute"]]
+    assert deployment["includeConfigInLaunchedRuns"] == {"enabled": True}
+
+
+def test_settings_from_env() -> None:
+    settings = K8sSettings.from_env(
+        {
+            "DATAOS_K8S_JOB_NAMESPACE": "shop",
+            "DATAOS_K8S_JOB_IMAGE": "registry.example.com/dataos/dataos-defs:0.2.0",
+            "DATAOS_K8S_ENV_SECRETS": "dataos-runtime, shop-extra",
+            "DATAOS_K8S_MAX_CONCURRENT_STEPS": "3",
+        }
+    )
+    assert settings.job_namespace == "shop"
+    assert settings.job_image.endswith(":0.2.0")
+    assert settings.env_secrets == ("dataos-runtime", "shop-extra")
+    assert settings.max_concurrent_steps == 3
+    assert K8sSettings.from_env({}) == K8sSettings()
+    config = step_executor(settings).apply_config_mapping({})
+    assert config.success and config.value is not None
+    assert config.value["config"]["max_concurrent"] == 3
+
+
+class _BatchApi:
+    """Stands in for ``kubernetes.client.BatchV1Api``: records ``create_namespaced_job``."""
+
+    def __init__(self) -> None:
+        self.created: list[tuple[str, Any]] = []
+
+    def create_namespaced_job(self, body: Any, namespace: str, **_: Any) -> Any:
+        self.created.append((namespace, body))
+        return body
+
+
+def test_helper_launcher_creates_the_same_job_as_the_instance(
+    k8s_instance: DagsterInstance, kubeconfig: Path, defs: dg.Definitions
+) -> None:
+    """``build_run_launcher`` and ``dagster.yaml`` produce one and the same run Job."""
+    batch = _BatchApi()
+    launcher = build_run_launcher(K8sSettings(), kubeconfig_file=str(kubeconfig), batch_api=batch)
+    launcher.register_instance(k8s_instance)
+    job = workflow_jobs(defs)[0]
+    code, remote = origins(job.name)
+    run = k8s_instance.create_run_for_job(
+        job, tags=job.tags, job_code_origin=code, remote_job_origin=remote
+    )
+    launcher.launch_run(LaunchRunContext(run, workspace=None))
+    [(namespace, body)] = batch.created
+    assert namespace == K8sSettings().job_namespace
+    wire = ApiClient().sanitize_for_serialization(body)
+    assert validate_strict(wire)
+    wire["spec"]["template"]["spec"]["containers"][0]["args"][-1] = "<args>"
+    golden = yaml.safe_load((GOLDEN / f"run__{job.name}.yaml").read_text())
+    golden["spec"]["template"]["spec"]["containers"][0]["args"][-1] = "<args>"
+    assert sanitize(wire, run.run_id) == golden
