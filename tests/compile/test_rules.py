@@ -356,7 +356,7 @@ def test_a_bare_limit_is_also_the_request() -> None:
 
     spec = RuntimeSpec.model_validate(
         {
-            "stack": "flare:7.0",
+            "stack": "python3:1.0",
             "resources": {"limits": {"cpu": "100m"}, "requests": {"memory": "1Gi"}},
         }
     )
