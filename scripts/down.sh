@@ -1,12 +1,29 @@
 #!/usr/bin/env bash
-# Stop the process group `make up` started.
+# Stop the process groups `make up` started: Dagster first (SIGINT, on which `dagster dev`
+# shuts its webserver, daemon and code servers down), then the API server (SIGTERM).
+# A group still alive after 15 s gets SIGKILL.
 set -euo pipefail
 home="${DATAOS_HOME:-$PWD/.dataos}"
-if [ -f "$home/api.pid" ]; then
-  pid="$(cat "$home/api.pid")"
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  rm -f "$home/api.pid"
-  echo "API server stopped"
-else
+
+stop() {
+  local name="$1" pidfile="$2" signal="$3" pid
+  if [ ! -f "$pidfile" ]; then
+    return 1
+  fi
+  pid="$(cat "$pidfile")"
+  kill "-$signal" -- "-$pid" 2>/dev/null || kill "-$signal" "$pid" 2>/dev/null || true
+  for _ in $(seq 1 30); do
+    kill -0 -- "-$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  rm -f "$pidfile"
+  echo "$name stopped"
+}
+
+stopped=0
+stop "Dagster" "$home/dagster.pid" INT && stopped=1
+stop "API server" "$home/api.pid" TERM && stopped=1
+if [ "$stopped" -eq 0 ]; then
   echo "nothing to stop"
 fi

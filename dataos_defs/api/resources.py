@@ -10,6 +10,7 @@ from dataos_defs.api.authz import authorize, heimdall_of, may
 from dataos_defs.api.deps import get_store
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity, current_identity
+from dataos_defs.api.reconcile import reconcile_after_change
 from dataos_defs.api.wire import (
     ApplyRequest,
     ApplyResponse,
@@ -61,6 +62,7 @@ def apply(
     results = apply_resources(store, parsed, body.workspace, identity.user_id, dry_run=body.dry_run)
     if not body.dry_run:
         heimdall_of(request).reload()
+        reconcile_after_change(store)
     return ApplyResponse(
         dry_run=body.dry_run,
         results=[
@@ -244,4 +246,5 @@ def delete_resource(
     _require(store, type, name, workspace)
     store.delete(type, name, ws, identity.user_id, force=force)
     heimdall_of(request).reload()
+    reconcile_after_change(store)
     return DeleteOut(type=type, name=name, workspace=ws)

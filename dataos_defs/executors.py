@@ -1,0 +1,119 @@
+"""Stack name -> the executor that runs a job of that stack inside the code location.
+
+``flare`` runs on embedded Minerva (``dataos_defs.stacks.flare``). That module is imported
+when a flare job runs, not when the code location loads, so Definitions load even where
+the stack cannot run. Depots and their credentials are read from the Poros store at run
+time, in the run's process: secrets never pass through compiled Definitions.
+
+``DATAOS_EXECUTORS`` adds or replaces executors: ``module:attribute`` naming a mapping of
+stack name -> executor (tests register a stub stack this way; so can a plugin).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey
+
+from dataos_defs.compile import JobContext, StackExecutor, StackOutput
+from dataos_defs.manifest.depot import Depot
+from dataos_defs.manifest.registry import resource_adapter
+from dataos_defs.poros.settings import Settings
+from dataos_defs.poros.store import Store
+
+EXECUTORS_ENV = "DATAOS_EXECUTORS"
+FLARE_STATE_DIR = "flare-state"
+
+
+class StoreDepots:
+    """The flare stack's ``DepotResolver`` over the Poros store (secrets decrypted here)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def depot(self, name: str) -> Depot:
+        found = self._store.get("depot", name)
+        if found is None:
+            raise LookupError(f"depot '{name}' is not applied")
+        model = resource_adapter().validate_python(found.manifest)
+        assert isinstance(model, Depot)
+        return model
+
+    def credentials(self, name: str, acl: str) -> Mapping[str, str]:
+        """The key-values of the depot's credential set for ``acl`` (``rw`` serves ``r``)."""
+        found = self._store.get("depot", name, unsanitize=True)
+        if found is None:
+            raise LookupError(f"depot '{name}' is not applied")
+        section = found.manifest.get("depot", {})
+        sets: dict[str, Mapping[str, Any]] = {}
+        for inline in section.get("connectionSecret") or []:
+            sets.setdefault(inline["acl"], inline.get("values") or inline.get("data") or {})
+        for ref in section.get("secrets") or []:
+            secret = self._store.get("instance-secret", ref["name"], unsanitize=True)
+            if secret is not None:
+                body = secret.manifest.get("instance-secret", {})
+                sets.setdefault(body.get("acl", ""), body.get("data") or {})
+        chosen = sets.get(acl) or (sets.get("rw") if acl == "r" else None) or {}
+        return {key: str(value) for key, value in chosen.items()}
+
+
+def run_flare(context: AssetExecutionContext, job: JobContext) -> Iterator[StackOutput]:
+    """Run a flare job and report each dataset it wrote (rows, columns, save mode)."""
+    from dataos_defs.manifest.stacks import FlareSpec
+    from dataos_defs.stacks.flare import run_flare_job
+
+    if not isinstance(job.stack_spec, FlareSpec):
+        raise TypeError(f"job '{job.job}' of workflow '{job.workflow}' has no flare stackSpec")
+    settings = Settings.from_env()
+    with Store.open(settings=settings) as store:
+        result = run_flare_job(
+            job.stack_spec,
+            StoreDepots(store),
+            state_dir(settings.home),
+            dry_run=job.dry_run,
+            job_name=f"{job.workspace}/{job.workflow}/{job.job}",
+            home=settings.home,
+        )
+    for item in result.inputs:
+        context.log.info(f"read {item.rows} rows from input '{item.name}'")
+    for output in result.outputs:
+        if not output.written:
+            continue
+        yield StackOutput(
+            AssetKey(list(output.asset_key)),
+            {
+                "dataos/udl": output.dataset,
+                "dagster/row_count": output.rows,
+                "dataos/save_mode": output.save_mode,
+                "dataos/format": output.format,
+                "dataos/columns": dict(output.columns),
+            },
+        )
+
+
+def _extra(spec: str) -> Mapping[str, StackExecutor]:
+    module, _, attribute = spec.partition(":")
+    if not module or not attribute:
+        raise ValueError(f"{EXECUTORS_ENV} must be 'module:attribute', not '{spec}'")
+    found = getattr(importlib.import_module(module), attribute)
+    if not isinstance(found, Mapping):
+        raise TypeError(f"{EXECUTORS_ENV}={spec} is not a mapping of stack name -> executor")
+    return found
+
+
+def executors(environ: Mapping[str, str] | None = None) -> dict[str, StackExecutor]:
+    """The executors of this code location: the built-in ones plus ``DATAOS_EXECUTORS``."""
+    env = os.environ if environ is None else environ
+    registry: dict[str, StackExecutor] = {"flare": run_flare}
+    if env.get(EXECUTORS_ENV):
+        registry.update(_extra(env[EXECUTORS_ENV]))
+    return registry
+
+
+def state_dir(home: Path) -> Path:
+    """Where flare keeps its incremental state under ``DATAOS_HOME``."""
+    return home / FLARE_STATE_DIR

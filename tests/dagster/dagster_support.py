@@ -1,0 +1,121 @@
+"""Helpers of the Dagster tests: a store holding ``resources/``, a real ``dagster dev``.
+
+Imported as ``from dagster_support import ...`` (pytest puts this folder on ``sys.path``).
+The API server helpers are those of the interface tests, loaded from their file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from dataos_defs.adapters.dagster_graphql import DagsterGraphQL, DagsterGraphQLError
+from dataos_defs.manifest.loader import load_documents
+from dataos_defs.manifest.validate import parse_documents
+from dataos_defs.poros.apply import apply_resources
+from dataos_defs.poros.settings import Settings
+from dataos_defs.poros.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+DAGSTER = Path(sys.executable).parent / "dagster"
+INSTANCE_YAML = """\
+storage:
+  sqlite:
+    base_dir: {home}/storage
+run_launcher:
+  module: dagster._core.launcher
+  class: DefaultRunLauncher
+telemetry:
+  enabled: false
+"""
+
+
+def interfaces() -> ModuleType:
+    """``tests/interfaces/conftest.py`` (``start_server``, ``run_cli``...) as a module."""
+    name = "interfaces_conftest"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "tests/interfaces/conftest.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def apply_example(home: Path) -> list[str]:
+    """Apply ``resources/`` to the store of ``home`` through the apply service."""
+    parsed = parse_documents(load_documents([ROOT / "resources"]))
+    settings = Settings.from_env({"DATAOS_HOME": str(home)})
+    with Store.open(settings=settings) as store:
+        results = apply_resources(store, parsed, None, "shop-team")
+    return [f"{r.kind}/{r.name}" for r in results]
+
+
+def dagster_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a Dagster process on ``home``, with an instance under it."""
+    dagster_home = home / "dagster"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    (dagster_home / "dagster.yaml").write_text(INSTANCE_YAML.format(home=dagster_home))
+    env = {**os.environ, "DATAOS_HOME": str(home), "DAGSTER_HOME": str(dagster_home)}
+    for name in ("DATAOS_DATABASE_URL", "DATAOS_EXECUTORS", "DAGSTER_WEBSERVER_URL"):
+        env.pop(name, None)
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Dagster:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def client(self) -> DagsterGraphQL:
+        return DagsterGraphQL(self.url, timeout=30)
+
+
+def start_dagster(home: Path, port: int, env: dict[str, str], timeout: float = 60) -> Dagster:
+    """``dagster dev`` in its own process group, once its code location has loaded."""
+    log = home / "dagster.log"
+    process = subprocess.Popen(
+        [str(DAGSTER), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    running = Dagster(f"http://127.0.0.1:{port}", process, log)
+    deadline = time.monotonic() + timeout
+    with running.client() as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(log.read_text())
+            try:
+                if client.location_state().load_status == "LOADED":
+                    return running
+            except DagsterGraphQLError:
+                pass
+            time.sleep(0.5)
+    stop_dagster(running)
+    raise RuntimeError(f"dagster dev did not load its code location in {timeout} s")
+
+
+def stop_dagster(dagster: Dagster, timeout: float = 15) -> None:
+    """SIGINT to the group (``dagster dev`` shuts down cleanly on it), then SIGKILL."""
+    try:
+        os.killpg(dagster.process.pid, signal.SIGINT)
+        dagster.process.wait(timeout=timeout)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(dagster.process.pid, signal.SIGKILL)
+    dagster.process.wait(timeout=5)

@@ -1,0 +1,112 @@
+"""The platform as `make up` runs it: API server + `dagster dev`, reconciled on apply/delete.
+
+The workflow uses the ``python3`` stack, whose executor the code location gets from
+``DATAOS_EXECUTORS=stub_stack:EXECUTORS`` (this folder is on its ``PYTHONPATH``), so a run
+succeeds without any depot or database.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from dagster_support import HERE, Dagster, dagster_env, interfaces, start_dagster, stop_dagster
+from stub_stack import MESSAGE
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
+
+WORKFLOW = """\
+name: tick
+version: v1
+type: workflow
+description: a job that only logs
+workflow:
+  schedule:
+    cron: "0 3 * * *"
+    concurrencyPolicy: Forbid
+  dag:
+    - name: hello
+      spec:
+        stack: python3
+        compute: runnable-default
+        stackSpec: {}
+"""
+JOB = "public__tick"
+SCHEDULE = "public__tick__schedule"
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Dagster]]:
+    home = tmp_path_factory.mktemp("dataos-home")
+    helpers = interfaces()
+    port = helpers.free_port()
+    server = helpers.start_server(
+        home, extra_env={"DAGSTER_WEBSERVER_URL": f"http://127.0.0.1:{port}"}
+    )
+    try:
+        path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH")) if p)
+        env = dagster_env(home, DATAOS_EXECUTORS="stub_stack:EXECUTORS", PYTHONPATH=path)
+        dagster = start_dagster(home, port, env)
+        try:
+            yield server, dagster
+        finally:
+            stop_dagster(dagster)
+    finally:
+        helpers.stop_server(server)
+
+
+def status_of(server: Any, name: str) -> tuple[str, str | None]:
+    response = httpx.get(
+        f"{server.url}/poros/api/v1/resources/workflow/{name}", headers=server.headers, timeout=10
+    )
+    response.raise_for_status()
+    body = response.json()
+    return body["status"], body["status_reason"]
+
+
+def test_apply_reloads_dagster_and_a_launched_run_succeeds(platform, tmp_path: Path) -> None:
+    server, dagster = platform
+    helpers = interfaces()
+    manifest = tmp_path / "tick.yaml"
+    manifest.write_text(WORKFLOW)
+
+    applied = helpers.run_cli(server, "apply", "-f", str(manifest))
+    assert applied.returncode == 0, applied.stderr
+    assert status_of(server, "tick") == ("active", None)
+
+    with dagster.client() as client:
+        state = client.location_state()
+        assert state.error is None
+        assert state.jobs[JOB]["dataos/workflow"] == "tick"
+        assert state.schedules[SCHEDULE].job == JOB
+        assert state.schedules[SCHEDULE].status == "RUNNING"
+
+        client.stop_schedule(state.schedules[SCHEDULE].state_id)
+        assert client.location_state().schedules[SCHEDULE].status == "STOPPED"
+        again = helpers.run_cli(server, "apply", "-f", str(manifest))
+        assert again.returncode == 0, again.stderr
+        assert client.location_state().schedules[SCHEDULE].status == "RUNNING"
+
+        run_id = client.launch_run(JOB, tags={"test": "e2e"})
+        deadline = time.monotonic() + 60
+        status = client.run_status(run_id)
+        while status not in {"SUCCESS", "FAILURE", "CANCELED"} and time.monotonic() < deadline:
+            time.sleep(0.5)
+            status = client.run_status(run_id)
+        messages = [e.message for e in client.logs(run_id)]
+        assert status == "SUCCESS", messages
+        assert any(MESSAGE in m for m in messages)
+        assert [r.status for r in client.runs(JOB)] == ["SUCCESS"]
+
+        queued = client.launch_run(JOB)
+        assert client.terminate_run(queued) in {"CANCELING", "CANCELED"}
+
+    deleted = helpers.run_cli(server, "delete", "-t", "workflow", "-n", "tick")
+    assert deleted.returncode == 0, deleted.stderr
+    with dagster.client() as client:
+        assert JOB not in client.location_state().jobs
