@@ -90,6 +90,24 @@ query Runs($filter: RunsFilter, $limit: Int) {
   }
 }"""
 
+STEP_STATS = """
+query Steps($runId: ID!) {
+  runOrError(runId: $runId) {
+    __typename
+    ... on Run { runId status startTime endTime stepStats { stepKey status startTime endTime } }
+    ... on Error { message }
+  }
+}"""
+
+NEXT_TICK = """
+query NextTick($selector: ScheduleSelector!) {
+  scheduleOrError(scheduleSelector: $selector) {
+    __typename
+    ... on Schedule { futureTicks(limit: 1) { results { timestamp } } }
+    ... on Error { message }
+  }
+}"""
+
 LOGS = """
 query Logs($runId: ID!, $cursor: String) {
   logsForRun(runId: $runId, afterCursor: $cursor) {
@@ -137,6 +155,16 @@ class RunInfo:
     status: str
     start_time: float | None = None
     end_time: float | None = None
+
+
+@dataclass(frozen=True)
+class StepStat:
+    """One op of a run: the op's key, its status and when it started and ended."""
+
+    step_key: str
+    status: str | None
+    start_time: float | None
+    end_time: float | None
 
 
 @dataclass(frozen=True)
@@ -288,6 +316,27 @@ class DagsterGraphQL:
         data = self.execute(RUNS, {"filter": {"runIds": [run_id]}, "limit": 1})
         result = _fail_unless(data["runsOrError"], "Runs")["results"]
         return str(result[0]["status"]) if result else None
+
+    def step_stats(self, run_id: str) -> list[StepStat]:
+        """Every op of a run that has started, with its status and times."""
+        data = self.execute(STEP_STATS, {"runId": run_id})
+        run = _fail_unless(data["runOrError"], "Run")
+        return [
+            StepStat(s["stepKey"], s.get("status"), s.get("startTime"), s.get("endTime"))
+            for s in run["stepStats"]
+        ]
+
+    def next_tick(self, schedule: str) -> float | None:
+        """When the schedule fires next (epoch seconds), ``None`` when it has no future tick."""
+        selector = {
+            "repositoryLocationName": self.location,
+            "repositoryName": self.repository,
+            "scheduleName": schedule,
+        }
+        data = self.execute(NEXT_TICK, {"selector": selector})
+        found = _fail_unless(data["scheduleOrError"], "Schedule")
+        ticks = found["futureTicks"]["results"]
+        return float(ticks[0]["timestamp"]) if ticks else None
 
     def logs(self, run_id: str) -> list[LogEvent]:
         """Every message event of the run, oldest first (pages through the event log)."""

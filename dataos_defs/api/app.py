@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from dataos_defs import __version__
-from dataos_defs.api import heimdall_routes, opa, resources, users, workspaces
+from dataos_defs.api import heimdall_routes, opa, resources, runtime, users, workspaces
 from dataos_defs.api.client import DEFAULT_API_URL
 from dataos_defs.api.errors import install_error_handlers
 from dataos_defs.api.identity import Unauthenticated, unauthenticated_response
@@ -73,6 +73,7 @@ def create_app(
     if "poros" in services:
         app.include_router(resources.router)
         app.include_router(workspaces.router)
+        app.include_router(runtime.router)
     app.include_router(users.router)
     app.include_router(heimdall_routes.router)
     app.include_router(opa.router)

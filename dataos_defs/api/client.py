@@ -257,3 +257,30 @@ class DataosClient:
         if subject:
             params["subject"] = subject
         return list(self._call("GET", "/heimdall/api/v1/decisions", params=params)["items"])
+
+    def runtime(self, name: str, workspace: str | None) -> dict[str, Any]:
+        params = {"workspace": workspace} if workspace else {}
+        result: dict[str, Any] = self._call(
+            "GET", f"/poros/api/v1/runtime/workflow/{name}", params=params
+        )
+        return result
+
+    def runtime_action(self, name: str, action: str, workspace: str | None) -> dict[str, Any]:
+        params = {"workspace": workspace} if workspace else {}
+        result: dict[str, Any] = self._call(
+            "POST", f"/poros/api/v1/runtime/workflow/{name}/{action}", params=params
+        )
+        return result
+
+    def logs(
+        self, name: str, workspace: str | None, node: str | None, lines: int
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"lines": lines}
+        if workspace:
+            params["workspace"] = workspace
+        if node:
+            params["node"] = node
+        result: dict[str, Any] = self._call(
+            "GET", f"/poros/api/v1/logs/workflow/{name}", params=params
+        )
+        return result

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from dataos_defs.cli.output import check_format, fail, print_data, print_table
+from dataos_defs.cli.runtime import show_runtime
 from dataos_defs.cli.session import api_session, parse_identifier
 
 app = typer.Typer(help="Show Resources.", no_args_is_help=False)
@@ -73,6 +74,9 @@ def get(
         fail("no Resources found", "check -t/-n/-w, or apply some with 'dataos-ctl apply'")
     else:
         print_table(COLUMNS, [_row(item) for item in items])
+
+
+app.command("runtime")(show_runtime)
 
 
 @app.command("history")

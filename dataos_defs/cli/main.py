@@ -12,6 +12,7 @@ from dataos_defs.cli import (
     lint,
     login,
     policy,
+    runtime,
     serve,
     user,
     workspace,
@@ -29,6 +30,8 @@ app.command("lint")(lint.lint)
 app.command("delete")(delete.delete)
 app.command("serve")(serve.serve)
 app.command("login")(login.login)
+app.command("log")(runtime.log)
+app.add_typer(runtime.app, name="runtime")
 app.add_typer(get.app, name="get")
 app.add_typer(workspace.app, name="workspace")
 app.add_typer(user.app, name="user")

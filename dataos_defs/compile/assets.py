@@ -17,6 +17,7 @@ from dagster import (
     multi_asset,
 )
 
+from dataos_defs import naming
 from dataos_defs.compile import keys
 from dataos_defs.compile.context import StackExecutor
 from dataos_defs.compile.k8s import K8S_CONFIG_TAG, dataos_labels, k8s_config
@@ -146,7 +147,7 @@ def job_asset(
     op_tags[K8S_CONFIG_TAG] = k8s_config(plan.job.spec, pools, labels)
 
     @multi_asset(
-        name=keys.op_name(job.workspace, job.workflow, job.job),
+        name=naming.op_name(job.workspace, job.workflow, job.job),
         specs=specs,
         check_specs=[check_spec(plan, check) for check in plan.checks] or None,
         description=_description(plan),

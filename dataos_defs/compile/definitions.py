@@ -15,6 +15,7 @@ from dagster import (
     define_asset_job,
 )
 
+from dataos_defs import naming
 from dataos_defs.compile import keys
 from dataos_defs.compile.assets import job_asset
 from dataos_defs.compile.context import CompileInput, StackExecutor
@@ -86,7 +87,7 @@ def compile_definitions(
             assets.append(job_asset(job, executors, pools))
             asset_keys.extend(job.keys)
             check_keys.extend(AssetCheckKey(c.asset_key, c.name) for c in job.context.checks)
-        name = keys.job_name(workflow.workspace, workflow.workflow.name)
+        name = naming.job_name(workflow.workspace, workflow.workflow.name)
         selection = AssetSelection.assets(*asset_keys).without_checks()
         if check_keys:
             selection = selection | AssetSelection.checks(*check_keys)

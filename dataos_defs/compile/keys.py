@@ -25,27 +25,13 @@ from collections.abc import Iterable
 from dagster import AssetKey
 
 from dataos_defs.manifest.udl import Udl
+from dataos_defs.naming import name
 
-_INVALID_NAME = re.compile(r"[^A-Za-z0-9_]+")
 _INVALID_TAG = re.compile(r"[^A-Za-z0-9_.-]+")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TAG_LIMIT = 63
-_SEPARATOR = "__"
 MARKER_PREFIX = "dataos"
 """First part of the key of a job that writes no dataset: ``dataos/<ws>/<workflow>/<job>``."""
-
-
-def name(text: str) -> str:
-    """A Dagster name (``[A-Za-z0-9_]+``): runs of other characters become one ``_``."""
-    return _INVALID_NAME.sub("_", text).strip("_") or "_"
-
-
-def op_name(workspace: str, workflow: str, job: str) -> str:
-    return _SEPARATOR.join(name(part) for part in (workspace, workflow, job))
-
-
-def job_name(workspace: str, workflow: str) -> str:
-    return _SEPARATOR.join(name(part) for part in (workspace, workflow))
 
 
 def group_name(workspace: str) -> str:

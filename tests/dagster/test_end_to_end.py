@@ -7,6 +7,7 @@ succeeds without any depot or database.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -102,6 +103,36 @@ def test_apply_reloads_dagster_and_a_launched_run_succeeds(platform, tmp_path: P
         assert status == "SUCCESS", messages
         assert any(MESSAGE in m for m in messages)
         assert [r.status for r in client.runs(JOB)] == ["SUCCESS"]
+
+        shown = helpers.run_cli(
+            server, "get", "runtime", "-t", "workflow", "-n", "tick", "-o", "json"
+        )
+        assert shown.returncode == 0, shown.stderr
+        runtime = json.loads(shown.stdout)
+        assert runtime["progress"] == "1/1"
+        assert runtime["nodes"][0] | {"started": None, "finished": None} == {
+            "name": "hello",
+            "stack": runtime["nodes"][0]["stack"],
+            "dependencies": [],
+            "state": "success",
+            "started": None,
+            "finished": None,
+        }
+        assert runtime["runtime"].startswith("next:")
+        assert runtime["runs"][0]["status"] == "success"
+        logged = helpers.run_cli(server, "log", "-t", "workflow", "-n", "tick", "--node", "hello")
+        assert logged.returncode == 0, logged.stderr
+        assert MESSAGE in logged.stdout
+        assert "[hello]" in logged.stdout
+        paused = helpers.run_cli(server, "runtime", "pause", "-t", "workflow", "-n", "tick")
+        assert paused.returncode == 0, paused.stderr
+        assert client.location_state().schedules[SCHEDULE].status == "STOPPED"
+        resumed = helpers.run_cli(server, "runtime", "resume", "-t", "workflow", "-n", "tick")
+        assert resumed.returncode == 0, resumed.stderr
+        assert client.location_state().schedules[SCHEDULE].status == "RUNNING"
+        launched = helpers.run_cli(server, "runtime", "run", "-t", "workflow", "-n", "tick")
+        assert launched.returncode == 0, launched.stderr
+        assert len(client.runs(JOB)) == 2
 
         queued = client.launch_run(JOB)
         assert client.terminate_run(queued) in {"CANCELING", "CANCELED"}

@@ -19,6 +19,8 @@ QUERIES = {
         "TERMINATE_RUN",
         "RUNS",
         "LOGS",
+        "STEP_STATS",
+        "NEXT_TICK",
     )
 }
 

@@ -1,0 +1,230 @@
+"""Runtime of workflows, as ``dataos-ctl get runtime``, ``runtime ...`` and ``log`` show it.
+
+The store says what a workflow should be; Dagster knows what it is doing. These routes
+read (and act on) Dagster through its GraphQL API: the workflow's job, its schedule and
+next tick, its runs, the state of each DataOS job (one Dagster op) in the latest run, and
+the latest run's logs per job.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from dataos_defs import naming
+from dataos_defs.adapters.dagster_graphql import DagsterGraphQL, DagsterGraphQLError
+from dataos_defs.api.authz import authorize
+from dataos_defs.api.deps import get_store
+from dataos_defs.api.errors import ApiError
+from dataos_defs.api.identity import Identity, current_identity
+from dataos_defs.api.reconcile import DAGSTER_LOCATION_ENV, DAGSTER_URL_ENV, DEFAULT_LOCATION
+from dataos_defs.heimdall.objects import resource_object
+from dataos_defs.poros.records import StoredResource
+from dataos_defs.poros.store import Store
+
+router = APIRouter(prefix="/poros/api/v1", tags=["runtime"])
+StoreDep = Annotated[Store, Depends(get_store)]
+IdentityDep = Annotated[Identity, Depends(current_identity)]
+ACTIVE = {"QUEUED", "NOT_STARTED", "STARTING", "STARTED"}
+
+
+@contextmanager
+def _dagster() -> Iterator[DagsterGraphQL]:
+    url = os.environ.get(DAGSTER_URL_ENV)
+    if not url:
+        raise ApiError(
+            503,
+            "no_orchestrator",
+            "no Dagster webserver is configured, so runtimes are unknown",
+            f"start the platform with 'make up', or set {DAGSTER_URL_ENV}",
+        )
+    location = os.environ.get(DAGSTER_LOCATION_ENV) or DEFAULT_LOCATION
+    try:
+        with DagsterGraphQL(url, location=location) as client:
+            yield client
+    except DagsterGraphQLError as exc:
+        raise ApiError(502, "orchestrator_error", f"Dagster answered: {exc}") from exc
+
+
+def _workflow(
+    request: Request,
+    store: Store,
+    identity: Identity,
+    name: str,
+    workspace: str | None,
+    predicate: str,
+    part: str | None = None,
+) -> StoredResource:
+    ws = workspace or "public"
+    authorize(request, identity, predicate, resource_object("workflow", name, ws, part))
+    found = store.get("workflow", name, ws)
+    if found is None:
+        raise ApiError(404, "not_found", f"workflow '{name}' not found in workspace '{ws}'")
+    return found
+
+
+def _jobs(workflow: StoredResource) -> list[dict[str, Any]]:
+    return list((workflow.manifest.get("workflow") or {}).get("dag") or [])
+
+
+def _time(epoch: float | None) -> str | None:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds") if epoch else None
+
+
+def _schedule(client: DagsterGraphQL, job: str) -> tuple[str | None, str | None, str | None]:
+    """The job's schedule: (name, RUNNING|STOPPED, next tick) or Nones."""
+    for schedule in client.location_state().schedules.values():
+        if schedule.job == job:
+            tick = client.next_tick(schedule.name) if schedule.status == "RUNNING" else None
+            return schedule.name, schedule.status, _time(tick)
+    return None, None, None
+
+
+@router.get("/runtime/workflow/{name}", summary="A workflow's runtime")
+def get_runtime(
+    request: Request,
+    name: str,
+    store: StoreDep,
+    identity: IdentityDep,
+    workspace: str | None = None,
+) -> dict[str, Any]:
+    """Jobs with stacks, dependencies and their state in the latest run, progress ``k/n``,
+    start and finish, recent runs and the next tick."""
+    workflow = _workflow(request, store, identity, name, workspace, "read")
+    ws = workflow.workspace or "public"
+    job = naming.job_name(ws, name)
+    with _dagster() as client:
+        runs = client.runs(job, limit=10)
+        schedule, schedule_status, next_tick = _schedule(client, job)
+        steps = {s.step_key: s for s in client.step_stats(runs[0].run_id)} if runs else {}
+    nodes = []
+    for entry in _jobs(workflow):
+        step = steps.get(naming.op_name(ws, name, entry["name"]))
+        nodes.append(
+            {
+                "name": entry["name"],
+                "stack": (entry.get("spec") or {}).get("stack"),
+                "dependencies": entry.get("dependencies") or [],
+                "state": (step.status or "PENDING").lower() if step else "pending",
+                "started": _time(step.start_time) if step else None,
+                "finished": _time(step.end_time) if step else None,
+            }
+        )
+    done = sum(1 for n in nodes if n["state"] == "success")
+    latest = runs[0] if runs else None
+    runtime = _runtime(latest.status if latest else None, next_tick)
+    return {
+        "name": name,
+        "workspace": ws,
+        "status": workflow.status,
+        "runtime": runtime,
+        "job": job,
+        "progress": f"{done}/{len(nodes)}",
+        "schedule": {"name": schedule, "state": schedule_status, "next_tick": next_tick},
+        "started": _time(latest.start_time) if latest else None,
+        "finished": _time(latest.end_time) if latest else None,
+        "nodes": nodes,
+        "runs": [
+            {
+                "run_id": r.run_id,
+                "status": r.status.lower(),
+                "started": _time(r.start_time),
+                "finished": _time(r.end_time),
+            }
+            for r in runs
+        ],
+    }
+
+
+def _runtime(last_status: str | None, next_tick: str | None) -> str:
+    """DataOS runtime words: running, succeeded, failed, pending, or next:<time>."""
+    if last_status in ACTIVE:
+        return "running"
+    if next_tick:
+        return f"next:{next_tick}"
+    return {"SUCCESS": "succeeded", "FAILURE": "failed", "CANCELED": "failed"}.get(
+        last_status or "", "pending"
+    )
+
+
+@router.post("/runtime/workflow/{name}/{action}", summary="run, stop, pause or resume")
+def act(
+    request: Request,
+    name: str,
+    action: str,
+    store: StoreDep,
+    identity: IdentityDep,
+    workspace: str | None = None,
+) -> dict[str, Any]:
+    """``run`` launches a run now; ``stop`` terminates the active runs; ``pause`` and
+    ``resume`` stop and start the schedule."""
+    if action not in ("run", "stop", "pause", "resume"):
+        raise ApiError(
+            400,
+            "bad_action",
+            f"unknown runtime action '{action}'",
+            "one of: run, stop, pause, resume",
+        )
+    workflow = _workflow(request, store, identity, name, workspace, "update")
+    job = naming.job_name(workflow.workspace or "public", name)
+    with _dagster() as client:
+        if action == "run":
+            return {"action": action, "run_id": client.launch_run(job, {"dataos/trigger": "cli"})}
+        if action == "stop":
+            active = [r.run_id for r in client.runs(job, limit=50) if r.status in ACTIVE]
+            for run in active:
+                client.terminate_run(run)
+            return {"action": action, "stopped": active}
+        state = client.location_state()
+        for schedule in state.schedules.values():
+            if schedule.job == job:
+                if action == "pause" and schedule.status == "RUNNING":
+                    client.stop_schedule(schedule.state_id)
+                if action == "resume" and schedule.status != "RUNNING":
+                    client.start_schedule(schedule.name)
+                return {"action": action, "schedule": schedule.name}
+    raise ApiError(409, "no_schedule", f"workflow '{name}' has no schedule to {action}")
+
+
+@router.get("/logs/workflow/{name}", summary="Logs of a workflow's latest run")
+def logs(
+    request: Request,
+    name: str,
+    store: StoreDep,
+    identity: IdentityDep,
+    workspace: str | None = None,
+    node: Annotated[str | None, Query(description="one job of the workflow")] = None,
+    run_id: Annotated[str | None, Query()] = None,
+    lines: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+) -> dict[str, Any]:
+    """Needs ``read`` on the workflow's ``/logs``."""
+    workflow = _workflow(request, store, identity, name, workspace, "read", "logs")
+    ws = workflow.workspace or "public"
+    job = naming.job_name(ws, name)
+    step = naming.op_name(ws, name, node) if node else None
+    with _dagster() as client:
+        if run_id is None:
+            runs = client.runs(job, limit=1)
+            if not runs:
+                raise ApiError(404, "no_run", f"workflow '{name}' has not run yet")
+            run_id = runs[0].run_id
+        events = client.logs(run_id)
+    by_step = {naming.op_name(ws, name, j["name"]): j["name"] for j in _jobs(workflow)}
+    selected = [e for e in events if step is None or e.step == step]
+    return {
+        "run_id": run_id,
+        "lines": [
+            {
+                "time": e.timestamp,
+                "level": e.level,
+                "node": by_step.get(e.step or ""),
+                "message": e.message,
+            }
+            for e in selected[-lines:]
+        ],
+    }

