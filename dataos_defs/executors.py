@@ -1,6 +1,7 @@
 """Stack name -> the executor that runs a job of that stack inside the code location.
 
-``flare`` runs on embedded Minerva (``dataos_defs.stacks.flare``). That module is imported
+``flare`` runs on embedded Minerva (``dataos_defs.stacks.flare``), ``soda`` evaluates
+SodaCL checks there too (``dataos_defs.stacks.soda``). Those modules are imported
 when a flare job runs, not when the code location loads, so Definitions load even where
 the stack cannot run. Depots and their credentials are read from the Poros store at run
 time, in the run's process: secrets never pass through compiled Definitions.
@@ -17,11 +18,19 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    TableColumn,
+    TableColumnDep,
+    TableColumnLineage,
+    TableSchema,
+)
 
-from dataos_defs.compile import JobContext, StackExecutor, StackOutput
+from dataos_defs.compile import CheckOutput, JobContext, StackExecutor, StackOutput
 from dataos_defs.manifest.depot import Depot
 from dataos_defs.manifest.registry import resource_adapter
+from dataos_defs.manifest.udl import Udl
 from dataos_defs.poros.settings import Settings
 from dataos_defs.poros.store import Store
 
@@ -83,15 +92,67 @@ def run_flare(context: AssetExecutionContext, job: JobContext) -> Iterator[Stack
     for output in result.outputs:
         if not output.written:
             continue
-        yield StackOutput(
-            AssetKey(list(output.asset_key)),
+        metadata: dict[str, Any] = {
+            "dataos/udl": output.dataset,
+            "dagster/row_count": output.rows,
+            "dataos/save_mode": output.save_mode,
+            "dataos/format": output.format,
+            "dagster/column_schema": TableSchema(
+                columns=[TableColumn(name, kind) for name, kind in output.columns]
+            ),
+        }
+        lineage = _column_lineage(output.lineage)
+        if lineage is not None:
+            metadata["dagster/column_lineage"] = lineage
+        yield StackOutput(AssetKey(list(output.asset_key)), metadata)
+
+
+def _column_lineage(lineage: Mapping[str, Any]) -> TableColumnLineage | None:
+    """Column lineage as Dagster shows it: each output column -> input dataset columns."""
+    deps = {
+        column: [
+            TableColumnDep(AssetKey(_key_of(source.dataset)), source.column) for source in sources
+        ]
+        for column, sources in lineage.items()
+        if sources
+    }
+    return TableColumnLineage(deps) if deps else None
+
+
+def _key_of(address: str) -> list[str]:
+    udl = Udl.parse(address)
+    return [part for part in (udl.depot, udl.collection, udl.dataset) if part]
+
+
+def run_soda(context: AssetExecutionContext, job: JobContext) -> Iterator[CheckOutput]:
+    """Evaluate a soda job's checks and report each as its compiled asset check."""
+    from dataos_defs.manifest.stacks import SodaSpec
+    from dataos_defs.stacks.soda import run_soda_job
+
+    if not isinstance(job.stack_spec, SodaSpec):
+        raise TypeError(f"job '{job.job}' of workflow '{job.workflow}' has no soda stackSpec")
+    settings = Settings.from_env()
+    with Store.open(settings=settings) as store:
+        result = run_soda_job(job.stack_spec, StoreDepots(store), home=settings.home)
+    for dataset in result.datasets:
+        context.log.info(f"checked {dataset.rows} rows of {dataset.dataset}")
+    by_text = {(r.dataset, r.check): r for r in result.checks}
+    inputs = job.stack_spec.inputs
+    for target in job.checks:
+        found = by_text.get((inputs[target.input_index].dataset, target.text))
+        if found is None:
+            continue
+        yield CheckOutput(
+            target.asset_key,
+            target.name,
+            found.outcome == "pass",
             {
-                "dataos/udl": output.dataset,
-                "dagster/row_count": output.rows,
-                "dataos/save_mode": output.save_mode,
-                "dataos/format": output.format,
-                "dataos/columns": dict(output.columns),
+                "dataos/check": found.check,
+                "dataos/outcome": found.outcome,
+                "dataos/explanation": found.explanation,
+                **{f"dataos/metric/{k}": v for k, v in found.metrics.items() if v is not None},
             },
+            "WARN" if found.outcome == "warn" else "ERROR",
         )
 
 
@@ -108,7 +169,7 @@ def _extra(spec: str) -> Mapping[str, StackExecutor]:
 def executors(environ: Mapping[str, str] | None = None) -> dict[str, StackExecutor]:
     """The executors of this code location: the built-in ones plus ``DATAOS_EXECUTORS``."""
     env = os.environ if environ is None else environ
-    registry: dict[str, StackExecutor] = {"flare": run_flare}
+    registry: dict[str, StackExecutor] = {"flare": run_flare, "soda": run_soda}
     if env.get(EXECUTORS_ENV):
         registry.update(_extra(env[EXECUTORS_ENV]))
     return registry

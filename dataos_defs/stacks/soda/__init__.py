@@ -1,0 +1,23 @@
+"""The soda stack on embedded Minerva (DuckDB): SodaCL checks on depot datasets."""
+
+from dataos_defs.stacks.soda.formats import FORMATS
+from dataos_defs.stacks.soda.model import (
+    CheckResult,
+    DatasetResult,
+    Outcome,
+    Severity,
+    SodaError,
+    SodaResult,
+)
+from dataos_defs.stacks.soda.runner import run_soda_job
+
+__all__ = [
+    "FORMATS",
+    "CheckResult",
+    "DatasetResult",
+    "Outcome",
+    "Severity",
+    "SodaError",
+    "SodaResult",
+    "run_soda_job",
+]

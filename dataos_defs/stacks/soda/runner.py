@@ -1,0 +1,90 @@
+"""``run_soda_job``: every input's checks on embedded Minerva (one in-memory DuckDB per input).
+
+Each input dataset is read once into a table and exposed, narrowed by ``filter.where``, as a
+view named after the dataset (so ``<metric> query`` SQL can name it as it would on Minerva).
+Datasets cited by reference and ``same as`` checks are read on first use, unfiltered.
+``options.engine: minerva`` and ``clusterName`` select the same embedded engine here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import duckdb
+
+from dataos_defs.adapters import duckdb_engine as engine
+from dataos_defs.manifest.stacks.soda import SodaInput, SodaSpec
+from dataos_defs.stacks.flare.datasets import Sources, opened
+from dataos_defs.stacks.flare.model import DepotResolver, Redactor
+from dataos_defs.stacks.soda import loader, sqltext
+from dataos_defs.stacks.soda.checks import Scope, evaluate
+from dataos_defs.stacks.soda.model import CheckResult, DatasetResult, SodaError, SodaResult
+
+_RAW = "__soda_dataset"
+
+
+def run_soda_job(
+    spec: SodaSpec,
+    depots: DepotResolver,
+    *,
+    home: Path | None = None,
+    now: dt.datetime | None = None,
+) -> SodaResult:
+    """Evaluate every check of every input and return one result per check.
+
+    ``home`` is ``DATAOS_HOME`` (default: that variable, else ``.dataos``), under which
+    relative file depot paths and lakehouse warehouses lie. ``now`` (default: the current
+    UTC time) is what ``freshness`` measures against. Raises ``SodaError`` for a dataset
+    that cannot be read; failing checks are results, not errors.
+    """
+    home = home or Path(os.environ.get("DATAOS_HOME", ".dataos"))
+    now = now or dt.datetime.now(dt.UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.UTC)
+    datasets: list[DatasetResult] = []
+    checks: list[CheckResult] = []
+    with opened(depots, home, Redactor()) as sources:
+        for item in spec.inputs:
+            con = engine.connect()
+            try:
+                dataset, scope = _load_input(con, item, sources, now)
+                datasets.append(dataset)
+                checks.extend(evaluate(scope, check) for check in item.parsed_checks)
+            finally:
+                con.close()
+    return SodaResult(tuple(datasets), tuple(checks))
+
+
+def _load_input(
+    con: duckdb.DuckDBPyConnection, item: SodaInput, sources: Sources, now: dt.datetime
+) -> tuple[DatasetResult, Scope]:
+    address = item.dataset
+    loc = loader.load(con, _RAW, address, sources)
+    view = loc.dataset
+    where = item.filter.where if item.filter else None
+    body = f"SELECT * FROM {engine.quote(_RAW)}"
+    if where is not None:
+        try:
+            body += f" WHERE {sqltext.condition(where, 'filter.where')}"
+        except sqltext.CheckProblem as exc:
+            raise SodaError(address, str(exc)) from None
+    try:
+        engine.create_view(con, view, body)
+        rows = engine.row_count(con, view)
+    except duckdb.Error as exc:
+        raise SodaError(address, f"filter.where is rejected by DuckDB: {exc}") from None
+    columns = engine.columns(con, view)
+    cache: dict[str, tuple[str, list[tuple[str, str]]]] = {}
+
+    def reference(name: str) -> tuple[str, list[tuple[str, str]]]:
+        other = loader.sibling(address, name)
+        if other not in cache:
+            table = f"__soda_ref_{len(cache)}"
+            loader.load(con, table, other, sources)
+            cache[other] = (table, engine.columns(con, table))
+        return cache[other]
+
+    dataset = DatasetResult(address, loc.address, rows, tuple(columns), where)
+    return dataset, Scope(con, address, view, columns, now, reference)
