@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stop the process groups `make up` started: Dagster first (SIGINT, on which `dagster dev`
 # shuts its webserver, daemon and code servers down), then the API server (SIGTERM).
-# A group still alive after 15 s gets SIGKILL.
+# A group still alive after 15 s gets SIGKILL. The example's embedded PostgreSQL goes last
+# (`pg_ctl stop -m fast`), once nothing runs against it.
 set -euo pipefail
 home="${DATAOS_HOME:-$PWD/.dataos}"
 
@@ -24,6 +25,9 @@ stop() {
 stopped=0
 stop "Dagster" "$home/dagster.pid" INT && stopped=1
 stop "API server" "$home/api.pid" TERM && stopped=1
+if [ -d "$home/postgres" ]; then
+  DATAOS_HOME="$home" .venv/bin/python -m dataos_defs.demo stop && stopped=1
+fi
 if [ "$stopped" -eq 0 ]; then
   echo "nothing to stop"
 fi

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Start the DataOS API server and Dagster (webserver + daemon, `dagster dev`), each in its
-# own process group, wait until both answer, apply the example data product and print
-# where everything is. Applying reloads the Dagster code location (it compiles from the
-# Poros store) and turns the workflows' schedules on.
+# own process group, and the example's embedded PostgreSQL (seeded with the demo shop data);
+# wait until they answer, apply the example data product and print where everything is.
+# Applying reloads the Dagster code location (it compiles from the Poros store) and turns
+# the workflows' schedules on.
 # The first start creates the operator and writes its API key to $home/credentials (0600),
 # where dataos-ctl finds it; the key is also printed once into the server log, so the
 # state folder and the log stay private to this user.
@@ -71,6 +72,12 @@ else
     -h 127.0.0.1 -p "$dagster_port" >"$home/logs/dagster.log" 2>&1 &
   echo $! >"$home/dagster.pid"
 fi
+
+# While Dagster loads: the example's PostgreSQL (embedded, under $home/postgres, unix socket
+# only) started and seeded, the products CSV written; SHOP_PG_HOST/PORT exported for the
+# apply, whose depot interpolates them.
+pg_env="$(.venv/bin/python -m dataos_defs.demo start)"
+eval "$pg_env"
 wait_for "the Dagster webserver" 180 "
 import sys
 from dataos_defs.adapters.dagster_graphql import DagsterGraphQL
@@ -87,6 +94,7 @@ DataOS is up in $((SECONDS - started)) s (state in $home):
   CLI          .venv/bin/dataos-ctl get        (DATAOS_API_URL=$url)
   Credentials  $home/credentials   (the operator's API key, read by dataos-ctl;
                log in as someone else with: dataos-ctl login)
-  Logs         $home/logs/api.log, $home/logs/dagster.log
+  PostgreSQL   $SHOP_PG_HOST (socket, port $SHOP_PG_PORT, database shop: the example's source)
+  Logs         $home/logs/api.log, $home/logs/dagster.log, $home/postgres/log
 Stop it with: make down
 MSG

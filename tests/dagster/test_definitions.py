@@ -10,7 +10,7 @@ import pytest
 from dagster_support import DAGSTER, ROOT, apply_example, dagster_env
 
 from dataos_defs.definitions import StoreUnreadable, build_definitions
-from dataos_defs.executors import EXECUTORS_ENV, executors, run_flare
+from dataos_defs.executors import EXECUTORS_ENV, executors, run_flare, run_soda
 from dataos_defs.poros.settings import Settings
 
 
@@ -87,8 +87,8 @@ def test_the_cli_reports_an_unreadable_store(tmp_path: Path) -> None:
 
 
 def test_executors_registry_takes_extra_stacks_from_the_environment() -> None:
-    assert executors({}) == {"flare": run_flare}
+    assert executors({}) == {"flare": run_flare, "soda": run_soda}
     extra = executors({EXECUTORS_ENV: "stub_stack:EXECUTORS"})
-    assert set(extra) == {"flare", "python3"}
+    assert set(extra) == {"flare", "soda", "python3"}
     with pytest.raises(ValueError, match="module:attribute"):
         executors({EXECUTORS_ENV: "stub_stack"})

