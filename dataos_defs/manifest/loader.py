@@ -28,6 +28,8 @@ _VARIABLE = re.compile(
     r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
 )
 YAML_SUFFIXES = (".yaml", ".yml")
+_INTEGER = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
+_FLOAT = re.compile(r"^[-+]?[0-9]*\.[0-9]+$")
 
 
 @dataclass
@@ -190,12 +192,23 @@ def _interpolate_value(
             )
             return match.group(0)
 
-        return _VARIABLE.sub(replace, value)
+        result = _VARIABLE.sub(replace, value)
+        return _typed(result) if _VARIABLE.fullmatch(value) and value != "$$" else result
     if isinstance(value, dict):
         return {k: _interpolate_value(v, (*path, k), source, env, issues) for k, v in value.items()}
     if isinstance(value, list):
         return [_interpolate_value(v, (*path, i), source, env, issues) for i, v in enumerate(value)]
     return value
+
+
+def _typed(text: str) -> Any:
+    """A value that was one whole variable takes the type YAML would give it after textual
+    substitution (``port: ${PORT}`` is a number), for plain numbers and booleans only."""
+    if _INTEGER.match(text):
+        return int(text)
+    if _FLOAT.match(text):
+        return float(text)
+    return {"true": True, "false": False}.get(text, text)
 
 
 def manifest_files(paths: Iterable[str | Path], recursive: bool) -> tuple[list[Path], list[Issue]]:

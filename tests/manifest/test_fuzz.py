@@ -11,15 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dataos_defs.manifest.errors import ManifestError
-from dataos_defs.manifest.loader import parse_yaml
+from dataos_defs.manifest.loader import load_documents, parse_yaml
 from dataos_defs.manifest.validate import parse_documents
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = [
-    doc
-    for path in sorted((ROOT / "resources").glob("*.yaml"))
-    for doc in yaml.safe_load_all(path.read_text())
-]
+EXAMPLES = [document.data for document in load_documents([ROOT / "resources"], env={})]
+"""The example product as ``apply`` sees it: ``${VAR:-default}`` interpolated."""
 SCALARS = st.one_of(
     st.none(),
     st.booleans(),

@@ -108,3 +108,17 @@ def test_missing_path_is_reported(tmp_path: Path) -> None:
     with pytest.raises(ManifestError) as caught:
         load_documents([tmp_path / "nope.yaml"])
     assert caught.value.issues[0].message == "no such file or directory"
+
+
+def test_a_whole_variable_takes_the_type_yaml_would_give_it() -> None:
+    documents, _ = parse_yaml(
+        "port: ${PORT:-5432}\nratio: ${R}\nflag: ${F}\nzip: ${Z}\nhost: h-${PORT:-1}\n", "t.yaml"
+    )
+    assert not interpolate(documents, {"R": "0.5", "F": "true", "Z": "01234"})
+    assert documents[0].data == {
+        "port": 5432,
+        "ratio": 0.5,
+        "flag": True,
+        "zip": "01234",
+        "host": "h-1",
+    }

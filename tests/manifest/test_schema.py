@@ -6,8 +6,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-import yaml
 
+from dataos_defs.manifest.loader import load_documents
 from dataos_defs.manifest.registry import RESOURCE_TYPES, versions_of
 from dataos_defs.manifest.schema import UnknownResourceType, combined_schema, type_schema
 
@@ -38,11 +38,7 @@ def test_combined_schema_validates_the_example_product() -> None:
     schema = combined_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
-    documents = [
-        doc
-        for path in sorted((ROOT / "resources").glob("*.yaml"))
-        for doc in yaml.safe_load_all(path.read_text())
-    ]
+    documents = [document.data for document in load_documents([ROOT / "resources"], env={})]
     assert len(documents) >= 8
     for document in documents:
         errors = [e.message for e in validator.iter_errors(document)]
