@@ -8,7 +8,7 @@ export DATAOS_HOME ?= $(CURDIR)/.dataos
 export DATAOS_API_URL ?= http://127.0.0.1:7400
 API_PORT := 7400
 
-.PHONY: install install-dev up down status test lint typecheck imports pytest bench clean
+.PHONY: chromium install install-dev up down status test lint typecheck imports pytest bench clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -22,9 +22,18 @@ install: uv ## install the platform from the lock file into .venv
 	uv sync --frozen --no-dev
 	$(OPA_GOLIB)
 
-install-dev: uv ## install the platform and the test tools from the lock file
+install-dev: uv chromium ## install the platform and the test tools from the lock file
 	uv sync --frozen
 	$(OPA_GOLIB)
+
+# The browser test drives Debian's Chromium through Playwright (never `playwright install`).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "the browser test needs Debian's chromium: sudo apt-get install -y chromium"; exit 1; \
+		fi; }
 
 up: install ## start the API server on embedded defaults and apply resources/
 	@bash scripts/up.sh

@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import heimdall_engine
 import heimdall_http
 import spine1
+import spine2
 
 
 def main() -> None:
@@ -18,6 +19,8 @@ def main() -> None:
     heimdall_engine.main([])
     print()
     heimdall_http.main()
+    print()
+    spine2.main()
 
 
 if __name__ == "__main__":

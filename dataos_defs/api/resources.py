@@ -11,6 +11,7 @@ from dataos_defs.api.deps import get_store
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity, current_identity
 from dataos_defs.api.reconcile import reconcile_after_change
+from dataos_defs.api.runtime import runtimes_of
 from dataos_defs.api.wire import (
     ApplyRequest,
     ApplyResponse,
@@ -120,8 +121,11 @@ def _workspace_for(kind: str, workspace: str | None) -> str | None:
     return (workspace or "public") if kind in WORKSPACE_TYPES else None
 
 
-def _out(resource: StoredResource, with_manifest: bool = False) -> ResourceOut:
+def _out(
+    resource: StoredResource, with_manifest: bool = False, runtime: str | None = None
+) -> ResourceOut:
     return ResourceOut(
+        runtime=runtime,
         name=resource.name,
         version=resource.version,
         type=resource.kind,
@@ -160,7 +164,10 @@ def list_resources(
         for r in items
         if may(request, identity, "read", resource_object(r.kind, r.name, r.workspace))
     ]
-    return ResourceList(items=[_out(item) for item in readable])
+    runtimes = runtimes_of([r for r in readable if r.kind == "workflow"])
+    return ResourceList(
+        items=[_out(item, runtime=runtimes.get((item.name, item.workspace))) for item in readable]
+    )
 
 
 def _require(store: Store, kind: str, name: str, workspace: str | None) -> StoredResource:
@@ -193,7 +200,8 @@ def get_resource(
     _require(store, type, name, workspace)
     resource = store.get(type, name, _workspace_for(type, workspace), unsanitize=unsanitize)
     assert resource is not None
-    return _out(resource, with_manifest=True)
+    runtime = runtimes_of([resource] if type == "workflow" else []).get((name, resource.workspace))
+    return _out(resource, with_manifest=True, runtime=runtime)
 
 
 @router.get("/resources/{type}/{name}/history", response_model=HistoryOut, summary="Every revision")

@@ -141,6 +141,30 @@ def get_runtime(
     }
 
 
+def runtimes_of(workflows: list[StoredResource]) -> dict[tuple[str, str | None], str]:
+    """The runtime word of each workflow (for ``get`` listings): one query for recent runs,
+    one for the schedules, one per running schedule; empty when Dagster is not configured or
+    does not answer (a listing never fails for want of runtimes)."""
+    if not workflows or not os.environ.get(DAGSTER_URL_ENV):
+        return {}
+    try:
+        with _dagster() as client:
+            latest: dict[str, str] = {}
+            for run in client.runs(None, limit=500):
+                latest.setdefault(run.job, run.status)
+            schedules = client.location_state().schedules.values()
+            ticks = {
+                s.job: _time(client.next_tick(s.name)) for s in schedules if s.status == "RUNNING"
+            }
+    except ApiError:
+        return {}
+    found = {}
+    for workflow in workflows:
+        job = naming.job_name(workflow.workspace or "public", workflow.name)
+        found[(workflow.name, workflow.workspace)] = _runtime(latest.get(job), ticks.get(job))
+    return found
+
+
 def _runtime(last_status: str | None, next_tick: str | None) -> str:
     """DataOS runtime words: running, succeeded, failed, pending, or next:<time>."""
     if last_status in ACTIVE:

@@ -120,6 +120,8 @@ def test_apply_reloads_dagster_and_a_launched_run_succeeds(platform, tmp_path: P
         }
         assert runtime["runtime"].startswith("next:")
         assert runtime["runs"][0]["status"] == "success"
+        listed = helpers.run_cli(server, "get", "-t", "workflow", "-n", "tick", "-o", "json")
+        assert json.loads(listed.stdout)["runtime"].startswith("next:")
         logged = helpers.run_cli(server, "log", "-t", "workflow", "-n", "tick", "--node", "hello")
         assert logged.returncode == 0, logged.stderr
         assert MESSAGE in logged.stdout
