@@ -33,6 +33,7 @@ from dataos_defs.manifest.registry import resource_adapter
 from dataos_defs.manifest.udl import Udl
 from dataos_defs.poros.settings import Settings
 from dataos_defs.poros.store import Store
+from dataos_defs.stacks_pipes import run_container
 
 EXECUTORS_ENV = "DATAOS_EXECUTORS"
 FLARE_STATE_DIR = "flare-state"
@@ -169,7 +170,12 @@ def _extra(spec: str) -> Mapping[str, StackExecutor]:
 def executors(environ: Mapping[str, str] | None = None) -> dict[str, StackExecutor]:
     """The executors of this code location: the built-in ones plus ``DATAOS_EXECUTORS``."""
     env = os.environ if environ is None else environ
-    registry: dict[str, StackExecutor] = {"flare": run_flare, "soda": run_soda}
+    registry: dict[str, StackExecutor] = {
+        "flare": run_flare,
+        "soda": run_soda,
+        "container": run_container,
+        "alpha": run_container,
+    }
     if env.get(EXECUTORS_ENV):
         registry.update(_extra(env[EXECUTORS_ENV]))
     return registry

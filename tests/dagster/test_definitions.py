@@ -12,6 +12,7 @@ from dagster_support import DAGSTER, ROOT, apply_example, dagster_env
 from dataos_defs.definitions import StoreUnreadable, build_definitions
 from dataos_defs.executors import EXECUTORS_ENV, executors, run_flare, run_soda
 from dataos_defs.poros.settings import Settings
+from dataos_defs.stacks_pipes import run_container
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +88,13 @@ def test_the_cli_reports_an_unreadable_store(tmp_path: Path) -> None:
 
 
 def test_executors_registry_takes_extra_stacks_from_the_environment() -> None:
-    assert executors({}) == {"flare": run_flare, "soda": run_soda}
+    assert executors({}) == {
+        "flare": run_flare,
+        "soda": run_soda,
+        "container": run_container,
+        "alpha": run_container,
+    }
     extra = executors({EXECUTORS_ENV: "stub_stack:EXECUTORS"})
-    assert set(extra) == {"flare", "soda", "python3"}
+    assert set(extra) == {"flare", "soda", "container", "alpha", "python3"}
     with pytest.raises(ValueError, match="module:attribute"):
         executors({EXECUTORS_ENV: "stub_stack"})
