@@ -72,6 +72,14 @@ def _jobs(workflow: StoredResource) -> list[dict[str, Any]]:
     return list((workflow.manifest.get("workflow") or {}).get("dag") or [])
 
 
+def _event_time(millis: str) -> str:
+    """Dagster event timestamps are epoch milliseconds, as text."""
+    try:
+        return datetime.fromtimestamp(int(millis) / 1000, UTC).isoformat(timespec="milliseconds")
+    except ValueError:
+        return millis
+
+
 def _time(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds") if epoch else None
 
