@@ -72,10 +72,10 @@ def load_inputs(
         _check_format(item, loc, where)
         loaded.addresses[item.name] = loc.address
         if item.incremental is None:
-            _load_dataset(con, item.name, loc, _file_format(item, loc), sources, where)
+            load_dataset(con, item.name, loc, _file_format(item, loc), sources, where)
         else:
             spec = item.incremental
-            _load_dataset(con, spec.context, loc, _file_format(item, loc), sources, where)
+            load_dataset(con, spec.context, loc, _file_format(item, loc), sources, where)
             loaded.addresses[spec.context] = loc.address
 
             def evaluate(query: str, at: str) -> object:
@@ -129,7 +129,7 @@ def _scalar(con: duckdb.DuckDBPyConnection, query: str, where: str) -> object:
         raise FlareError(where, f"DuckDB rejected the SQL: {exc}") from None
 
 
-def _load_dataset(
+def load_dataset(
     con: duckdb.DuckDBPyConnection,
     view: str,
     loc: Location,
@@ -137,6 +137,8 @@ def _load_dataset(
     sources: Sources,
     where: str,
 ) -> None:
+    """Read one dataset (PostgreSQL table, Iceberg table or files) into ``view``; any failure
+    is a FlareError naming ``where``, with credentials redacted. Shared with the soda stack."""
     if loc.kind == "postgres":
         engine.register_arrow(con, view, _read_postgres(loc, sources, where))
     elif loc.kind == "lakehouse":
@@ -223,7 +225,7 @@ def _load_query(
         fmt = _file_format(item, loc) if loc.kind == "file" else ""
         if loc.kind == "file" and fmt not in _FILE_FORMATS:
             fmt = str(getattr(loc.depot.depot.connection, "format", "parquet"))
-        _load_dataset(con, view, loc, fmt, sources, where)
+        load_dataset(con, view, loc, fmt, sources, where)
         loaded.hidden[key] = view
         loaded.addresses[view] = loc.address
     sql = rename_tables(body.tree, loaded.hidden)
