@@ -20,12 +20,10 @@ Screenshots go to ``artifacts/`` (git-ignored) and are listed at the end of the 
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import math
 import os
 import re
-import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,7 +32,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
-from dagster_support import ROOT, Dagster, dagster_env, interfaces, start_dagster, stop_dagster
+from dagster_support import ROOT, Dagster, interfaces, running_platform
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
@@ -155,30 +153,20 @@ def browser_tools() -> None:
         pytest.fail(f"missing {' and '.join(missing)}: {INSTALL_HINT}", pytrace=False)
 
 
+def _skip_the_welcome_dialog(env: dict[str, str]) -> None:
+    """The community sign-up dialog would cover the graph: mark it seen, as Skip would."""
+    nux = Path(env["DAGSTER_HOME"]) / ".nux"
+    nux.mkdir(parents=True, exist_ok=True)
+    (nux / "nux.yaml").write_text("seen: 1\n")
+
+
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Dagster]]:
     """The API server and ``dagster dev`` on free ports, each stopped with its process group."""
-    home = tmp_path_factory.mktemp("dataos-home")
-    helpers = interfaces()
-    port = helpers.free_port()
-    server = helpers.start_server(
-        home, extra_env={"DAGSTER_WEBSERVER_URL": f"http://127.0.0.1:{port}"}
-    )
-    try:
-        env = dagster_env(home)
-        # The community sign-up dialog would cover the graph: mark it seen, as Skip would.
-        nux = Path(env["DAGSTER_HOME"]) / ".nux"
-        nux.mkdir(parents=True, exist_ok=True)
-        (nux / "nux.yaml").write_text("seen: 1\n")
-        dagster = start_dagster(home, port, env)
-        try:
-            yield server, dagster
-        finally:
-            stop_dagster(dagster)
-    finally:
-        helpers.stop_server(server)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.process.pid, signal.SIGKILL)
+    with running_platform(
+        tmp_path_factory.mktemp("dataos-home"), _skip_the_welcome_dialog
+    ) as running:
+        yield running
 
 
 def key_of(path: list[str]) -> str:

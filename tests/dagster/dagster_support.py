@@ -13,9 +13,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from dataos_defs.adapters.dagster_graphql import DagsterGraphQL, DagsterGraphQLError
 from dataos_defs.manifest.loader import load_documents
@@ -119,3 +121,30 @@ def stop_dagster(dagster: Dagster, timeout: float = 15) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(dagster.process.pid, signal.SIGKILL)
     dagster.process.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def running_platform(
+    home: Path, prepare: Callable[[dict[str, str]], None] | None = None, **dagster_extra: str
+) -> Iterator[tuple[Any, Dagster]]:
+    """The API server and ``dagster dev`` on free ports, wired together (the server reconciles
+    with that webserver), each stopped with its process group. ``prepare`` may adjust
+    Dagster's home (its environment is given) before Dagster starts."""
+    helpers = interfaces()
+    port = helpers.free_port()
+    server = helpers.start_server(
+        home, extra_env={"DAGSTER_WEBSERVER_URL": f"http://127.0.0.1:{port}"}
+    )
+    try:
+        env = dagster_env(home, **dagster_extra)
+        if prepare is not None:
+            prepare(env)
+        dagster = start_dagster(home, port, env)
+        try:
+            yield server, dagster
+        finally:
+            stop_dagster(dagster)
+    finally:
+        helpers.stop_server(server)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.process.pid, signal.SIGKILL)

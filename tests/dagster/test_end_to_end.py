@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from dagster_support import HERE, Dagster, dagster_env, interfaces, start_dagster, stop_dagster
+from dagster_support import HERE, Dagster, interfaces, running_platform
 from stub_stack import MESSAGE
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
@@ -43,22 +43,12 @@ SCHEDULE = "public__tick__schedule"
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Dagster]]:
+    path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH")) if p)
     home = tmp_path_factory.mktemp("dataos-home")
-    helpers = interfaces()
-    port = helpers.free_port()
-    server = helpers.start_server(
-        home, extra_env={"DAGSTER_WEBSERVER_URL": f"http://127.0.0.1:{port}"}
-    )
-    try:
-        path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH")) if p)
-        env = dagster_env(home, DATAOS_EXECUTORS="stub_stack:EXECUTORS", PYTHONPATH=path)
-        dagster = start_dagster(home, port, env)
-        try:
-            yield server, dagster
-        finally:
-            stop_dagster(dagster)
-    finally:
-        helpers.stop_server(server)
+    with running_platform(
+        home, DATAOS_EXECUTORS="stub_stack:EXECUTORS", PYTHONPATH=path
+    ) as running:
+        yield running
 
 
 def status_of(server: Any, name: str) -> tuple[str, str | None]:
