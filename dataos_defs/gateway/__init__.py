@@ -1,0 +1,1 @@
+"""The Gateway: governed SQL over Minerva clusters (data policies applied by rewrite)."""

@@ -1,0 +1,1 @@
+"""Minerva: query clusters over the depots (embedded DuckDB, or a Trino endpoint)."""
