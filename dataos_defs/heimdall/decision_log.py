@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 DECISION_LOG_FILE = "decisions.jsonl"
 _QUEUE_SIZE = 100_000
@@ -70,19 +71,23 @@ def new_record(
     )
 
 
-class DecisionLog:
-    """Asynchronous, append-only JSON-lines log of decisions."""
+class Record(Protocol):
+    def to_json(self) -> str: ...
 
-    def __init__(self, path: Path) -> None:
+
+class JsonLinesLog:
+    """Asynchronous, append-only JSON-lines log (the decision log, the gateway's audit)."""
+
+    def __init__(self, path: Path, thread_name: str = "decision-log") -> None:
         self.path = path
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._queue: queue.Queue[DecisionRecord | None] = queue.Queue(_QUEUE_SIZE)
+        self._queue: queue.Queue[Record | None] = queue.Queue(_QUEUE_SIZE)
         self._lock = threading.Lock()
         self.dropped = 0
-        self._writer = threading.Thread(target=self._run, name="decision-log", daemon=True)
+        self._writer = threading.Thread(target=self._run, name=thread_name, daemon=True)
         self._writer.start()
 
-    def append(self, record: DecisionRecord) -> None:
+    def append(self, record: Record) -> None:
         try:
             self._queue.put_nowait(record)
         except queue.Full:
@@ -118,13 +123,26 @@ class DecisionLog:
             if len(records) < len(batch):
                 return
 
+    def entries(self) -> Iterator[dict[str, object]]:
+        """Every entry written so far, oldest first."""
+        self.flush()
+        if not self.path.exists():
+            return
+        with self.path.open(encoding="utf-8") as lines:
+            for line in lines:
+                if line.strip():
+                    yield json.loads(line)
+
+
+class DecisionLog(JsonLinesLog):
+    """Every access decision Heimdall makes."""
+
     def read(
         self, since: datetime | None = None, subject: str | None = None, limit: int = 1000
     ) -> list[dict[str, object]]:
         """The newest ``limit`` decisions matching the filters, oldest first."""
-        self.flush()
         matching: list[dict[str, object]] = []
-        for entry in self._entries():
+        for entry in self.entries():
             tags = entry.get("subject_tags")
             names = {entry.get("subject"), *(tags if isinstance(tags, list) else [])}
             if subject and subject not in names:
@@ -133,11 +151,3 @@ class DecisionLog:
                 continue
             matching.append(entry)
         return matching[-limit:]
-
-    def _entries(self) -> Iterator[dict[str, object]]:
-        if not self.path.exists():
-            return
-        with self.path.open(encoding="utf-8") as lines:
-            for line in lines:
-                if line.strip():
-                    yield json.loads(line)
