@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from dataos_defs.heimdall.policy_data import (
@@ -73,12 +74,19 @@ def quote_literal(text: str) -> str:
 
 
 def sql_number(value: float) -> str:
+    """A number as a SQL literal without exponent (a DECIMAL literal in Trino), exact for
+    every int and for the shortest decimal that reads back as the float.
+
+    >>> [sql_number(v) for v in (3, 2**63 + 1, 2.0, 1e-7, 1e-30)]
+    ['3', '9223372036854775809', '2', '0.0000001', '0.000000000000000000000000000001']
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     if not math.isfinite(value):
         raise PolicyDataError(f"{value} has no SQL literal")
     if float(value).is_integer():
         return str(int(value))
-    text = repr(float(value))
-    return text if "e" not in text else f"{value:.20f}".rstrip("0")
+    return format(Decimal(repr(float(value))), "f")
 
 
 def sql_value(value: Scalar) -> str:
@@ -135,7 +143,9 @@ def mask_templates(mask: Mask) -> dict[str, dict[str, Any]]:
     if mask.operator == "hash":
         algo = (mask.hash or HashMask()).algo
         return {
-            "text": _template("varchar", f"to_hex({algo}(to_utf8(CAST(", COLUMN, " AS varchar))))")
+            "text": _template(
+                "varchar", f"lower(to_hex({algo}(to_utf8(CAST(", COLUMN, " AS varchar)))))"
+            )
         }
     if mask.operator == "bucket_number" and mask.bucket_number:
         pieces: list[str | None] = ["CASE"]

@@ -16,7 +16,7 @@ customers := {"depot": exact("lakehouse"), "collection": exact("retail"), "datas
 
 users(match, tags) := {"match": match, "tags": [exact(tag) | some tag in tags]}
 
-hashed := {"text": {"parts": ["to_hex(sha256(to_utf8(CAST(", " AS varchar))))"], "returns": "varchar"}}
+hashed := {"text": {"parts": ["lower(to_hex(sha256(to_utf8(CAST(", " AS varchar)))))"], "returns": "varchar"}}
 
 mask(name, priority, scope, selected, names, tags, operator, templates) := {
 	"name": name,
@@ -59,7 +59,7 @@ mask_of(user, name, type) := answer if {
 }
 
 test_mask_applies if {
-	mask_of("alice", "email", "varchar") == {"expression": `to_hex(sha256(to_utf8(CAST("email" AS varchar))))`}
+	mask_of("alice", "email", "varchar") == {"expression": `lower(to_hex(sha256(to_utf8(CAST("email" AS varchar)))))`}
 }
 
 test_lowest_priority_number_wins_and_pass_through_means_no_mask if {
@@ -81,7 +81,7 @@ test_match_all_needs_every_tag if {
 }
 
 test_identifiers_are_quoted if {
-	trino.render(masks[0], `we"ird`, "varchar") == `to_hex(sha256(to_utf8(CAST("we""ird" AS varchar))))`
+	trino.render(masks[0], `we"ird`, "varchar") == `lower(to_hex(sha256(to_utf8(CAST("we""ird" AS varchar)))))`
 }
 
 test_type_families if {

@@ -245,7 +245,7 @@ def column_mask(pdp: PolicyDecisionPoint, user: str, name: str, column_type: str
     return ask(pdp, "columnMask", request(user, "GetColumnMask", resource=resource(spec)))
 
 
-HASHED = 'to_hex(sha256(to_utf8(CAST("email" AS varchar))))'
+HASHED = 'lower(to_hex(sha256(to_utf8(CAST("email" AS varchar)))))'
 DIGIT = "CAST(random(10) AS varchar)"
 SSN = " || ".join([DIGIT] * 3 + ["'-'"] + [DIGIT] * 2 + ["'-'"] + [DIGIT] * 4)
 
