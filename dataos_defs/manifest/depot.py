@@ -3,6 +3,12 @@
 Two generations are accepted. v1 writes the connection under ``depot.spec`` and the
 credentials inline in ``connectionSecret``; v2alpha writes the connection under a key named
 after the type (``depot.postgresql``) and references instance-secrets in ``secrets``.
+
+Extension (not in DataOS): ``depot.datasets`` declares the description and tags of datasets
+and their columns until a catalog (Metis) holds them; column tags drive data policies
+(``PII.Email`` selects the email mask). ``datasets: [{collection: shop, dataset: customers,
+columns: [{name: email, tags: [PII.Email]}]}]``. Names compare case-insensitively; declaring
+a dataset or a column twice is an error.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from contextvars import ContextVar
 from typing import Annotated, Any, ClassVar, Literal, cast
 
 from pydantic import (
+    AfterValidator,
     Field,
     ModelWrapValidatorHandler,
     SerializeAsAny,
@@ -120,6 +127,37 @@ class ConnectionSecret(StrictModel):
     values: dict[str, SecretValue] | None = None
 
 
+def _name_part(value: str) -> str:
+    if not value or any(char in value for char in ".:/") or any(c.isspace() for c in value):
+        raise ValueError("must be a non-empty name without '.', ':', '/' or spaces")
+    return value
+
+
+NamePart = Annotated[str, AfterValidator(_name_part)]
+"""A collection, dataset or column name (SQL names a dataset ``depot.collection.dataset``)."""
+Tags = list[Annotated[str, Field(min_length=1)]]
+
+
+class DatasetColumn(StrictModel):
+    name: NamePart
+    description: str | None = None
+    tags: Tags | None = None
+
+
+class DepotDataset(StrictModel):
+    """A dataset as a catalog would describe it (extension, see the module docstring)."""
+
+    collection: NamePart
+    dataset: NamePart
+    description: str | None = None
+    tags: Tags | None = None
+    columns: list[DatasetColumn] | None = None
+
+    def column_tags(self) -> dict[str, list[str]]:
+        """Lower-case column name -> its tags, for the columns that have tags."""
+        return {c.name.lower(): list(c.tags) for c in self.columns or [] if c.tags}
+
+
 class DepotSection(StrictModel):
     type: DepotType
     name: str | None = Field(default=None, description="Repeats the Resource name (optional)")
@@ -163,6 +201,10 @@ class DepotSection(StrictModel):
     lakehouse: LakehouseConnection | None = None
     iceberg: LakehouseConnection | None = None
     trino: TrinoConnection | None = None
+    datasets: list[DepotDataset] | None = Field(
+        default=None,
+        description="Extension: descriptions and tags of datasets and columns (until Metis)",
+    )
 
     @model_validator(mode="wrap")
     @classmethod
@@ -226,6 +268,20 @@ class Depot(ResourceBase):
 
     def problems(self) -> list[Problem]:
         return [problem for check in _CHECKS for problem in check(self)]
+
+    def column_tags(self) -> dict[str, dict[str, list[str]]]:
+        """Declared column tags: ``depot.collection.dataset`` -> column -> tags, all lower
+        case, the shape ``heimdall.trino_data.compile_column_tags`` takes."""
+        found = {self._dataset_id(d): d.column_tags() for d in self.depot.datasets or []}
+        return {dataset: columns for dataset, columns in found.items() if columns}
+
+    def dataset_tags(self) -> dict[str, list[str]]:
+        """Declared dataset tags: ``depot.collection.dataset`` (lower case) -> tags."""
+        datasets = self.depot.datasets or []
+        return {self._dataset_id(d): list(d.tags) for d in datasets if d.tags}
+
+    def _dataset_id(self, dataset: DepotDataset) -> str:
+        return f"{self.name}.{dataset.collection}.{dataset.dataset}".lower()
 
 
 def _connection_problems(depot: Depot) -> list[Problem]:
@@ -319,8 +375,44 @@ def _name_problems(depot: Depot) -> list[Problem]:
     return []
 
 
+def _repeats(names: list[str]) -> list[tuple[int, int, str]]:
+    """``(index, index of the first, name)`` of each name seen before, case-insensitively."""
+    first: dict[str, int] = {}
+    found = []
+    for index, name in enumerate(name.lower() for name in names):
+        if name in first:
+            found.append((index, first[name], name))
+        first.setdefault(name, index)
+    return found
+
+
+def _dataset_problems(depot: Depot) -> list[Problem]:
+    datasets = depot.depot.datasets or []
+    problems = [
+        Problem(
+            ("depot", "datasets", index, "dataset"),
+            f"dataset '{name}' is declared twice",
+            f"merge it into datasets[{first}]",
+        )
+        for index, first, name in _repeats([f"{d.collection}.{d.dataset}" for d in datasets])
+    ]
+    for index, dataset in enumerate(datasets):
+        columns = [column.name for column in dataset.columns or []]
+        problems.extend(
+            Problem(
+                ("depot", "datasets", index, "columns", position, "name"),
+                f"column '{name}' of dataset '{dataset.collection}.{dataset.dataset}' is "
+                "declared twice",
+                f"merge it into columns[{first}]",
+            )
+            for position, first, name in _repeats(columns)
+        )
+    return problems
+
+
 _CHECKS: tuple[Callable[[Depot], list[Problem]], ...] = (
     _connection_problems,
     _secret_problems,
     _name_problems,
+    _dataset_problems,
 )

@@ -1,0 +1,174 @@
+"""The embedded Minerva cluster: one DuckDB database with every depot of the cluster attached,
+so ``depot.collection.dataset`` names resolve across PostgreSQL, files and the lakehouse.
+
+Nothing is read when the cluster is built. ``tables()`` lists datasets from metadata (folder
+listings, the Iceberg catalog, ``information_schema``); ``table(name)`` describes one
+dataset; ``execute(sql)`` first brings every dataset the statement names (by physical name,
+as the Gateway's rewrite writes them) up to date, then runs it on a fresh cursor. How each
+kind stays current is described in ``files.py``, ``lakehouse.py`` and ``pg.py``.
+
+Depots are resolved through a ``DepotResolver`` (``StoreDepots`` over the Poros store in the
+API server): credentials are fetched only when a PostgreSQL session opens, and every error
+message passes through the cluster's redactor.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import duckdb
+
+from dataos_defs.manifest.cluster import Cluster
+from dataos_defs.manifest.depot_types import (
+    FileConnection,
+    JdbcConnection,
+    LakehouseConnection,
+    PostgresConnection,
+)
+from dataos_defs.minerva.duck import PRIVATE_SCHEMA, Database, physical_name
+from dataos_defs.minerva.files import FileSource
+from dataos_defs.minerva.lakehouse import LakehouseSource
+from dataos_defs.minerva.model import Column, Table, TableName
+from dataos_defs.minerva.pg import PostgresSource
+from dataos_defs.minerva.result import MinervaError, QueryResult
+from dataos_defs.minerva.settings import MinervaSettings
+from dataos_defs.minerva.sources import Source
+from dataos_defs.minerva.tags import ColumnTags, ManifestColumnTags
+from dataos_defs.minerva.types import trino_type
+from dataos_defs.stacks.flare.datasets import depot_kind, is_remote
+from dataos_defs.stacks.flare.model import DepotResolver, Redactor
+
+_PHYSICAL = re.compile(r'"?' + PRIVATE_SCHEMA + r'"?\s*\.\s*"((?:[^"]|"")+)"', re.IGNORECASE)
+
+
+class EmbeddedCluster:
+    """A ``minerva`` cluster run by the embedded DuckDB engine (dialect ``duckdb``)."""
+
+    dialect = "duckdb"
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        resolver: DepotResolver,
+        home: Path,
+        *,
+        tags: ColumnTags | None = None,
+        settings: MinervaSettings | None = None,
+    ) -> None:
+        self.cluster = cluster
+        self.name = cluster.name
+        self.depots = _attached_depots(cluster)
+        self._resolver = resolver
+        self._home = home
+        self._settings = settings or MinervaSettings.from_env()
+        self._tags = tags
+        self._redact = Redactor()
+        self._db = Database()
+        self._sources: dict[str, Source | None] = {}
+        self._lock = threading.Lock()
+
+    def tables(self) -> list[TableName]:
+        found: list[TableName] = []
+        for depot in self.depots:
+            source = self._source(depot)
+            if source is not None:
+                found.extend(TableName(depot, c, d) for c, d in source.datasets())
+        return found
+
+    def table(self, name: TableName) -> Table | None:
+        wanted = TableName(name.depot.lower(), name.collection.lower(), name.dataset.lower())
+        source = self._source(wanted.depot)
+        if source is None:
+            return None
+        columns = source.describe(wanted.collection, wanted.dataset)
+        if columns is None:
+            return None
+        dataset_tags, column_tags = self._column_tags().for_table(wanted)
+        return Table(
+            wanted,
+            tuple(Column(c, t, column_tags.get(c.lower(), ())) for c, t in columns),
+            physical_name(wanted),
+            dataset_tags,
+        )
+
+    def execute(self, sql: str) -> QueryResult:
+        """Run a statement (the Gateway's rewritten SQL, DuckDB dialect); raises
+        MinervaError when a dataset cannot be read or DuckDB rejects the statement."""
+        for name, physical in self._referenced(sql):
+            source = self._source(name.depot)
+            if source is None:
+                raise MinervaError(f"depot '{name.depot}' is not attached to {self.name}")
+            source.refresh(name, physical)
+        cursor = self._db.open_cursor()
+        try:
+            cursor.execute(sql)
+            description = cursor.description or []
+        except duckdb.Error as exc:
+            cursor.close()
+            raise MinervaError(self._redact(str(exc))) from None
+        columns = [(str(d[0]), trino_type(str(d[1]))) for d in description]
+        return QueryResult(columns, cursor.fetchmany, cursor.close)
+
+    def close(self) -> None:
+        with self._lock:
+            for source in self._sources.values():
+                if source is not None:
+                    source.close()
+            self._sources.clear()
+        self._db.close()
+
+    def _referenced(self, sql: str) -> list[tuple[TableName, str]]:
+        found = {}
+        for match in _PHYSICAL.finditer(sql):
+            dataset_id = match.group(1).replace('""', '"')
+            parts = dataset_id.split(".")
+            if len(parts) == 3:
+                name = TableName(*parts)
+                found[dataset_id] = (name, physical_name(name))
+        return list(found.values())
+
+    def _column_tags(self) -> ColumnTags:
+        """The given tag source, else the tags declared on the attached depots."""
+        if self._tags is None:
+            depots = []
+            for depot in self.depots:
+                try:
+                    depots.append(self._resolver.depot(depot))
+                except LookupError:
+                    continue
+            self._tags = ManifestColumnTags(depots)
+        return self._tags
+
+    def _source(self, depot: str) -> Source | None:
+        """The depot's attachment, made on first use; None when the depot is not attached,
+        not applied or of a kind the embedded engine cannot read."""
+        if depot not in self.depots:
+            return None
+        with self._lock:
+            if depot not in self._sources:
+                self._sources[depot] = self._attach(depot)
+            return self._sources[depot]
+
+    def _attach(self, name: str) -> Source | None:
+        try:
+            depot = self._resolver.depot(name)
+        except LookupError:
+            return None
+        kind = depot_kind(depot)
+        conn = depot.depot.connection
+        if kind == "file" and isinstance(conn, FileConnection) and not is_remote(conn.path):
+            return FileSource(name, conn, self._home, self._db)
+        if kind == "lakehouse" and isinstance(conn, LakehouseConnection):
+            return LakehouseSource(name, conn, self._home, self._db)
+        if kind == "postgres" and isinstance(conn, JdbcConnection | PostgresConnection):
+            ttl = self._settings.pg_ttl_seconds
+            return PostgresSource(name, conn, self._resolver, self._redact, self._db, ttl)
+        return None
+
+
+def _attached_depots(cluster: Cluster) -> tuple[str, ...]:
+    """The depots named by ``cluster.minerva.depots[].address``, in order, each once."""
+    names = [udl.depot for udl, path in cluster.depot_addresses() if path[1] == "minerva"]
+    return tuple(dict.fromkeys(names))

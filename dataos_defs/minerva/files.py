@@ -1,0 +1,147 @@
+"""A file depot in the embedded engine: each dataset is a view over DuckDB's file reader.
+
+Datasets are found where flare writes them (``stacks/flare/datasets.py``): under the depot's
+folder (relative to ``DATAOS_HOME``), ``<collection>/<dataset>.<ext>`` is one file and
+``<collection>/<dataset>/`` a folder of files (read recursively); the collection ``none``
+is the depot's folder itself. Listing the depot folder: a file is a dataset of ``none``; a
+folder whose data files are all ``part-*`` files (what flare writes) is a dataset of
+``none``; any other folder is a collection. Files and folders starting with ``.`` or ``_``
+are ignored. Views over a folder use a glob, so files added later are read without a
+refresh.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from dataos_defs.adapters.duckdb_engine import READERS
+from dataos_defs.manifest.base import Scalar
+from dataos_defs.manifest.depot_types import FileConnection
+from dataos_defs.minerva.duck import Database, Freshness, sql_string
+from dataos_defs.minerva.model import TableName
+from dataos_defs.minerva.result import MinervaError
+from dataos_defs.minerva.sources import Columns, gone
+
+FLAT = "none"
+_OPTION = re.compile(r"^[a-z_][a-z0-9_]*$")
+_UNSAFE = re.compile(r"[/\\*?\[\]{}]|^\.")
+
+
+class FileSource:
+    def __init__(self, depot: str, conn: FileConnection, home: Path, db: Database) -> None:
+        self.depot = depot
+        self.root = home / conn.path.removeprefix("file://")
+        self.ext = "." + conn.format
+        self.reader = READERS[conn.format]
+        self.options = _reader_options(conn.options or {})
+        self._db = db
+        self._fresh = Freshness()
+
+    def datasets(self) -> list[tuple[str, str]]:
+        if not self.root.is_dir():
+            return []
+        found: set[tuple[str, str]] = set()
+        for entry in _visible(self.root):
+            if entry.is_file() and entry.suffix == self.ext:
+                found.add((FLAT, entry.stem.lower()))
+            elif entry.is_dir() and self._written_by_flare(entry):
+                found.add((FLAT, entry.name.lower()))
+            elif entry.is_dir():
+                found.update((entry.name.lower(), name) for name in self._datasets_in(entry))
+        return sorted(found)
+
+    def describe(self, collection: str, dataset: str) -> Columns | None:
+        query = self._query(collection, dataset)
+        if query is None:
+            return None
+        try:
+            return self._db.describe(query)
+        except duckdb.Error as exc:
+            raise MinervaError(
+                f"cannot read {self.depot}.{collection}.{dataset} ({self.reader}): {exc}"
+            ) from None
+
+    def refresh(self, name: TableName, physical: str) -> None:
+        """Create the view once; again only if the dataset moved (a file became a folder)."""
+        query = self._query(name.collection, name.dataset)
+        if query is None:
+            raise gone(name)
+        key = name.dataset_id
+        if self._fresh.current(key, query):
+            return
+        with self._fresh.updating(key):
+            if not self._fresh.current(key, query):
+                self._db.replace_view(physical, query)
+                self._fresh.built(key, query)
+
+    def close(self) -> None:
+        """Nothing to release: the views go with the database."""
+
+    def _query(self, collection: str, dataset: str) -> str | None:
+        """The reader query of a dataset, or None when no file holds it."""
+        if _UNSAFE.search(collection) or _UNSAFE.search(dataset):
+            return None
+        folder = self.root if collection == FLAT else _child(self.root, collection)
+        if folder is None or not folder.is_dir():
+            return None
+        single = _child(folder, dataset + self.ext)
+        if single is not None and single.is_file():
+            return self._select(sql_string(str(single)))
+        data = _child(folder, dataset)
+        if data is None or not data.is_dir() or not any(_data_files(data, self.ext)):
+            return None
+        return self._select(sql_string(f"{data}/**/*{self.ext}"))
+
+    def _select(self, paths: str) -> str:
+        return f"SELECT * FROM {self.reader}({paths}{self.options})"
+
+    def _written_by_flare(self, folder: Path) -> bool:
+        files = [p for p in _visible(folder) if p.is_file() and p.suffix == self.ext]
+        return bool(files) and all(p.name.startswith("part-") for p in files)
+
+    def _datasets_in(self, collection: Path) -> list[str]:
+        names = []
+        for entry in _visible(collection):
+            if entry.is_file() and entry.suffix == self.ext:
+                names.append(entry.stem.lower())
+            elif entry.is_dir() and any(_data_files(entry, self.ext)):
+                names.append(entry.name.lower())
+        return names
+
+
+def _visible(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if not p.name.startswith((".", "_")))
+
+
+def _data_files(folder: Path, ext: str) -> list[Path]:
+    return [p for p in folder.rglob("*" + ext) if not p.name.startswith((".", "_"))]
+
+
+def _child(folder: Path, name: str) -> Path | None:
+    """``folder/name``, matching the name case-insensitively when no exact entry exists."""
+    exact = folder / name
+    if exact.exists():
+        return exact
+    if not folder.is_dir():
+        return None
+    wanted = name.lower()
+    return next((p for p in folder.iterdir() if p.name.lower() == wanted), None)
+
+
+def _reader_options(options: dict[str, Scalar]) -> str:
+    """The depot's ``options`` as named reader parameters (``, header = true``)."""
+    parts = []
+    for key, value in sorted(options.items()):
+        if not _OPTION.match(key):
+            raise MinervaError(f"file depot option '{key}' is not a reader parameter name")
+        if isinstance(value, bool):
+            literal = "true" if value else "false"
+        elif isinstance(value, int | float):
+            literal = repr(value)
+        else:
+            literal = sql_string(str(value))
+        parts.append(f", {key} = {literal}")
+    return "".join(parts)

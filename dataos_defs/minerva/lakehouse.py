@@ -1,0 +1,161 @@
+"""The Iceberg lakehouse in the embedded engine: a view over the current snapshot's files.
+
+The depot's catalog is opened as flare opens it (a pyiceberg SQL catalog, the warehouse
+relative to ``DATAOS_HOME``). A table becomes ``SELECT * FROM read_parquet([data files],
+schema = MAP {field id: {name, type}})``: DuckDB scans the Parquet files itself and maps
+their columns by Iceberg field id, so renamed, added and promoted columns read as the current
+schema says. Before each query the table's metadata location is compared with the one the
+view was built from; a new snapshot or schema rebuilds the view (about half a millisecond
+per check). Snapshots with delete files, files outside the local file system and files
+without field ids (a name mapping) are read by pyiceberg into Arrow and copied instead.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from pyiceberg import types as it
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
+from pyiceberg.schema import Schema
+from pyiceberg.table import Table as IcebergTable
+
+from dataos_defs.adapters import iceberg
+from dataos_defs.manifest.depot_types import LakehouseConnection
+from dataos_defs.minerva.duck import Database, Freshness, empty_select, sql_string
+from dataos_defs.minerva.model import TableName
+from dataos_defs.minerva.sources import Columns, gone
+from dataos_defs.stacks.flare.datasets import is_remote
+
+_PRIMITIVES: dict[type[it.IcebergType], str] = {
+    it.BooleanType: "BOOLEAN",
+    it.IntegerType: "INTEGER",
+    it.LongType: "BIGINT",
+    it.FloatType: "FLOAT",
+    it.DoubleType: "DOUBLE",
+    it.DateType: "DATE",
+    it.TimeType: "TIME",
+    it.TimestampType: "TIMESTAMP",
+    it.TimestamptzType: "TIMESTAMP WITH TIME ZONE",
+    it.TimestampNanoType: "TIMESTAMP_NS",
+    it.TimestamptzNanoType: "TIMESTAMP WITH TIME ZONE",
+    it.StringType: "VARCHAR",
+    it.UUIDType: "UUID",
+    it.BinaryType: "BLOB",
+    it.FixedType: "BLOB",
+}
+_NAME_MAPPING = "schema.name-mapping.default"
+
+
+def column_type(kind: it.IcebergType) -> str:
+    """The DuckDB type DuckDB reads an Iceberg column's Parquet data as."""
+    if isinstance(kind, it.DecimalType):
+        return f"DECIMAL({kind.precision},{kind.scale})"
+    if isinstance(kind, it.StructType):
+        fields = ", ".join(f"{_quote(f.name)} {column_type(f.field_type)}" for f in kind.fields)
+        return f"STRUCT({fields})"
+    if isinstance(kind, it.ListType):
+        return f"{column_type(kind.element_type)}[]"
+    if isinstance(kind, it.MapType):
+        return f"MAP({column_type(kind.key_type)}, {column_type(kind.value_type)})"
+    return _PRIMITIVES.get(type(kind), "VARCHAR")
+
+
+def schema_columns(schema: Schema) -> Columns:
+    return [(field.name, column_type(field.field_type)) for field in schema.fields]
+
+
+def parquet_query(files: list[str], schema: Schema) -> str:
+    """A query reading ``files`` as ``schema`` says, columns matched by field id."""
+    paths = ", ".join(sql_string(path) for path in files)
+    entries = ", ".join(
+        f"{field.field_id}: {{name: {sql_string(field.name)}, "
+        f"type: {sql_string(column_type(field.field_type))}, default_value: NULL}}"
+        for field in schema.fields
+    )
+    return f"SELECT * FROM read_parquet([{paths}], schema = MAP {{{entries}}})"
+
+
+class LakehouseSource:
+    def __init__(self, depot: str, conn: LakehouseConnection, home: Path, db: Database) -> None:
+        self.depot = depot
+        self._conn = conn
+        self._home = home
+        self._db = db
+        self._catalog: Catalog | None = None
+        self._lock = threading.Lock()
+        self._fresh = Freshness()
+
+    def datasets(self) -> list[tuple[str, str]]:
+        with self._lock:
+            catalog = self._open()
+            found = [
+                (".".join(table[:-1]).lower(), table[-1].lower())
+                for namespace in catalog.list_namespaces()
+                for table in catalog.list_tables(namespace)
+            ]
+        return sorted(found)
+
+    def describe(self, collection: str, dataset: str) -> Columns | None:
+        table = self._load(collection, dataset)
+        return None if table is None else schema_columns(table.schema())
+
+    def refresh(self, name: TableName, physical: str) -> None:
+        table = self._load(name.collection, name.dataset)
+        if table is None:
+            raise gone(name)
+        key, token = name.dataset_id, table.metadata_location
+        if self._fresh.current(key, token):
+            return
+        with self._fresh.updating(key):
+            if self._fresh.current(key, token):
+                return
+            self._build(table, physical)
+            self._fresh.built(key, token)
+
+    def close(self) -> None:
+        with self._lock:
+            self._catalog = None
+
+    def _open(self) -> Catalog:
+        if self._catalog is None:
+            warehouse: Path | str = self._conn.warehouse
+            if not is_remote(self._conn.warehouse):
+                warehouse = self._home / self._conn.warehouse.removeprefix("file://")
+            name = self._conn.catalog or self.depot
+            self._catalog = iceberg.open_catalog(name, warehouse, self._conn.uri)
+        return self._catalog
+
+    def _load(self, collection: str, dataset: str) -> IcebergTable | None:
+        with self._lock:
+            try:
+                return self._open().load_table((collection, dataset))
+            except (NoSuchTableError, NoSuchNamespaceError):
+                return None
+
+    def _build(self, table: IcebergTable, physical: str) -> None:
+        schema = table.schema()
+        columns = schema_columns(schema)
+        tasks = list(table.scan().plan_files())
+        files = [_local_path(task.file.file_path) for task in tasks]
+        copied = any(task.delete_files for task in tasks) or _NAME_MAPPING in table.properties
+        if copied or None in files:
+            self._db.replace_table(physical, table.scan().to_arrow(), columns)
+        elif not files:
+            self._db.replace_view(physical, empty_select(columns))
+        else:
+            self._db.replace_view(physical, parquet_query([str(f) for f in files], schema))
+
+
+def _local_path(location: str) -> str | None:
+    """The local path of a ``file://`` (or plain) location; None for object stores."""
+    parsed = urlparse(location)
+    if parsed.scheme in ("", "file"):
+        return unquote(parsed.path)
+    return None
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

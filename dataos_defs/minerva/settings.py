@@ -1,0 +1,60 @@
+"""Minerva settings from the environment.
+
+``DATAOS_MINERVA_PG_TTL_SECONDS`` (default 30): how old a PostgreSQL table loaded into the
+embedded engine may get before the next query that reads it reloads it. Queries may
+therefore see PostgreSQL data up to that many seconds old; 0 reloads on every query.
+
+``DATAOS_MINERVA_<CLUSTER>_URL`` (e.g. ``DATAOS_MINERVA_MINERVASHOP_URL=http://trino:8080``):
+the coordinator of a real Trino serving the cluster. Where a cluster runs is deployment, not
+intent, so it is not written in the manifest (as a Kubernetes Service's address is not
+written in the Deployment that backs it); a cluster without one runs embedded. The URL may
+carry the user (``https://gateway@trino:8443``); ``DATAOS_MINERVA_<CLUSTER>_PASSWORD``
+adds a password (HTTPS only).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+PG_TTL_ENV = "DATAOS_MINERVA_PG_TTL_SECONDS"
+DEFAULT_PG_TTL_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class MinervaSettings:
+    pg_ttl_seconds: float = DEFAULT_PG_TTL_SECONDS
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> MinervaSettings:
+        env = os.environ if environ is None else environ
+        raw = env.get(PG_TTL_ENV, "").strip()
+        if not raw:
+            return cls()
+        try:
+            ttl = float(raw)
+        except ValueError:
+            raise ValueError(f"{PG_TTL_ENV} must be a number of seconds, not {raw!r}") from None
+        if ttl < 0:
+            raise ValueError(f"{PG_TTL_ENV} must not be negative")
+        return cls(pg_ttl_seconds=ttl)
+
+
+def trino_url_env(cluster: str) -> str:
+    return f"DATAOS_MINERVA_{cluster.upper()}_URL"
+
+
+def trino_password_env(cluster: str) -> str:
+    return f"DATAOS_MINERVA_{cluster.upper()}_PASSWORD"
+
+
+def trino_endpoint(
+    cluster: str, environ: Mapping[str, str] | None = None
+) -> tuple[str, str | None] | None:
+    """``(url, password)`` of the Trino serving ``cluster``, or None to run it embedded."""
+    env = os.environ if environ is None else environ
+    url = env.get(trino_url_env(cluster), "").strip()
+    if not url:
+        return None
+    return url, env.get(trino_password_env(cluster)) or None

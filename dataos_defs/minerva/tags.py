@@ -1,0 +1,56 @@
+"""Where the tags of datasets and columns come from: one interface, one source per catalog.
+
+Data policies select columns by tag (``PII.Email``). A catalog (Metis) will own those tags;
+until it exists they are declared on depot manifests (``depot.datasets``, see
+``manifest/depot.py``). Clusters read them only through :class:`ColumnTags`, so swapping the
+source changes no cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Protocol
+
+from dataos_defs.manifest.depot import Depot
+from dataos_defs.minerva.model import TableName
+
+DatasetTags = tuple[tuple[str, ...], dict[str, tuple[str, ...]]]
+"""A dataset's own tags, and its columns' tags by lower-case column name."""
+
+NO_TAGS: DatasetTags = ((), {})
+
+
+class ColumnTags(Protocol):
+    def for_table(self, name: TableName) -> DatasetTags:
+        """The tags of the dataset and of its columns (lower-case column names); empty
+        when nothing is known about the dataset."""
+        ...
+
+
+class ManifestColumnTags:
+    """Tags declared on depot manifests (``depot.datasets[].tags`` and ``columns[].tags``)."""
+
+    def __init__(self, depots: Iterable[Depot]) -> None:
+        self._datasets: dict[str, tuple[str, ...]] = {}
+        self._columns: dict[str, dict[str, tuple[str, ...]]] = {}
+        for depot in depots:
+            for dataset, tags in depot.dataset_tags().items():
+                self._datasets[dataset] = _merged(self._datasets.get(dataset, ()), tags)
+            for dataset, columns in depot.column_tags().items():
+                known = self._columns.setdefault(dataset, {})
+                for column, tags in columns.items():
+                    known[column] = _merged(known.get(column, ()), tags)
+
+    def for_table(self, name: TableName) -> DatasetTags:
+        key = name.dataset_id.lower()
+        return self._datasets.get(key, ()), dict(self._columns.get(key, {}))
+
+    def column_tags(self) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
+        """Every declared column tag: dataset id -> column -> tags (for Heimdall's Trino
+        document, ``heimdall.trino_data.compile_column_tags``)."""
+        return self._columns
+
+
+def _merged(first: Iterable[str], second: Iterable[str]) -> tuple[str, ...]:
+    """Both tag lists, each tag once, in the order first seen."""
+    return tuple(dict.fromkeys([*first, *second]))
