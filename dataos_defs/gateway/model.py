@@ -1,5 +1,6 @@
-"""The vocabulary the Gateway's parts share: tables as the catalog describes them, the data
-policies that govern one table for one user, the rewrite's result and its refusals.
+"""The vocabulary the Gateway's parts share: tables as the catalog describes them (defined
+by Minerva, which produces them, and re-exported here), the data policies that govern one
+table for one user, the rewrite's result and its refusals.
 
 The query path (``service.py``) is: identify the caller, ask Heimdall for ``select`` on each
 dataset the query names, resolve the data policies that apply (``policies.py``), rewrite
@@ -11,69 +12,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal
 
 from dataos_defs.manifest.policy_parts import Mask, RowFilter
+from dataos_defs.minerva.model import Catalog, Column, Table, TableName
+
+__all__ = [
+    "AppliedFilter",
+    "AppliedMask",
+    "Catalog",
+    "Column",
+    "Governance",
+    "GovernanceFor",
+    "Refused",
+    "Rewritten",
+    "StatementKind",
+    "Table",
+    "TableName",
+]
 
 StatementKind = Literal["select", "show", "describe", "explain"]
-
-
-@dataclass(frozen=True)
-class TableName:
-    """A dataset as SQL names it: ``depot.collection.dataset`` (catalog, schema, table).
-
-    Names are kept as the catalog spells them (lower case for every engine we serve)."""
-
-    depot: str
-    collection: str
-    dataset: str
-
-    @property
-    def dataset_id(self) -> str:
-        return f"{self.depot}.{self.collection}.{self.dataset}"
-
-    @property
-    def address(self) -> str:
-        """The dataset's UDL, the object Heimdall decides on."""
-        return f"dataos://{self.depot}:{self.collection}/{self.dataset}"
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column with its engine type (DuckDB spelling, e.g. ``VARCHAR``, ``BIGINT``,
-    ``DECIMAL(10,2)``, ``DATE``, ``TIMESTAMP WITH TIME ZONE``) and its catalog tags
-    (e.g. ``PII.Email``)."""
-
-    name: str
-    type: str
-    tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Table:
-    """A dataset the cluster can read: its name, its columns in order and the name under
-    which the engine reaches it (``physical``, already quoted SQL in the engine's dialect).
-    Only the rewrite writes ``physical`` into SQL; users never see or name it."""
-
-    name: TableName
-    columns: tuple[Column, ...]
-    physical: str
-    tags: tuple[str, ...] = ()
-
-    def column(self, name: str) -> Column | None:
-        wanted = name.lower()
-        return next((c for c in self.columns if c.name.lower() == wanted), None)
-
-
-class Catalog(Protocol):
-    """What a cluster exposes to the Gateway: the datasets it can read."""
-
-    def table(self, name: TableName) -> Table | None:
-        """The dataset, or None when the cluster cannot resolve it (names compared
-        case-insensitively)."""
-
-    def tables(self) -> list[TableName]:
-        """Every dataset of the cluster (for SHOW and for tests)."""
 
 
 @dataclass(frozen=True)

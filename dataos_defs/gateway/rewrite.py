@@ -1,0 +1,286 @@
+"""The Gateway's rewrite: every base table becomes a masked, filtered subquery.
+
+``FROM lakehouse.shop.customers AS c`` becomes::
+
+    FROM (SELECT "id", <mask of "email"> AS "email", ... FROM <physical>
+          WHERE <row filters>) AS c
+
+with all the dataset's columns in order, so ``SELECT *``, ``c.*``, joins, WHERE, GROUP BY,
+window partitions and correlated subqueries can only ever see masked values of kept rows.
+A table without an alias keeps its name as the alias, and column references qualified
+with the schema (``shop.customers.email``, ``lakehouse.shop.customers.email``) are cut
+back to it. The engine never sees a dataset name, only the physical names the catalog
+gives and the subqueries around them.
+
+CTEs shadow datasets: a one-part name refers to the nearest visible CTE of that name
+(case-insensitive; a CTE sees the CTEs before it, and itself under RECURSIVE). Every CTE is
+renamed to a name of the Gateway's own (``__cte1``, ...), and a reference to it keeps the
+name the user wrote as its alias, so what the analyser decided is a CTE is a CTE to the
+engine too, whatever the engine's own name-resolution rules: a name can never fall
+through to a physical table.
+
+What is accepted at all is decided in ``analyse.py``; SHOW and DESCRIBE in ``show.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from sqlglot import exp
+
+from dataos_defs.gateway.analyse import (
+    check_constructs,
+    dataset_name,
+    leading_keyword,
+    parse_query,
+    resolve,
+)
+from dataos_defs.gateway.masks import filter_condition, mask_expression
+from dataos_defs.gateway.model import (
+    AppliedMask,
+    Catalog,
+    Governance,
+    GovernanceFor,
+    Refused,
+    Rewritten,
+    Table,
+    TableName,
+)
+from dataos_defs.gateway.show import describe, show
+
+_EXPLAIN_OPTIONS = re.compile(r"\s*(?:ANALYZE\b|\(\s*(?:TYPE|FORMAT)\b)", re.IGNORECASE)
+
+
+def rewrite(
+    sql: str,
+    catalog: Catalog,
+    governance: GovernanceFor,
+    *,
+    read: str = "trino",
+    write: str = "duckdb",
+    default_catalog: str | None = None,
+    default_schema: str | None = None,
+    may_see: Callable[[TableName], bool] = lambda _: False,
+) -> Rewritten:
+    """``sql`` governed for the caller whose policies ``governance`` resolves, in the
+    ``write`` dialect; raises Refused for anything not provably governed.
+
+    ``may_see`` decides which datasets SHOW and DESCRIBE reveal."""
+    keyword, end = leading_keyword(sql)
+    if keyword == "SHOW":
+        return show(
+            sql[end:],
+            catalog,
+            read=read,
+            write=write,
+            default_catalog=default_catalog,
+            default_schema=default_schema,
+            may_see=may_see,
+        )
+    if keyword in ("DESCRIBE", "DESC"):
+        return describe(
+            sql[end:],
+            catalog,
+            read=read,
+            write=write,
+            default_catalog=default_catalog,
+            default_schema=default_schema,
+            may_see=may_see,
+        )
+    explain = keyword == "EXPLAIN"
+    if explain and _EXPLAIN_OPTIONS.match(sql, end):
+        raise Refused("EXPLAIN ANALYZE and EXPLAIN options are not accepted", "use EXPLAIN <query>")
+    if explain and not sql[end:].strip(" \t\r\n;"):
+        raise Refused("EXPLAIN needs a query", "use EXPLAIN <query>")
+    tree = parse_query(sql[end:] if explain else sql, read)
+    rewriter = _Rewriter(catalog, governance, write, default_catalog, default_schema)
+    governed = rewriter.govern(tree).sql(dialect=write, comments=False)
+    names = sorted(rewriter.tables, key=lambda name: name.dataset_id)
+    return Rewritten(
+        kind="explain" if explain else "select",
+        sql=f"EXPLAIN {governed}" if explain else governed,
+        tables=tuple(names),
+        policies={name.dataset_id: rewriter.policies[name] for name in names},
+    )
+
+
+@dataclass
+class _Rewriter:
+    """One statement's rewrite: the datasets it reads and the policies applied to them."""
+
+    catalog: Catalog
+    governance: GovernanceFor
+    write: str
+    default_catalog: str | None
+    default_schema: str | None
+    tables: dict[TableName, Table] = field(default_factory=dict)
+    policies: dict[TableName, tuple[str, ...]] = field(default_factory=dict)
+    _subqueries: dict[TableName, exp.Select] = field(default_factory=dict)
+
+    def govern(self, tree: exp.Expr) -> exp.Expr:
+        check_constructs(tree)
+        references = [(node, visible_cte(node)) for node in tree.find_all(exp.Table)]
+        cte_names = {
+            id(cte): f"__cte{number}" for number, cte in enumerate(tree.find_all(exp.CTE), 1)
+        }
+        unaliased: set[TableName] = set()
+        for node, cte in references:
+            if cte is not None:
+                _point_to_cte(node, cte_names[id(cte)])
+            else:
+                table = self._read(node)
+                if not node.alias:
+                    unaliased.add(table.name)
+                subquery = exp.Subquery(
+                    this=self._subquery(table), alias=_alias(node), joins=node.args.get("joins")
+                )
+                node.replace(subquery)
+        for cte in tree.find_all(exp.CTE):
+            cte.args["alias"].set("this", exp.to_identifier(cte_names[id(cte)]))
+        if unaliased:
+            self._unqualify_columns(tree, unaliased)
+        return tree
+
+    def _read(self, node: exp.Table) -> Table:
+        table = resolve(self.catalog, node, self.default_catalog, self.default_schema)
+        self.tables.setdefault(table.name, table)
+        return table
+
+    def _subquery(self, table: Table) -> exp.Select:
+        """The governed SELECT of a dataset, built once per statement (later references
+        get copies: the first one is already part of the tree)."""
+        built = self._subqueries.get(table.name)
+        if built is not None:
+            return built.copy()
+        rules = self.governance(table)
+        self.policies[table.name] = rules.policies
+        built = governed_select(table, rules, self.write)
+        self._subqueries[table.name] = built
+        return built
+
+    def _unqualify_columns(self, tree: exp.Expr, unaliased: set[TableName]) -> None:
+        """``shop.customers.email`` → ``customers.email`` when ``shop.customers`` is read
+        without an alias (its subquery is then aliased ``customers``)."""
+        for column in tree.find_all(exp.Column):
+            db, name = column.args.get("db"), column.args.get("table")
+            if not isinstance(db, exp.Identifier) or not isinstance(name, exp.Identifier):
+                continue
+            qualifier = exp.Table(this=name, db=db, catalog=column.args.get("catalog"))
+            if dataset_name(qualifier, self.default_catalog, self.default_schema) in unaliased:
+                column.set("catalog", None)
+                column.set("db", None)
+                column.set("table", name.copy())
+
+
+def visible_cte(node: exp.Table) -> exp.CTE | None:
+    """The CTE a table reference names, or None for a dataset.
+
+    Only one-part names can name a CTE; the nearest enclosing WITH wins. Inside a WITH a
+    CTE sees the CTEs defined before it, and itself too when the WITH is RECURSIVE."""
+    if node.args.get("db") or node.args.get("catalog"):
+        return None
+    wanted = node.name.lower()
+    child: exp.Expr = node
+    parent = node.parent
+    while parent is not None:
+        candidates: list[exp.CTE] = []
+        if isinstance(parent, exp.With):
+            ctes = list(parent.expressions)
+            position = next((i for i, cte in enumerate(ctes) if cte is child), None)
+            if position is not None:
+                seen = position + 1 if parent.args.get("recursive") else position
+                candidates = ctes[:seen]
+        else:
+            with_ = parent.args.get("with_")
+            if isinstance(with_, exp.With) and child is not with_:
+                candidates = list(with_.expressions)
+        for cte in reversed(candidates):
+            if cte.alias.lower() == wanted:
+                return cte
+        child, parent = parent, parent.parent
+    return None
+
+
+def _point_to_cte(node: exp.Table, name: str) -> None:
+    if not node.alias:
+        node.set("alias", exp.TableAlias(this=node.this.copy()))
+    node.set("this", exp.to_identifier(name))
+
+
+def _alias(node: exp.Table) -> exp.TableAlias:
+    alias = node.args.get("alias")
+    if isinstance(alias, exp.TableAlias):
+        return alias
+    return exp.TableAlias(this=node.this.copy())
+
+
+def governed_select(table: Table, governance: Governance, dialect: str) -> exp.Select:
+    """``SELECT <each column, masked where a policy says> FROM <physical> WHERE <filters>``
+    (``physical`` is SQL in the engine's ``dialect``)."""
+    masks = _masks_by_column(table, governance)
+    columns: list[exp.Expr] = []
+    for column in table.columns:
+        reference = exp.column(column.name, quoted=True)
+        applied = masks.get(column.name)
+        if applied is None:
+            columns.append(reference)
+        else:
+            masked = mask_expression(reference, column.type, applied.mask)
+            columns.append(exp.alias_(masked, column.name, quoted=True))
+    select = exp.Select(
+        expressions=columns, from_=exp.From(this=_physical(table.physical, dialect))
+    )
+    condition = _kept_rows(table, governance)
+    if condition is not None:
+        select.set("where", exp.Where(this=condition))
+    return select
+
+
+def _masks_by_column(table: Table, governance: Governance) -> dict[str, AppliedMask]:
+    masks: dict[str, AppliedMask] = {}
+    for name, applied in governance.masks.items():
+        column = table.column(name)
+        if column is None:
+            raise Refused(
+                f"data policy '{applied.policy}' masks column '{name}', which table "
+                f"'{table.name.dataset_id}' does not have",
+                "the policy cannot be applied, so the table cannot be queried until the "
+                "policy or the catalog is fixed",
+            )
+        masks[column.name] = applied
+    return masks
+
+
+def _kept_rows(table: Table, governance: Governance) -> exp.Expr | None:
+    conditions: list[exp.Expr] = []
+    for applied in governance.filters:
+        for row in applied.filters:
+            if table.column(row.column) is None:
+                raise Refused(
+                    f"data policy '{applied.policy}' filters on column '{row.column}', "
+                    f"which table '{table.name.dataset_id}' does not have",
+                    "the policy cannot be applied, so the table cannot be queried until "
+                    "the policy or the catalog is fixed",
+                )
+        conditions.append(filter_condition(applied.filters, _column_of(table)))
+    return exp.and_(*conditions) if conditions else None
+
+
+def _column_of(table: Table) -> Callable[[str], exp.Expression]:
+    def column(name: str) -> exp.Expression:
+        found = table.column(name)
+        return exp.column(found.name if found else name, quoted=True)
+
+    return column
+
+
+@lru_cache(maxsize=4096)
+def _parsed_physical(physical: str, dialect: str) -> exp.Table:
+    return exp.to_table(physical, dialect=dialect)
+
+
+def _physical(physical: str, dialect: str) -> exp.Table:
+    return _parsed_physical(physical, dialect).copy()
