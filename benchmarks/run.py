@@ -7,6 +7,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import gateway_e2e
+import gateway_rewrite
 import heimdall_engine
 import heimdall_http
 import spine1
@@ -21,6 +23,10 @@ def main() -> None:
     heimdall_http.main()
     print()
     spine2.main()
+    print()
+    gateway_rewrite.main()
+    print()
+    gateway_e2e.main()
 
 
 if __name__ == "__main__":

@@ -10,11 +10,21 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from dataos_defs import __version__
-from dataos_defs.api import heimdall_routes, opa, resources, runtime, users, workspaces
+from dataos_defs.api import (
+    gateway_routes,
+    heimdall_routes,
+    opa,
+    resources,
+    runtime,
+    trino_protocol,
+    users,
+    workspaces,
+)
 from dataos_defs.api.client import DEFAULT_API_URL
 from dataos_defs.api.errors import install_error_handlers
 from dataos_defs.api.identity import Unauthenticated, unauthenticated_response
 from dataos_defs.api.opa_fast import FastDecisions
+from dataos_defs.gateway.service import Gateway
 from dataos_defs.heimdall.credentials import API_URL_ENV
 from dataos_defs.heimdall.identity import bootstrap_operator
 from dataos_defs.heimdall.service import Heimdall
@@ -22,7 +32,7 @@ from dataos_defs.poros.identities import Identities
 from dataos_defs.poros.settings import Settings
 from dataos_defs.poros.store import Store
 
-ALL_SERVICES = ("poros", "heimdall")
+ALL_SERVICES = ("poros", "heimdall", "gateway")
 
 
 def create_app(
@@ -44,6 +54,7 @@ def create_app(
         store = Store.open(database_url)
         state_home = home or Settings.from_env().home
         heimdall: Heimdall | None = None
+        gateway: Gateway | None = None
         try:
             app.state.store = store
             app.state.identities = Identities(store)
@@ -54,8 +65,13 @@ def create_app(
             )
             heimdall = Heimdall(store, state_home)
             app.state.heimdall = heimdall
+            if "gateway" in services:
+                gateway = Gateway(store, heimdall, state_home)
+                app.state.gateway = gateway
             yield
         finally:
+            if gateway is not None:
+                gateway.close()
             if heimdall is not None:
                 heimdall.close()
             store.close()
@@ -63,8 +79,9 @@ def create_app(
     app = FastAPI(
         title="DataOS API",
         version=__version__,
-        description="Poros (Resources and workspaces) and Heimdall (users, API keys, access "
-        "decisions, an OPA-compatible API). Every route but /health needs an API key "
+        description="Poros (Resources and workspaces), Heimdall (users, API keys, access "
+        "decisions, an OPA-compatible API) and the Gateway (governed SQL, also over Trino's "
+        "client protocol at /v1/statement). Every route but /health needs an API key "
         "('Authorization: Bearer <key>' or 'apikey: <key>') and is authorized by Heimdall.",
         lifespan=lifespan,
     )
@@ -77,6 +94,9 @@ def create_app(
     app.include_router(users.router)
     app.include_router(heimdall_routes.router)
     app.include_router(opa.router)
+    if "gateway" in services:
+        app.include_router(gateway_routes.router)
+        app.include_router(trino_protocol.router)
 
     app.add_middleware(FastDecisions)
 

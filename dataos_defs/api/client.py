@@ -284,3 +284,38 @@ class DataosClient:
             "GET", f"/poros/api/v1/logs/workflow/{name}", params=params
         )
         return result
+
+    def query(
+        self,
+        sql: str,
+        cluster: str | None = None,
+        catalog: str | None = None,
+        schema: str | None = None,
+        page_size: int = 1000,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"sql": sql, "pageSize": page_size}
+        for key, value in (("cluster", cluster), ("catalog", catalog), ("schema", schema)):
+            if value:
+                body[key] = value
+        result: dict[str, Any] = self._call("POST", "/gateway/api/v1/query", json=body)
+        return result
+
+    def query_page(self, query_id: str, page: int) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            "GET", f"/gateway/api/v1/query/{query_id}", params={"page": page}
+        )
+        return result
+
+    def explain(
+        self,
+        sql: str,
+        cluster: str | None = None,
+        catalog: str | None = None,
+        schema: str | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"sql": sql}
+        for key, value in (("cluster", cluster), ("catalog", catalog), ("schema", schema)):
+            if value:
+                body[key] = value
+        result: dict[str, Any] = self._call("POST", "/gateway/api/v1/explain", json=body)
+        return result

@@ -12,6 +12,7 @@ from dataos_defs.cli import (
     lint,
     login,
     policy,
+    query,
     runtime,
     serve,
     user,
@@ -31,6 +32,7 @@ app.command("delete")(delete.delete)
 app.command("serve")(serve.serve)
 app.command("login")(login.login)
 app.command("log")(runtime.log)
+app.command("query")(query.query)
 app.add_typer(runtime.app, name="runtime")
 app.add_typer(get.app, name="get")
 app.add_typer(workspace.app, name="workspace")

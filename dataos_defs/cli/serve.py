@@ -44,7 +44,7 @@ def serve(
     The first start creates the operator and prints its API key once; the key is also
     saved, with this server's URL, in $DATAOS_HOME/credentials for dataos-ctl.
     """
-    run_server("poros,heimdall", host, port, workers, log_level)
+    run_server("poros,heimdall,gateway", host, port, workers, log_level)
 
 
 heimdall_app = typer.Typer(help="Heimdall on its own: identities and decisions (OPA API).")

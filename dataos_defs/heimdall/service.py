@@ -33,7 +33,9 @@ from dataos_defs.heimdall.pdp import (
 )
 from dataos_defs.heimdall.trino_data import trino_document
 from dataos_defs.manifest.base import MAX_NAME_LENGTH
+from dataos_defs.manifest.depot import Depot
 from dataos_defs.manifest.policy import Policy
+from dataos_defs.manifest.registry import resource_adapter
 from dataos_defs.poros.identities import Identities
 from dataos_defs.poros.store import Store
 
@@ -146,17 +148,28 @@ class Heimdall:
         ]
         return found
 
+    def column_tags(self) -> dict[str, dict[str, list[str]]]:
+        """Column tags declared on depots (``depot.datasets``), until Metis provides them."""
+        found: dict[str, dict[str, list[str]]] = {}
+        for stored in self.store.list(kind="depot"):
+            depot = resource_adapter().validate_python(stored.manifest)
+            if isinstance(depot, Depot):
+                found.update(depot.column_tags())
+        return found
+
     def check(self, incoming: Sequence[Policy]) -> None:
         """Compile the policies as they would be after an apply; raises if they cannot be."""
         trino_document([*self.stored_policies(p.name for p in incoming), *incoming])
 
     def reload(self) -> None:
         """Recompile everything the policies read: access policies, data policies (masks
-        and row filters for Trino), user tags by user id, column tags (none yet: they will
-        come from Metis)."""
+        and row filters for Trino), user tags by user id, column tags (declared on depots
+        until Metis holds them)."""
         marker = self.store.change_marker()
         identities = {u.id: u.tags for u in Identities(self.store).list_users()}
-        document = trino_document(self.stored_policies(), identities=identities)
+        document = trino_document(
+            self.stored_policies(), identities=identities, column_tags=self.column_tags()
+        )
         self.pdp.set_data({**self.extra_data, **document})
         self._marker = marker
         self._checked_at = time.monotonic()

@@ -1,0 +1,216 @@
+"""The Gateway's JSON API: governed queries with paging, explain, the caller's audit trail.
+
+Errors keep the API's one shape: a refused statement is 400 ``query_refused`` (with what was
+refused and why), a dataset the caller may not read is 403 naming it, no access decision is
+503 and deny, an engine error on the governed statement is 400 ``query_failed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from dataos_defs.api.authz import may
+from dataos_defs.api.errors import ApiError
+from dataos_defs.api.identity import Identity, current_identity
+from dataos_defs.gateway.clusters import RoutingError
+from dataos_defs.gateway.model import Refused
+from dataos_defs.gateway.pages import DEFAULT_PAGE_ROWS, MAX_PAGE_ROWS, Page, PageError
+from dataos_defs.gateway.service import (
+    Caller,
+    Denied,
+    Explanation,
+    Gateway,
+    QueryFailed,
+    QueryRequest,
+    Unavailable,
+)
+from dataos_defs.gateway.wire import row_encoder
+
+PREFIX = "/gateway/api/v1"
+router = APIRouter(prefix=PREFIX, tags=["gateway"])
+IdentityDep = Annotated[Identity, Depends(current_identity)]
+
+
+def gateway_of(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+def caller_of(identity: Identity) -> Caller:
+    return Caller(identity.user_id, tuple(identity.tags))
+
+
+@contextmanager
+def gateway_errors() -> Iterator[None]:
+    """The gateway's exceptions as API errors."""
+    try:
+        yield
+    except Refused as exc:
+        raise ApiError(400, exc.code or "query_refused", exc.message, exc.hint) from exc
+    except RoutingError as exc:
+        raise ApiError(400, "no_cluster", str(exc), getattr(exc, "hint", None)) from exc
+    except Denied as exc:
+        raise ApiError(403, "forbidden", exc.message, exc.hint) from exc
+    except Unavailable as exc:
+        raise ApiError(
+            503, "policy_engine_unavailable", str(exc), "retry later; operators: check Heimdall"
+        ) from exc
+    except QueryFailed as exc:
+        raise ApiError(
+            400, "query_failed", str(exc), "check the statement against the datasets"
+        ) from exc
+    except PageError as exc:
+        raise ApiError(404, "no_such_result", str(exc), "run the query again") from exc
+
+
+class QueryIn(BaseModel):
+    sql: str = Field(min_length=1, description="Trino SQL: SELECT, WITH, SHOW, DESCRIBE, EXPLAIN")
+    cluster: str | None = Field(default=None, description="a cluster name; default: routed")
+    catalog: str | None = Field(default=None, description="default catalog (depot)")
+    schema_: str | None = Field(default=None, alias="schema", description="default schema")
+    pageSize: int = Field(default=DEFAULT_PAGE_ROWS, ge=1, le=MAX_PAGE_ROWS)
+
+
+class ColumnOut(BaseModel):
+    name: str
+    type: str
+
+
+class PageOut(BaseModel):
+    queryId: str
+    cluster: str | None
+    columns: list[ColumnOut]
+    rows: list[list[Any]]
+    page: int
+    nextPage: int | None = Field(description="GET .../query/{queryId}?page=<nextPage> for more")
+
+
+def page_out(page: Page) -> PageOut:
+    encode: Callable[[Any], list[Any]] = row_encoder([t for _, t in page.columns])
+    return PageOut(
+        queryId=page.query_id,
+        cluster=page.cluster,
+        columns=[ColumnOut(name=n, type=t) for n, t in page.columns],
+        rows=[encode(row) for row in page.rows],
+        page=page.token,
+        nextPage=page.next_token,
+    )
+
+
+def _request(body: QueryIn, source: str) -> QueryRequest:
+    return QueryRequest(
+        sql=body.sql,
+        cluster=body.cluster,
+        catalog=body.catalog,
+        schema=body.schema_,
+        source=source,
+        page_rows=body.pageSize,
+    )
+
+
+@router.post("/query", response_model=PageOut)
+def run_query(body: QueryIn, request: Request, identity: IdentityDep) -> PageOut:
+    """Run a governed query; the first page of rows comes back at once."""
+    source = request.headers.get("x-dataos-source", "gateway-api")
+    with gateway_errors():
+        page = gateway_of(request).run(caller_of(identity), _request(body, source))
+    return page_out(page)
+
+
+@router.get("/query/{query_id}", response_model=PageOut)
+def next_page(
+    query_id: str,
+    request: Request,
+    identity: IdentityDep,
+    page: Annotated[int, Query(ge=0)],
+) -> PageOut:
+    with gateway_errors():
+        served = gateway_of(request).page(caller_of(identity), query_id, page)
+    return page_out(served)
+
+
+@router.delete("/query/{query_id}", status_code=204)
+def cancel_query(query_id: str, request: Request, identity: IdentityDep) -> Response:
+    if not gateway_of(request).cancel(caller_of(identity), query_id):
+        raise ApiError(404, "no_such_result", f"no open result {query_id}")
+    return Response(status_code=204)
+
+
+class AppliedOut(BaseModel):
+    dataset: str
+    policy: str
+    kind: str = Field(description="mask, filter or pass_through")
+    column: str | None = None
+    operator: str | None = None
+    priority: int | None = None
+
+
+class ExplainOut(BaseModel):
+    cluster: str
+    kind: str
+    sql: str = Field(description="the statement as the engine runs it")
+    datasets: list[str]
+    policies: list[AppliedOut]
+
+
+def explain_out(found: Explanation) -> ExplainOut:
+    applied: list[AppliedOut] = []
+    for dataset, governance in sorted(found.governance.items()):
+        for column, mask in sorted(governance.masks.items()):
+            applied.append(
+                AppliedOut(
+                    dataset=dataset,
+                    policy=mask.policy,
+                    kind="mask",
+                    column=column,
+                    operator=mask.mask.operator,
+                    priority=mask.priority,
+                )
+            )
+        applied += [
+            AppliedOut(dataset=dataset, policy=f.policy, kind="filter") for f in governance.filters
+        ]
+        applied += [
+            AppliedOut(dataset=dataset, policy=name, kind="pass_through")
+            for name in governance.exempted
+        ]
+    rewritten = found.rewritten
+    return ExplainOut(
+        cluster=found.cluster,
+        kind=rewritten.kind,
+        sql=rewritten.sql,
+        datasets=[t.dataset_id for t in rewritten.tables],
+        policies=applied,
+    )
+
+
+@router.post("/explain", response_model=ExplainOut)
+def explain_query(body: QueryIn, request: Request, identity: IdentityDep) -> ExplainOut:
+    """The statement as the gateway would run it for the caller, and the policies applied."""
+    with gateway_errors():
+        found = gateway_of(request).explain(caller_of(identity), _request(body, "gateway-api"))
+    return explain_out(found)
+
+
+@router.get("/queries")
+def query_history(
+    request: Request,
+    identity: IdentityDep,
+    user: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> list[dict[str, object]]:
+    """The audit trail: the caller's own queries; anyone's for whom may ``get`` this path."""
+    wanted = user or identity.user_id
+    if wanted != identity.user_id or user is None:
+        if may(request, identity, "get", f"{PREFIX}/queries"):
+            return gateway_of(request).audit.read(user=user, limit=limit)
+        if wanted != identity.user_id:
+            raise ApiError(
+                403, "forbidden", f"{identity.user_id} may not read the queries of {wanted}"
+            )
+    return gateway_of(request).audit.read(user=identity.user_id, limit=limit)

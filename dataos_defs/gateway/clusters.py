@@ -1,0 +1,176 @@
+"""The clusters the Gateway serves, as the Poros store describes them.
+
+Each ``minerva`` cluster becomes an engine: the embedded DuckDB engine, or a Trino endpoint
+when ``DATAOS_MINERVA_<CLUSTER>_URL`` names one (minerva/settings.py). Engines are kept
+across store changes unless the cluster's manifest or one of its depots changed, so loaded
+tables and views survive unrelated applies; a replaced engine is closed after a grace
+period, so queries already running on it can finish. The data policies and the column
+tags (declared on depots, later from Metis) are rebuilt on every change.
+
+On a Trino endpoint the Gateway still analyses every statement, authorizes every dataset
+and refuses what it cannot govern, but it sends the statement without masks: the masks and
+row filters are enforced by Trino itself through its OPA access control, which asks
+Heimdall's ``policies/trino`` (the same data policies, proved equivalent in
+tests/gateway/test_trino_equivalence.py). Deployments must configure Trino that way.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from dataos_defs.gateway.model import Catalog, Governance, Table
+from dataos_defs.gateway.pages import Rows
+from dataos_defs.gateway.policies import DataPolicies
+from dataos_defs.manifest.cluster import Cluster
+from dataos_defs.manifest.depot import Depot
+from dataos_defs.manifest.policy import Policy
+from dataos_defs.manifest.registry import resource_adapter
+from dataos_defs.minerva.duck import PRIVATE_SCHEMA
+from dataos_defs.minerva.embedded import EmbeddedCluster
+from dataos_defs.minerva.routing import RoutingError, route
+from dataos_defs.minerva.settings import trino_endpoint
+from dataos_defs.minerva.tags import ManifestColumnTags
+from dataos_defs.minerva.trino_cluster import TrinoCluster
+from dataos_defs.poros.depots import StoreDepots
+from dataos_defs.poros.records import StoredResource
+from dataos_defs.poros.store import Store
+
+__all__ = ["ClusterSet", "Engine", "RoutingError"]
+RETIRE_AFTER_SECONDS = 120.0
+_PHYSICAL = re.compile(r'"' + PRIVATE_SCHEMA + r'"\."((?:[^"]|"")+)"')
+
+
+class ClusterEngine(Catalog, Protocol):
+    name: str
+    dialect: str
+
+    def execute(self, sql: str) -> Rows: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A routed cluster: where the statement runs, in which dialect, and how it is governed."""
+
+    name: str
+    generation: int
+    cluster: ClusterEngine
+
+    @property
+    def dialect(self) -> str:
+        return self.cluster.dialect
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.cluster
+
+    @property
+    def rewrites_policies(self) -> bool:
+        """True when the Gateway applies masks and filters itself (embedded engine)."""
+        return self.cluster.dialect == "duckdb"
+
+    def execute(self, sql: str) -> Rows:
+        return self.cluster.execute(sql)
+
+    def describe_error(self, exc: Exception) -> str:
+        """The engine's message with internal table names shown as dataset ids."""
+        text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        return _PHYSICAL.sub(lambda m: m.group(1).replace('""', '"'), text)
+
+
+def _models(store: Store, kind: str) -> list[tuple[StoredResource, Any]]:
+    adapter = resource_adapter()
+    return [(r, adapter.validate_python(r.manifest)) for r in store.list(kind=kind)]
+
+
+class ClusterSet:
+    def __init__(self, store: Store, home: Path) -> None:
+        self.store = store
+        self.home = home
+        self.policies = DataPolicies([])
+        self._clusters: list[Cluster] = []
+        self._engines: dict[str, tuple[tuple[Any, ...], Engine]] = {}
+        self._generation = 0
+        self._lock = threading.Lock()
+
+    def reload(self) -> None:
+        """Read clusters, depots and policies again; rebuild what changed."""
+        clusters = [model for _, model in _models(self.store, "cluster")]
+        depots = _models(self.store, "depot")
+        revisions = {stored.name: stored.revision for stored, _ in depots}
+        tags = ManifestColumnTags([d for _, d in depots if isinstance(d, Depot)])
+        policies = [p for _, p in _models(self.store, "policy") if isinstance(p, Policy)]
+        with self._lock:
+            self.policies = DataPolicies(policies)
+            self._clusters = [c for c in clusters if isinstance(c, Cluster)]
+            keep: dict[str, tuple[tuple[Any, ...], Engine]] = {}
+            for cluster in self._clusters:
+                key = _engine_key(cluster, revisions)
+                current = self._engines.get(cluster.name)
+                if current is not None and current[0] == key:
+                    keep[cluster.name] = current
+                    continue
+                self._generation += 1
+                keep[cluster.name] = (key, self._build(cluster, tags))
+            retired = [
+                engine
+                for name, (_, engine) in self._engines.items()
+                if name not in keep or keep[name][1] is not engine
+            ]
+            self._engines = keep
+        for engine in retired:
+            _retire(engine.cluster.close)
+
+    def route(
+        self, *, user_id: str, user_tags: tuple[str, ...], source: str | None, requested: str | None
+    ) -> Engine:
+        with self._lock:
+            chosen = route(
+                self._clusters,
+                user_id=user_id,
+                user_tags=user_tags,
+                source=source,
+                requested=requested,
+            )
+            return self._engines[chosen.name][1]
+
+    def governance(self, table: Table, user_tags: tuple[str, ...]) -> Governance:
+        return self.policies.governance(table, user_tags)
+
+    def close(self) -> None:
+        with self._lock:
+            engines = [engine for _, engine in self._engines.values()]
+            self._engines.clear()
+        for engine in engines:
+            engine.cluster.close()
+
+    def _build(self, cluster: Cluster, tags: ManifestColumnTags) -> Engine:
+        endpoint = trino_endpoint(cluster.name)
+        built: ClusterEngine
+        if endpoint is not None:
+            url, password = endpoint
+            built = TrinoCluster(cluster, url, password=password, tags=tags)
+        else:
+            built = EmbeddedCluster(cluster, StoreDepots(self.store), self.home, tags=tags)
+        return Engine(cluster.name, self._generation, built)
+
+
+def _engine_key(cluster: Cluster, revisions: dict[str, int]) -> tuple[Any, ...]:
+    attached = sorted({udl.depot for udl, _ in cluster.depot_addresses()})
+    return (
+        cluster.model_dump_json(),
+        tuple((name, revisions.get(name)) for name in attached),
+        trino_endpoint(cluster.name),
+    )
+
+
+def _retire(close: Callable[[], None]) -> None:
+    timer = threading.Timer(RETIRE_AFTER_SECONDS, close)
+    timer.daemon = True
+    timer.start()

@@ -1,0 +1,296 @@
+"""The Gateway's query path: identify, route, rewrite, authorize, execute, audit.
+
+1. The caller is identified before this module runs (API key → Heimdall identity).
+2. The cluster is chosen: the one asked for, else the one whose ``selector`` matches.
+3. The statement is analysed and rewritten against the cluster's catalog: every dataset it
+   reads becomes a masked, filtered subquery with the data policies in force for the user.
+4. Heimdall is asked for ``select`` (or ``read``) on every dataset read; one denial ends the
+   query with 403 naming the dataset. Nothing has run on the engine yet.
+5. The rewritten SQL runs on the cluster; rows are served page by page.
+Every query, whatever its outcome, leaves one audit record.
+
+The state (clusters, data policies, column tags) follows the Poros store: it is rebuilt
+when the store's change marker moves (checked at most once a second).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dataos_defs.gateway.audit import Outcome, QueryAudit, QueryRecord, now, sql_digest
+from dataos_defs.gateway.clusters import ClusterSet, Engine, RoutingError
+from dataos_defs.gateway.model import (
+    Governance,
+    GovernanceFor,
+    Refused,
+    Rewritten,
+    Table,
+    TableName,
+)
+from dataos_defs.gateway.pages import Page, ResultPages
+from dataos_defs.gateway.rewrite import rewrite
+from dataos_defs.heimdall.pdp import PolicyEngineError
+from dataos_defs.heimdall.service import Heimdall
+from dataos_defs.poros.store import Store
+
+READ_PREDICATES = ("select", "read")
+REWRITE_CACHE_SIZE = 4096
+FRESHNESS_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    sql: str
+    cluster: str | None = None
+    catalog: str | None = None
+    schema: str | None = None
+    source: str | None = None
+    page_rows: int = 1000
+
+
+class Denied(Exception):
+    """Heimdall did not allow reading a dataset (403)."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class Unavailable(Exception):
+    """No decision could be made (503): the query is refused."""
+
+
+class QueryFailed(Exception):
+    """The engine rejected the governed statement (400)."""
+
+
+@dataclass(frozen=True)
+class Explanation:
+    cluster: str
+    rewritten: Rewritten
+    governance: dict[str, Governance]
+
+
+class Gateway:
+    def __init__(self, store: Store, heimdall: Heimdall, home: Path) -> None:
+        self.store = store
+        self.heimdall = heimdall
+        self.clusters = ClusterSet(store, home)
+        self.pages = ResultPages()
+        self.audit = QueryAudit(home)
+        self._rewrites: OrderedDict[tuple[Any, ...], Rewritten] = OrderedDict()
+        self._lock = threading.Lock()
+        self._marker: tuple[Any, ...] | None = None
+        self._checked_at = 0.0
+
+    def close(self) -> None:
+        self.pages.close()
+        self.clusters.close()
+        self.audit.close()
+
+    def run(self, caller: Caller, request: QueryRequest) -> Page:
+        """Run a statement and serve its first page; raises Refused, Denied, Unavailable,
+        RoutingError or QueryFailed (each audited)."""
+        started = time.perf_counter()
+        audit = _Audit(self.audit, caller, request, started)
+        try:
+            engine = self._engine(caller, request)
+            audit.cluster = engine.name
+            rewritten = self._governed(caller, request, engine)
+            audit.rewritten = rewritten
+            self._authorize(caller, rewritten.tables)
+            result = self._execute(engine, rewritten)
+        except Exception as exc:
+            audit.fail(exc)
+            raise
+        return self.pages.open(
+            caller.user_id,
+            result,
+            audit.end,
+            request.page_rows,
+            query_id=audit.query_id,
+            cluster=engine.name,
+        )
+
+    def explain(self, caller: Caller, request: QueryRequest) -> Explanation:
+        """The rewritten statement and the policies that shaped it, without running it."""
+        self._refresh()
+        engine = self._engine(caller, request)
+        rewritten = self._governed(caller, request, engine)
+        self._authorize(caller, rewritten.tables)
+        governance: dict[str, Governance] = {}
+        for name in rewritten.tables:
+            table = engine.catalog.table(name)
+            if table is not None:
+                governance[name.dataset_id] = self._governance(caller, table)
+        return Explanation(engine.name, rewritten, governance)
+
+    def page(self, caller: Caller, query_id: str, token: int) -> Page:
+        return self.pages.page(query_id, caller.user_id, token)
+
+    def cancel(self, caller: Caller, query_id: str) -> bool:
+        return self.pages.cancel(query_id, caller.user_id)
+
+    def _refresh(self) -> None:
+        moment = time.monotonic()
+        if moment - self._checked_at < FRESHNESS_SECONDS:
+            return
+        with self._lock:
+            self._checked_at = moment
+            marker = self.store.change_marker()
+            if marker != self._marker:
+                self.clusters.reload()
+                self._rewrites.clear()
+                self._marker = marker
+
+    def _engine(self, caller: Caller, request: QueryRequest) -> Engine:
+        self._refresh()
+        return self.clusters.route(
+            user_id=caller.user_id,
+            user_tags=caller.tags,
+            source=request.source,
+            requested=request.cluster,
+        )
+
+    def _governance(self, caller: Caller, table: Table) -> Governance:
+        return self.clusters.policies.governance(table, caller.tags)
+
+    def _governance_for(self, caller: Caller, engine: Engine) -> GovernanceFor:
+        """The policies the rewrite applies: none on a Trino endpoint, which enforces them
+        itself through its OPA access control (see clusters.py)."""
+        if not engine.rewrites_policies:
+            return lambda _table: Governance()
+        return lambda table: self._governance(caller, table)
+
+    def _governed(self, caller: Caller, request: QueryRequest, engine: Engine) -> Rewritten:
+        key = (
+            request.sql,
+            engine.name,
+            engine.generation,
+            request.catalog,
+            request.schema,
+            self.clusters.policies.fingerprint(caller.tags),
+        )
+        with self._lock:
+            cached = self._rewrites.get(key)
+            if cached is not None:
+                self._rewrites.move_to_end(key)
+                return cached
+        rewritten = rewrite(
+            request.sql,
+            engine.catalog,
+            self._governance_for(caller, engine),
+            write=engine.dialect,
+            default_catalog=request.catalog,
+            default_schema=request.schema,
+            may_see=lambda name: self._may_read(caller, name),
+        )
+        if rewritten.kind in ("select", "explain"):
+            with self._lock:
+                self._rewrites[key] = rewritten
+                while len(self._rewrites) > REWRITE_CACHE_SIZE:
+                    self._rewrites.popitem(last=False)
+        return rewritten
+
+    def _decide(self, caller: Caller, name: TableName) -> tuple[bool, str]:
+        reason = ""
+        for predicate in READ_PREDICATES:
+            decision = self.heimdall.authorize(
+                caller.user_id, caller.tags, predicate, name.address, source="gateway"
+            )
+            if decision.allow:
+                return True, ""
+            reason = reason or decision.reason
+        return False, reason
+
+    def _may_read(self, caller: Caller, name: TableName) -> bool:
+        try:
+            return self._decide(caller, name)[0]
+        except PolicyEngineError:
+            return False
+
+    def _authorize(self, caller: Caller, tables: Sequence[TableName]) -> None:
+        for name in tables:
+            try:
+                allowed, reason = self._decide(caller, name)
+            except PolicyEngineError as exc:
+                raise Unavailable(
+                    "no access decision could be made, so the query is refused"
+                ) from exc
+            if not allowed:
+                raise Denied(
+                    f"{caller.user_id} may not select {name.dataset_id} ({name.address}): {reason}",
+                    "ask an operator for an access policy allowing select or read on it",
+                )
+
+    def _execute(self, engine: Engine, rewritten: Rewritten) -> Any:
+        try:
+            return engine.execute(rewritten.sql)
+        except Exception as exc:
+            raise QueryFailed(engine.describe_error(exc)) from exc
+
+
+class _Audit:
+    """Collects what one query did and writes its record once, when it ends."""
+
+    def __init__(
+        self, log: QueryAudit, caller: Caller, request: QueryRequest, started: float
+    ) -> None:
+        self.log = log
+        self.caller = caller
+        self.request = request
+        self.started = started
+        self.query_id = uuid.uuid4().hex
+        self.cluster: str | None = None
+        self.rewritten: Rewritten | None = None
+        self._written = False
+
+    def fail(self, exc: Exception) -> None:
+        outcome: Outcome = "failed"
+        if isinstance(exc, Refused | RoutingError):
+            outcome = "refused"
+        elif isinstance(exc, Denied | Unavailable):
+            outcome = "denied"
+        message = getattr(exc, "message", None) or str(exc)
+        self._write(None, outcome, message)
+
+    def end(self, rows: int, outcome: str) -> None:
+        ended: Outcome = "failed" if outcome == "failed" else "ok"
+        self._write(rows, ended, None if outcome == "ok" else f"result {outcome}")
+
+    def _write(self, rows: int | None, outcome: Outcome, message: str | None) -> None:
+        if self._written:
+            return
+        self._written = True
+        rewritten = self.rewritten
+        self.log.append(
+            QueryRecord(
+                query_id=self.query_id,
+                time=now(),
+                user=self.caller.user_id,
+                cluster=self.cluster,
+                sql_sha256=sql_digest(self.request.sql),
+                rewritten=rewritten.sql if rewritten else None,
+                policies=dict(rewritten.policies) if rewritten else {},
+                datasets=tuple(t.dataset_id for t in rewritten.tables) if rewritten else (),
+                rows=rows,
+                duration_ms=round((time.perf_counter() - self.started) * 1000, 3),
+                outcome=outcome,
+                message=message,
+                source=self.request.source,
+            )
+        )
