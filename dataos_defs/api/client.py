@@ -319,3 +319,10 @@ class DataosClient:
                 body[key] = value
         result: dict[str, Any] = self._call("POST", "/gateway/api/v1/explain", json=body)
         return result
+
+    def clusters(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/gateway/api/v1/clusters"))
+
+    def cluster_catalogs(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"/gateway/api/v1/clusters/{name}/catalogs")
+        return result

@@ -30,6 +30,14 @@ from dataos_defs.gateway.service import (
     Unavailable,
 )
 from dataos_defs.gateway.wire import row_encoder
+from dataos_defs.heimdall.objects import resource_object
+from dataos_defs.manifest.cluster import Cluster
+from dataos_defs.minerva.catalogs import (
+    CatalogError,
+    render_properties,
+    secret_envs,
+    trino_catalogs,
+)
 
 PREFIX = "/gateway/api/v1"
 router = APIRouter(prefix=PREFIX, tags=["gateway"])
@@ -214,3 +222,70 @@ def query_history(
                 403, "forbidden", f"{identity.user_id} may not read the queries of {wanted}"
             )
     return gateway_of(request).audit.read(user=identity.user_id, limit=limit)
+
+
+class ClusterOut(BaseModel):
+    name: str
+    workspace: str | None
+    type: str
+    engine: str = Field(description="duckdb (embedded) or trino (an endpoint)")
+    depots: list[str]
+    selector: dict[str, Any] | None
+
+
+class CatalogsOut(BaseModel):
+    cluster: str
+    catalogs: dict[str, str] = Field(description="catalog name -> its .properties file")
+    secrets: list[dict[str, str]] = Field(description="env variable -> secret name and key")
+
+
+def _cluster_out(cluster: Cluster, workspace: str | None, engine: str) -> ClusterOut:
+    minerva = cluster.cluster.minerva
+    selector = minerva.selector if minerva else None
+    return ClusterOut(
+        name=cluster.name,
+        workspace=workspace,
+        type=cluster.cluster.type,
+        engine=engine,
+        depots=sorted({udl.depot for udl, _ in cluster.depot_addresses()}),
+        selector=selector.model_dump(exclude_none=True) if selector else None,
+    )
+
+
+def _readable(request: Request, identity: Identity) -> list[ClusterOut]:
+    gateway = gateway_of(request)
+    gateway.refresh()
+    return [
+        _cluster_out(cluster, workspace, engine)
+        for cluster, workspace, engine in gateway.clusters.described()
+        if may(request, identity, "read", resource_object("cluster", cluster.name, workspace))
+    ]
+
+
+@router.get("/clusters", response_model=list[ClusterOut])
+def list_clusters(request: Request, identity: IdentityDep) -> list[ClusterOut]:
+    """The clusters the caller may read, with their engine and selector."""
+    return _readable(request, identity)
+
+
+@router.get("/clusters/{name}/catalogs", response_model=CatalogsOut)
+def cluster_catalogs(name: str, request: Request, identity: IdentityDep) -> CatalogsOut:
+    """Trino catalog files for deploying the cluster on Trino (credentials as env refs)."""
+    gateway = gateway_of(request)
+    readable = {c.name for c in _readable(request, identity)}
+    cluster = next(
+        (c for c, _, _ in gateway.clusters.described() if c.name == name in readable), None
+    )
+    if cluster is None:
+        raise ApiError(404, "not_found", f"no cluster '{name}' you may read")
+    depots = gateway.clusters.depots()
+    try:
+        catalogs = trino_catalogs(cluster, depots)
+        secrets = secret_envs(cluster, depots)
+    except CatalogError as exc:
+        raise ApiError(422, "catalog_error", str(exc)) from exc
+    return CatalogsOut(
+        cluster=name,
+        catalogs={n: render_properties(p) for n, p in catalogs.items()},
+        secrets=[{"env": s.env, "secret": s.secret, "key": s.key} for s in secrets],
+    )

@@ -6,6 +6,7 @@ import typer
 
 from dataos_defs.cli import (
     apply,
+    cluster,
     delete,
     develop,
     get,
@@ -40,6 +41,7 @@ app.add_typer(user.app, name="user")
 app.add_typer(policy.app, name="policy")
 app.add_typer(serve.heimdall_app, name="heimdall")
 app.add_typer(develop.app, name="develop")
+app.add_typer(cluster.app, name="cluster")
 
 
 def run() -> None:

@@ -95,13 +95,16 @@ class ClusterSet:
         self.home = home
         self.policies = DataPolicies([])
         self._clusters: list[Cluster] = []
+        self._workspaces: dict[str, str | None] = {}
+        self._depots: dict[str, Depot] = {}
         self._engines: dict[str, tuple[tuple[Any, ...], Engine]] = {}
         self._generation = 0
         self._lock = threading.Lock()
 
     def reload(self) -> None:
         """Read clusters, depots and policies again; rebuild what changed."""
-        clusters = [model for _, model in _models(self.store, "cluster")]
+        stored_clusters = _models(self.store, "cluster")
+        clusters = [model for _, model in stored_clusters]
         depots = _models(self.store, "depot")
         revisions = {stored.name: stored.revision for stored, _ in depots}
         tags = ManifestColumnTags([d for _, d in depots if isinstance(d, Depot)])
@@ -109,6 +112,8 @@ class ClusterSet:
         with self._lock:
             self.policies = DataPolicies(policies)
             self._clusters = [c for c in clusters if isinstance(c, Cluster)]
+            self._workspaces = {model.name: stored.workspace for stored, model in stored_clusters}
+            self._depots = {d.name: d for _, d in depots if isinstance(d, Depot)}
             keep: dict[str, tuple[tuple[Any, ...], Engine]] = {}
             for cluster in self._clusters:
                 key = _engine_key(cluster, revisions)
@@ -139,6 +144,23 @@ class ClusterSet:
                 requested=requested,
             )
             return self._engines[chosen.name][1]
+
+    def described(self) -> list[tuple[Cluster, str | None, str]]:
+        """Every cluster with its workspace and engine (``embedded`` or ``trino``)."""
+        with self._lock:
+            return [
+                (
+                    cluster,
+                    self._workspaces.get(cluster.name),
+                    self._engines[cluster.name][1].dialect,
+                )
+                for cluster in self._clusters
+                if cluster.name in self._engines
+            ]
+
+    def depots(self) -> dict[str, Depot]:
+        with self._lock:
+            return dict(self._depots)
 
     def governance(self, table: Table, user_tags: tuple[str, ...]) -> Governance:
         return self.policies.governance(table, user_tags)

@@ -145,6 +145,10 @@ class Gateway:
     def cancel(self, caller: Caller, query_id: str) -> bool:
         return self.pages.cancel(query_id, caller.user_id)
 
+    def refresh(self) -> None:
+        """Follow the store (at most one check a second)."""
+        self._refresh()
+
     def _refresh(self) -> None:
         moment = time.monotonic()
         if moment - self._checked_at < FRESHNESS_SECONDS:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -330,3 +332,53 @@ def test_every_query_is_audited_without_its_text(gateway: Any) -> None:
     assert {"ana", "eve"} <= {r["user"] for r in everyone}
     assert any(r["outcome"] == "denied" for r in everyone)
     assert any(r["outcome"] == "refused" for r in everyone)
+
+
+def test_a_new_policy_applies_to_the_next_query(gateway: Any) -> None:
+    """Rewrites are cached per user policy set; a change in the store replaces them."""
+    server, keys = gateway
+    sql = "SELECT country FROM lakehouse.shop.customers_360 ORDER BY customer_id"
+    assert rows(server, keys["ana"], sql)[0] == ["DE"]
+    policy = {
+        "name": "ana-no-country",
+        "version": "v1",
+        "type": "policy",
+        "policy": {
+            "data": {
+                "type": "mask",
+                "dataset_id": "lakehouse.shop.customers_360",
+                "selector": {
+                    "column": {"names": ["country"]},
+                    "user": {"match": "any", "tags": ["users:id:ana"]},
+                },
+                "mask": {"operator": "redact"},
+            }
+        },
+    }
+    with DataosClient(server.url, api_key=server.api_key) as admin:
+        admin.apply([{"manifest": policy}], None)
+        deadline = time.monotonic() + 5
+        while rows(server, keys["ana"], sql)[0] == ["DE"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert rows(server, keys["ana"], sql)[0] != ["DE"]
+        assert rows(server, keys["pia"], sql)[0] == ["DE"], "only ana is selected"
+        admin.delete_resource("policy", "ana-no-country", None)
+    deadline = time.monotonic() + 5
+    while rows(server, keys["ana"], sql)[0] != ["DE"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert rows(server, keys["ana"], sql)[0] == ["DE"]
+
+
+def test_cluster_get_and_trino_catalogs(gateway: Any, tmp_path: Path) -> None:
+    server, keys = gateway
+    done = run_cli(server, "cluster", "get", "-o", "json")
+    assert done.returncode == 0, done.stderr
+    (found,) = json.loads(done.stdout)
+    assert found["name"] == "minervashop" and found["engine"] == "duckdb"
+    assert found["depots"] == ["lakehouse"]
+    done = run_cli(server, "cluster", "catalogs", "-n", "minervashop", "-o", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "lakehouse.properties").read_text()
+    assert "connector.name=iceberg" in text
+    hidden = run_cli(server, "cluster", "get", "-o", "json", DATAOS_API_KEY=keys["ana"])
+    assert json.loads(hidden.stdout) == [], "ana may not read the cluster Resource"
