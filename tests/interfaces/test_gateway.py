@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
