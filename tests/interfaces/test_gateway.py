@@ -382,3 +382,14 @@ def test_cluster_get_and_trino_catalogs(gateway: Any, tmp_path: Path) -> None:
     assert "connector.name=iceberg" in text
     hidden = run_cli(server, "cluster", "get", "-o", "json", DATAOS_API_KEY=keys["ana"])
     assert json.loads(hidden.stdout) == [], "ana may not read the cluster Resource"
+
+
+def test_show_and_describe_list_only_what_the_caller_may_read(gateway: Any) -> None:
+    server, keys = gateway
+    assert rows(server, keys["ana"], "SHOW TABLES FROM lakehouse.shop") == [["customers_360"]]
+    assert ["hr"] not in rows(server, keys["ana"], "SHOW SCHEMAS FROM lakehouse")
+    assert ["hr"] in rows(server, server.api_key, "SHOW SCHEMAS FROM lakehouse")
+    described = rows(server, keys["ana"], "DESCRIBE lakehouse.shop.customers_360")
+    assert [r[0] for r in described] == ["customer_id", "email", "first_name", "age", "country"]
+    assert described[0][1] == "bigint" and described[3][1] == "integer"
+    assert query(server, keys["ana"], "DESCRIBE lakehouse.hr.salaries").status_code in (400, 403)
