@@ -31,6 +31,7 @@ from functools import lru_cache
 
 from sqlglot import exp
 
+from dataos_defs import __version__
 from dataos_defs.gateway.analyse import (
     check_constructs,
     dataset_name,
@@ -52,6 +53,11 @@ from dataos_defs.gateway.model import (
 from dataos_defs.gateway.show import describe, show
 
 _EXPLAIN_OPTIONS = re.compile(r"\s*(?:ANALYZE\b|\(\s*(?:TYPE|FORMAT)\b)", re.IGNORECASE)
+
+
+SERVER_VERSION = f"dataos-gateway-{__version__}"
+"""What ``version()`` answers (clients such as the SQLAlchemy dialect ask for it); the
+engine's own version is not disclosed."""
 
 
 def rewrite(
@@ -121,6 +127,8 @@ class _Rewriter:
     _subqueries: dict[TableName, exp.Select] = field(default_factory=dict)
 
     def govern(self, tree: exp.Expr) -> exp.Expr:
+        for node in list(tree.find_all(exp.CurrentVersion)):
+            node.replace(exp.Literal.string(SERVER_VERSION))
         check_constructs(tree)
         references = [(node, visible_cte(node)) for node in tree.find_all(exp.Table)]
         cte_names = {

@@ -308,9 +308,11 @@ def test_trino_sqlalchemy_dialect(gateway: Any) -> None:
             found = connection.execute(
                 sqlalchemy.text("SELECT email FROM customers_360 ORDER BY customer_id")
             ).all()
+            version = connection.dialect.server_version_info
     finally:
         engine.dispose()
     assert [r[0] for r in found][:2] == ["ada@example.com", "bob@example.com"]
+    assert version is not None and version[0].startswith("dataos-gateway-")
 
 
 def test_every_query_is_audited_without_its_text(gateway: Any) -> None:
