@@ -50,7 +50,7 @@ from dataos_defs.gateway.model import (
     Table,
     TableName,
 )
-from dataos_defs.gateway.show import describe, show
+from dataos_defs.gateway.show import Session, describe, show
 
 _EXPLAIN_OPTIONS = re.compile(r"\s*(?:ANALYZE\b|\(\s*(?:TYPE|FORMAT)\b)", re.IGNORECASE)
 
@@ -76,26 +76,11 @@ def rewrite(
 
     ``may_see`` decides which datasets SHOW and DESCRIBE reveal."""
     keyword, end = leading_keyword(sql)
+    session = Session(read, write, default_catalog, default_schema, may_see)
     if keyword == "SHOW":
-        return show(
-            sql[end:],
-            catalog,
-            read=read,
-            write=write,
-            default_catalog=default_catalog,
-            default_schema=default_schema,
-            may_see=may_see,
-        )
+        return show(sql[end:], catalog, session)
     if keyword in ("DESCRIBE", "DESC"):
-        return describe(
-            sql[end:],
-            catalog,
-            read=read,
-            write=write,
-            default_catalog=default_catalog,
-            default_schema=default_schema,
-            may_see=may_see,
-        )
+        return describe(sql[end:], catalog, session)
     explain = keyword == "EXPLAIN"
     if explain and _EXPLAIN_OPTIONS.match(sql, end):
         raise Refused("EXPLAIN ANALYZE and EXPLAIN options are not accepted", "use EXPLAIN <query>")
@@ -127,8 +112,8 @@ class _Rewriter:
     _subqueries: dict[TableName, exp.Select] = field(default_factory=dict)
 
     def govern(self, tree: exp.Expr) -> exp.Expr:
-        for node in list(tree.find_all(exp.CurrentVersion)):
-            node.replace(exp.Literal.string(SERVER_VERSION))
+        for version_call in list(tree.find_all(exp.CurrentVersion)):
+            version_call.replace(exp.Literal.string(SERVER_VERSION))
         check_constructs(tree)
         references = [(node, visible_cte(node)) for node in tree.find_all(exp.Table)]
         cte_names = {

@@ -116,79 +116,71 @@ def _unreadable() -> Refused:
     )
 
 
-def show(
-    text: str,
-    catalog: Catalog,
-    *,
-    read: str,
-    write: str,
-    default_catalog: str | None,
-    default_schema: str | None,
-    may_see: Callable[[TableName], bool],
-) -> Rewritten:
+@dataclass(frozen=True)
+class Session:
+    """What a statement is read against: dialects, default catalog and schema, and which
+    datasets the caller may see (SHOW and DESCRIBE reveal only those)."""
+
+    read: str = "trino"
+    write: str = "duckdb"
+    default_catalog: str | None = None
+    default_schema: str | None = None
+    may_see: Callable[[TableName], bool] = lambda _: False
+
+
+def show(text: str, catalog: Catalog, session: Session) -> Rewritten:
     """The answer to ``SHOW <text>``."""
-    tokens = _Tokens(text, read)
-    visible = [name for name in catalog.tables() if may_see(name)]
+    tokens = _Tokens(text, session.read)
+    visible = [name for name in catalog.tables() if session.may_see(name)]
     what = tokens.take("CATALOGS", "SCHEMAS", "TABLES", "COLUMNS")
     if what == "CATALOGS":
         rows = sorted({(name.depot,) for name in visible})
-        return _answer("show", ("Catalog",), rows, tokens, write)
+        return _answer("show", ("Catalog",), rows, tokens, session.write)
     if what == "SCHEMAS":
         parts = tokens.name() if tokens.take("FROM", "IN") else None
-        depot = _only_part(parts) if parts else _default(default_catalog, "catalog")
+        depot = _only_part(parts) if parts else _default(session.default_catalog, "catalog")
         inside = [name for name in visible if _matches(depot, name.depot)]
         if not inside:
             raise _not_visible("catalog", depot.this)
         rows = sorted({(name.collection,) for name in inside})
-        return _answer("show", ("Schema",), rows, tokens, write)
+        return _answer("show", ("Schema",), rows, tokens, session.write)
     if what == "TABLES":
-        parts = tokens.name() if tokens.take("FROM", "IN") else []
-        if len(parts) > 2:
-            raise _unreadable()
-        if len(parts) < 2:
-            parts = [_default(default_catalog, "catalog"), *parts]
-        if len(parts) < 2:
-            parts.append(_default(default_schema, "schema"))
-        depot, collection = parts
-        inside = [
-            name
-            for name in visible
-            if _matches(depot, name.depot) and _matches(collection, name.collection)
-        ]
-        if not inside:
-            raise _not_visible("schema", f"{depot.this}.{collection.this}")
-        rows = sorted({(name.dataset,) for name in inside})
-        return _answer("show", ("Table",), rows, tokens, write)
+        return _tables(tokens, visible, session)
     if what == "COLUMNS" and tokens.take("FROM", "IN"):
-        return _columns("show", tokens, catalog, write, default_catalog, default_schema, may_see)
+        return _columns("show", tokens, catalog, session)
     raise _unreadable()
 
 
-def describe(
-    text: str,
-    catalog: Catalog,
-    *,
-    read: str,
-    write: str,
-    default_catalog: str | None,
-    default_schema: str | None,
-    may_see: Callable[[TableName], bool],
-) -> Rewritten:
+def _tables(tokens: _Tokens, visible: list[TableName], session: Session) -> Rewritten:
+    parts = tokens.name() if tokens.take("FROM", "IN") else []
+    if len(parts) > 2:
+        raise _unreadable()
+    if len(parts) < 2:
+        parts = [_default(session.default_catalog, "catalog"), *parts]
+    if len(parts) < 2:
+        parts.append(_default(session.default_schema, "schema"))
+    depot, collection = parts
+    inside = [
+        name
+        for name in visible
+        if _matches(depot, name.depot) and _matches(collection, name.collection)
+    ]
+    if not inside:
+        raise _not_visible("schema", f"{depot.this}.{collection.this}")
+    rows = sorted({(name.dataset,) for name in inside})
+    return _answer("show", ("Table",), rows, tokens, session.write)
+
+
+def describe(text: str, catalog: Catalog, session: Session) -> Rewritten:
     """The answer to ``DESCRIBE <table>``: its columns, as ``SHOW COLUMNS`` gives them."""
-    tokens = _Tokens(text, read)
-    return _columns(
-        "describe", tokens, catalog, write, default_catalog, default_schema, may_see, like=False
-    )
+    return _columns("describe", _Tokens(text, session.read), catalog, session, like=False)
 
 
 def _columns(
     kind: StatementKind,
     tokens: _Tokens,
     catalog: Catalog,
-    write: str,
-    default_catalog: str | None,
-    default_schema: str | None,
-    may_see: Callable[[TableName], bool],
+    session: Session,
     *,
     like: bool = True,
 ) -> Rewritten:
@@ -198,11 +190,11 @@ def _columns(
     if len(parts) > 3:
         raise _unreadable()
     node = exp.Table(this=parts[-1], db=_nth(parts, -2), catalog=_nth(parts, -3))
-    table = resolve(catalog, node, default_catalog, default_schema)
-    if not may_see(table.name):
+    table = resolve(catalog, node, session.default_catalog, session.default_schema)
+    if not session.may_see(table.name):
         raise _not_visible("table", table.name.dataset_id)
     rows = [(column.name, trino_type(column.type), "", "") for column in table.columns]
-    sql = listing(COLUMN_HEADERS, rows, pattern).sql(dialect=write)
+    sql = listing(COLUMN_HEADERS, rows, pattern).sql(dialect=session.write)
     return Rewritten(kind, sql, (table.name,), {})
 
 
