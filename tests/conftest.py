@@ -23,6 +23,13 @@ def sqlalchemy_url(libpq_uri: str, database: str | None = None) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def socket_conninfo(url: str) -> tuple[str, str]:
+    """``(socket folder, libpq conninfo)`` of a database URL of the embedded server."""
+    parsed = make_url(url)
+    socket_dir = str(parsed.query["host"])
+    return socket_dir, f"host={socket_dir} dbname={parsed.database} user={parsed.username}"
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A PostgreSQL server for the whole session; the URL of its ``postgres`` database.

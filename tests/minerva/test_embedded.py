@@ -27,6 +27,7 @@ from dataos_defs.minerva.model import Table, TableName
 from dataos_defs.minerva.result import MinervaError
 from dataos_defs.minerva.settings import MinervaSettings
 from dataos_defs.minerva.types import trino_type
+from tests.conftest import socket_conninfo
 
 pytestmark = pytest.mark.postgres
 PASSWORD = "pw-never-shown-7f3a"
@@ -135,8 +136,7 @@ def _write_lakehouse(home: Path) -> None:
 @pytest.fixture
 def world(fresh_postgres_url: str, tmp_path: Path) -> Iterator[World]:
     url = make_url(fresh_postgres_url)
-    socket_dir = str(url.query["host"])
-    conninfo = f"host={socket_dir} dbname={url.database} user={url.username}"
+    socket_dir, conninfo = socket_conninfo(fresh_postgres_url)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(SCHEMA_SQL)
     home = tmp_path / "home"

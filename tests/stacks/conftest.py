@@ -19,13 +19,13 @@ from flare_support import (
 from sqlalchemy.engine import make_url
 
 from dataos_defs.manifest.depot import Depot
+from tests.conftest import socket_conninfo
 
 
 @pytest.fixture
 def shop(fresh_postgres_url: str, tmp_path: Path) -> Iterator[Shop]:
     url = make_url(fresh_postgres_url)
-    socket_dir = str(url.query["host"])
-    conninfo = f"host={socket_dir} dbname={url.database} user={url.username}"
+    socket_dir, conninfo = socket_conninfo(fresh_postgres_url)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(SCHEMA_SQL)
     home = tmp_path / "home"
