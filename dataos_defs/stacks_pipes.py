@@ -16,8 +16,13 @@ The child sees ``spec.envs`` and ``DATAOS_WORKSPACE``/``DATAOS_WORKFLOW``/``DATA
 Locally it does not inherit the code location's environment beyond :data:`INHERITED_ENV`:
 that environment holds the platform's own secrets (``DATAOS_DATABASE_URL``,
 ``DATAOS_SECRET_KEY``), which a container of DataOS never sees. ``secrets`` and
-``dataosSecrets`` are not resolved locally (only named in a warning); on Kubernetes they are
-secret references in the pod, resolved by the kubelet.
+``dataosSecrets`` are secret references in a pod, resolved by the kubelet; locally a
+``secret_env`` resolver gives those consumed as ``envVars`` to the child (under ``envs``),
+never to a log, metadata or the Definitions; without one they are named in a warning.
+
+A failure raises :class:`ContainerExitError` with the exit code and the tail of stderr, or
+of a pod's log and its ``terminated.exitCode``, read before the pod is deleted (tested
+against a stand-in for ``kubernetes.client.CoreV1Api``: no Kubernetes API runs here).
 
 A process that calls ``dagster_pipes.open_dagster_pipes()`` can log and report
 materializations; their metadata lands on the job's asset (its ``dataos/<ws>/<wf>/<job>``
@@ -26,13 +31,15 @@ marker). A process that does not is still recorded, with its exit code.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import signal
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from subprocess import PIPE, Popen
 from typing import IO, TYPE_CHECKING, Any
 
@@ -51,6 +58,7 @@ from dagster_pipes import PipesExtras
 
 from dataos_defs.compile import CheckOutput, JobContext, StackOutput
 from dataos_defs.compile.k8s import K8S_CONFIG_TAG
+from dataos_defs.manifest.common import RuntimeSpec
 from dataos_defs.manifest.stacks import ContainerSpec
 
 if TYPE_CHECKING:
@@ -61,6 +69,13 @@ INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "
 """What a local child takes from the code location's environment: enough to find programs
 and write temporary files, nothing that configures the platform."""
 STDERR_TAIL_LINES = 20
+POD_LOG_REQUEST_LINES = 200
+"""Log lines read from a failed pod: the Pipes messages among them are left out."""
+_PIPES_MESSAGE = '{"__dagster_pipes_version"'
+ENV_CONSUMPTION = (None, "envVars")
+
+SecretEnvResolver = Callable[[RuntimeSpec, str], Mapping[str, str]]
+"""(spec, workspace) -> the variables of the Secrets a job consumes (as ``envVars``)."""
 
 
 class ContainerExitError(RuntimeError):
@@ -158,29 +173,44 @@ def _container_spec(job: JobContext) -> ContainerSpec:
     return job.stack_spec
 
 
+def _secret_variables(
+    context: AssetExecutionContext, job: JobContext, resolver: SecretEnvResolver | None
+) -> Mapping[str, str]:
+    """The variables the job's Secrets give it locally; only names and counts are logged."""
+    runtime = job.spec
+    if runtime is None:
+        return {}
+    refs = [*(runtime.secrets or []), *(s.name for s in runtime.dataosSecrets or [])]
+    if resolver is not None:
+        as_files = [
+            s for s in runtime.dataosSecrets or [] if s.consumptionType not in ENV_CONSUMPTION
+        ]
+        refs = [s.name for s in as_files]
+    if refs:
+        context.log.warning(
+            f"secrets {', '.join(refs)} are not provided to the process in embedded mode"
+        )
+    values = resolver(runtime, job.workspace) if resolver is not None else {}
+    if values:
+        context.log.info(f"{len(values)} environment variables provided from secrets")
+    return values
+
+
 def _run_local(
-    context: AssetExecutionContext, job: JobContext, spec: ContainerSpec
+    context: AssetExecutionContext,
+    job: JobContext,
+    spec: ContainerSpec,
+    secret_env: SecretEnvResolver | None,
 ) -> PipesClientCompletedInvocation:
     if not spec.command:
         raise ContainerExitError(
             f"job '{job.job}' gives no command: the entrypoint of image '{spec.image}' only "
             f"runs on Kubernetes ({RUN_MODE_ENV}=k8s)"
         )
-    runtime = job.spec
-    refs = (
-        [*(runtime.secrets or []), *(s.name for s in runtime.dataosSecrets or [])]
-        if runtime
-        else []
-    )
-    if refs:
-        context.log.warning(
-            f"secrets {', '.join(refs)} are not provided to the process in embedded mode"
-        )
+    env = {**_secret_variables(context, job, secret_env), **job_env(job)}
     base = {key: os.environ[key] for key in INHERITED_ENV if key in os.environ}
     client = LocalSubprocessClient(env=base)
-    return client.run(
-        context=context, command=[*spec.command, *(spec.arguments or [])], env=job_env(job)
-    )
+    return client.run(context=context, command=[*spec.command, *(spec.arguments or [])], env=env)
 
 
 def _op_k8s_config(context: AssetExecutionContext) -> dict[str, Any]:
@@ -227,18 +257,86 @@ def pod_request(
     }
 
 
-def _run_k8s(context: AssetExecutionContext, job: JobContext) -> PipesClientCompletedInvocation:
-    """Dagster-k8s is imported here: only a code location running on Kubernetes needs it."""
+@functools.cache
+def _pod_keeping_client() -> type[Any]:
+    """``PipesK8sClient`` recording the pod it starts (it names it), so that its caller can read
+    a failed pod before deleting it. Defined on first use: dagster-k8s is slow to import."""
     from dagster_k8s import PipesK8sClient
+
+    class PodKeepingK8sClient(PipesK8sClient):
+        started: tuple[Any, str, str] | None = None
+
+        def consume_pod_logs(self, *args: Any, **kwargs: Any) -> Any:
+            """Called by ``run`` once the pod is created."""
+            signature = inspect.signature(PipesK8sClient.consume_pod_logs)
+            call = signature.bind(self, *args, **kwargs).arguments
+            self.started = (call["client"], call["namespace"], call["pod_name"])
+            return super().consume_pod_logs(*args, **kwargs)
+
+    return PodKeepingK8sClient
+
+
+def _run_k8s(context: AssetExecutionContext, job: JobContext) -> PipesClientCompletedInvocation:
     from dagster_k8s.client import DagsterK8sError
 
     from dataos_defs.adapters.k8s_launcher import K8sSettings
 
     request = pod_request(job, _op_k8s_config(context), K8sSettings.from_env())
+    pipes = _pod_keeping_client()()
     try:
-        return PipesK8sClient().run(context=context, **request)
+        return pipes.run(context=context, delete_pod_on_completion=False, **request)
     except DagsterK8sError as exc:
-        raise ContainerExitError(f"pod of image '{request['image']}' failed: {exc}") from exc
+        raise _pod_failure(context, pipes.started, request["image"], exc) from exc
+    finally:
+        if pipes.started is not None:
+            client, namespace, name = pipes.started
+            try:
+                client.core_api.delete_namespaced_pod(name, namespace)
+            except Exception as exc:  # the step's own outcome matters more than the cleanup
+                context.log.warning(f"could not delete pod {name} in {namespace}: {exc}")
+
+
+def _pod_failure(
+    context: AssetExecutionContext, started: tuple[Any, str, str] | None, image: str, error: Any
+) -> ContainerExitError:
+    """A failed pod's exit code and log tail, when the pod can still be read; otherwise
+    dagster-k8s' own account of the failure."""
+    failed = ContainerExitError(f"pod of image '{image}' failed: {error}")
+    if started is None:
+        return failed
+    client, namespace, name = started
+    try:
+        pod = client.core_api.read_namespaced_pod(name, namespace)
+        container, code, reason = _failed_container(pod)
+        if container is None or code is None:
+            return failed
+        log = client.retrieve_pod_logs(
+            name, namespace, container_name=container, tail_lines=POD_LOG_REQUEST_LINES
+        )
+    except Exception as detail:  # explaining a failure must never hide it
+        context.log.warning(f"could not read the status and log of pod {name}: {detail}")
+        return failed
+    why = f" ({reason})" if reason and reason != "Error" else ""
+    return ContainerExitError(
+        f"pod {name} of image '{image}' exited with code {code}{why}; last lines of its "
+        f"log:\n{_log_tail(log) or '(empty)'}",
+        code,
+    )
+
+
+def _failed_container(pod: Any) -> tuple[str | None, int | None, str | None]:
+    """(name, exit code, reason) of the first container that terminated in failure."""
+    for status in pod.status.container_statuses or []:
+        terminated = status.state.terminated if status.state else None
+        if terminated is not None and terminated.exit_code != 0:
+            return status.name, int(terminated.exit_code), terminated.reason
+    return None, None, None
+
+
+def _log_tail(log: str) -> str:
+    """The last lines of a pod's log, without the Pipes messages the process wrote to it."""
+    lines = [line for line in log.splitlines() if not line.lstrip().startswith(_PIPES_MESSAGE)]
+    return "\n".join(lines[-STDERR_TAIL_LINES:]).rstrip()
 
 
 def _outputs(
@@ -268,15 +366,25 @@ def _outputs(
 
 
 def run_container(
-    context: AssetExecutionContext, job: JobContext
+    context: AssetExecutionContext,
+    job: JobContext,
+    *,
+    secret_env: SecretEnvResolver | None = None,
 ) -> Iterator[StackOutput | CheckOutput]:
-    """Run a container job and report what its process reported through Pipes."""
+    """Run a container job and report what its process reported through Pipes.
+
+    ``secret_env`` gives a local process its Secrets (Kubernetes resolves them itself); the
+    code location passes :func:`dataos_defs.poros.secret_env.store_secret_env`.
+    """
     spec = _container_spec(job)
     mode = run_mode()
     if job.dry_run:
         context.log.info(f"dry run: image '{spec.image}' not started")
         return
-    invocation = _run_k8s(context, job) if mode == "k8s" else _run_local(context, job, spec)
+    if mode == "k8s":
+        invocation = _run_k8s(context, job)
+    else:
+        invocation = _run_local(context, job, spec, secret_env)
     reported, checks = _outputs(job, invocation.get_results())
     common: dict[str, Any] = {
         "dataos/image": spec.image,

@@ -8,6 +8,7 @@ as :meth:`DagsterGraphQL.reload_location` does for a location that fails to load
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -17,6 +18,8 @@ import httpx
 DEFAULT_LOCATION = "dataos"
 DEFAULT_REPOSITORY = "__repository__"
 """The repository name Dagster gives the Definitions of a code location."""
+ACTIVE_RUN_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED")
+"""Runs that have not ended and are not being canceled already."""
 
 _LOCATION_FIELDS = """
   __typename
@@ -77,6 +80,7 @@ mutation Terminate($runId: String!) {
   terminateRun(runId: $runId) {
     __typename
     ... on TerminateRunSuccess { run { runId status } }
+    ... on TerminateRunFailure { message }
     ... on Error { message }
   }
 }"""
@@ -302,15 +306,24 @@ class DagsterGraphQL:
         result = _fail_unless(data["terminateRun"], "TerminateRunSuccess")
         return self.run_status(run_id) or str(result["run"]["status"])
 
-    def runs(self, job: str | None = None, limit: int = 20) -> list[RunInfo]:
-        """Newest first: runs of ``job`` (all jobs when ``None``) with their status."""
-        run_filter = {"pipelineName": job} if job else {}
+    def runs(
+        self, job: str | None = None, limit: int = 20, statuses: Sequence[str] | None = None
+    ) -> list[RunInfo]:
+        """Newest first: runs of ``job`` (all jobs when ``None``) with their status, only
+        those in ``statuses`` when given."""
+        run_filter: dict[str, Any] = {"pipelineName": job} if job else {}
+        if statuses is not None:
+            run_filter["statuses"] = list(statuses)
         data = self.execute(RUNS, {"filter": run_filter, "limit": limit})
         result = _fail_unless(data["runsOrError"], "Runs")
         return [
             RunInfo(r["runId"], r["jobName"], r["status"], r["startTime"], r["endTime"])
             for r in result["results"]
         ]
+
+    def active_runs(self, job: str, limit: int = 100) -> list[RunInfo]:
+        """Runs of ``job`` that are queued, starting or running."""
+        return self.runs(job, limit, statuses=ACTIVE_RUN_STATUSES)
 
     def run_status(self, run_id: str) -> str | None:
         data = self.execute(RUNS, {"filter": {"runIds": [run_id]}, "limit": 1})

@@ -24,6 +24,7 @@ from dataos_defs.api.client import DEFAULT_API_URL
 from dataos_defs.api.errors import install_error_handlers
 from dataos_defs.api.identity import Unauthenticated, unauthenticated_response
 from dataos_defs.api.opa_fast import FastDecisions
+from dataos_defs.api.reconcile import EndOnWatch, start_end_on_watch
 from dataos_defs.gateway.service import Gateway
 from dataos_defs.heimdall.credentials import API_URL_ENV
 from dataos_defs.heimdall.identity import bootstrap_operator
@@ -55,6 +56,7 @@ def create_app(
         state_home = home or Settings.from_env().home
         heimdall: Heimdall | None = None
         gateway: Gateway | None = None
+        watch: EndOnWatch | None = None
         try:
             app.state.store = store
             app.state.identities = Identities(store)
@@ -68,8 +70,12 @@ def create_app(
             if "gateway" in services:
                 gateway = Gateway(store, heimdall, state_home)
                 app.state.gateway = gateway
+            if "poros" in services:
+                watch = start_end_on_watch(store)
             yield
         finally:
+            if watch is not None:
+                watch.stop()
             if gateway is not None:
                 gateway.close()
             if heimdall is not None:

@@ -1,10 +1,11 @@
-"""Reconciliation after an apply or delete: bring Dagster to the state the store describes.
+"""Reconciliation: bring Dagster to the state the store describes.
 
 It lives in the API layer because it is the one layer allowed to use both the store
 (``poros``, which must not know Dagster) and the Dagster GraphQL adapter; it speaks HTTP
 only, so the API server never imports Dagster.
 
-Steps, when ``DAGSTER_WEBSERVER_URL`` names a webserver (``make up`` sets it):
+After every apply or delete, when ``DAGSTER_WEBSERVER_URL`` names a webserver (``make up``
+sets it):
 
 1. reload the code location (``DAGSTER_LOCATION_NAME``, default ``dataos``): it recompiles
    the Definitions from the store;
@@ -12,22 +13,42 @@ Steps, when ``DAGSTER_WEBSERVER_URL`` names a webserver (``make up`` sets it):
    error as its reason (none of them can run);
 3. otherwise each live workflow must have its job (found by its ``dataos/workspace`` and
    ``dataos/workflow`` tags); a workflow with ``workflow.schedule`` gets its schedule
-   ``RUNNING`` (started if it was stopped); then the workflow is ``active``.
+   ``RUNNING`` (started if it was stopped); then the workflow is ``active``. Before the
+   reload, the jobs of deleted workflows (a Resource, or a workspace deleted with
+   ``--force``) have their schedules stopped and their runs terminated;
+4. a workflow whose ``schedule.endOn`` has passed is finished (DATAOS_CONTRACT §2): its
+   schedule is stopped and its runs still in flight are terminated;
+5. a workflow without a schedule runs once when applied: each one the apply created or
+   changed (``changed``) gets a run of its job, tagged ``dataos/trigger=apply``. Re-applying
+   an unchanged manifest changes nothing, so it starts nothing. Jobs with ``dryRun`` run in
+   dry-run mode, as their executors decide. A run that cannot be launched makes the
+   workflow ``error`` with the reason.
+
+``endOn`` must hold when nothing is applied too: :class:`EndOnWatch`, a thread of the API
+server, checks every :data:`WATCH_INTERVAL_S` seconds. It never reloads the location, and
+reads Dagster only while some workflow's ``endOn`` has passed, so it costs one store query
+otherwise. A run may thus outlive ``endOn`` by up to that interval.
 
 Without a URL nothing happens and workflows stay ``pending``: the store is the record of
 intent, and nothing has deployed them. When the webserver cannot be reached they stay
-``pending`` with the reason, and the next apply or delete reconciles them again.
+``pending`` with the reason, and the next apply or delete reconciles them again (a
+workflow whose run-once launch was missed that way is not launched later).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from dataos_defs.adapters.dagster_graphql import (
+    ACTIVE_RUN_STATUSES,
     DEFAULT_LOCATION,
     DagsterGraphQL,
     DagsterGraphQLError,
@@ -42,16 +63,49 @@ DAGSTER_LOCATION_ENV = "DAGSTER_LOCATION_NAME"
 LOAD_TIMEOUT_S = 60.0
 SETTLE_TIMEOUT_S = 5.0
 REASON_LIMIT = 500
+WATCH_INTERVAL_S = 30.0
+APPLY_TRIGGER = {"dataos/trigger": "apply"}
 
 log = logging.getLogger(__name__)
+Decision = tuple[Status, str | None]
 
 
 @dataclass(frozen=True)
 class Outcome:
     """What reconciliation decided for each live workflow: (status, reason)."""
 
-    statuses: Mapping[ResourceKey, tuple[Status, str | None]]
+    statuses: Mapping[ResourceKey, Decision]
     location_error: str | None = None
+    launched: Mapping[ResourceKey, str] = field(default_factory=dict)
+    """The run started for each workflow that runs once because the apply changed it."""
+    terminated: Mapping[ResourceKey, tuple[str, ...]] = field(default_factory=dict)
+    """Runs stopped because their workflow's ``endOn`` had passed."""
+
+
+def _schedule(workflow: StoredResource) -> Mapping[str, Any]:
+    return (workflow.manifest.get("workflow") or {}).get("schedule") or {}
+
+
+def end_on(manifest: Mapping[str, Any]) -> datetime | None:
+    """A workflow's ``schedule.endOn`` as an aware date-time, read as the compiled schedule
+    reads it: ``Z`` accepted, a naive value is in the schedule's ``timezone`` (UTC)."""
+    schedule = (manifest.get("workflow") or {}).get("schedule") or {}
+    if not schedule.get("endOn"):
+        return None
+    try:
+        moment = datetime.fromisoformat(str(schedule["endOn"]))
+    except ValueError:
+        log.warning("ignoring an endOn that is not ISO-8601: %r", schedule["endOn"])
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(schedule.get("timezone") or "UTC"))
+    return moment
+
+
+def has_ended(manifest: Mapping[str, Any], now: datetime | None = None) -> bool:
+    """Whether the workflow's ``endOn`` has passed: it is finished for good."""
+    until = end_on(manifest)
+    return until is not None and until <= (now or datetime.now(UTC))
 
 
 def _reason(text: str) -> str:
@@ -98,73 +152,223 @@ def _job_of(workflow: StoredResource, state: LocationState) -> str | None:
     return None
 
 
-def _reconcile_workflow(
-    dagster: DagsterGraphQL, workflow: StoredResource, state: LocationState
-) -> tuple[Status, str | None]:
-    job = _job_of(workflow, state)
-    if job is None:
-        return "error", f"the code location '{state.name}' compiled no job for this workflow"
-    scheduled = bool((workflow.manifest.get("workflow") or {}).get("schedule"))
+def _finish(dagster: DagsterGraphQL, job: str, state: LocationState) -> tuple[str, ...]:
+    """Stop the job's schedule and terminate its runs in flight: the runs it stopped."""
     for schedule in state.schedules.values():
-        if schedule.job != job:
+        if schedule.job == job and schedule.status == "RUNNING":
+            dagster.stop_schedule(schedule.state_id)
+    active = tuple(run.run_id for run in dagster.active_runs(job))
+    for run_id in active:
+        try:
+            dagster.terminate_run(run_id)
+        except DagsterGraphQLError:
+            if dagster.run_status(run_id) in ACTIVE_RUN_STATUSES:
+                raise
+    return active
+
+
+def _retire(dagster: DagsterGraphQL, live: set[tuple[str, str]]) -> None:
+    """Before the reload hides them: stop the schedules and runs of workflows deleted since
+    the location last loaded (a deleted workflow stops, as in DataOS)."""
+    before = dagster.location_state()
+    for job, tags in before.jobs.items():
+        owner = (tags.get("dataos/workspace"), tags.get("dataos/workflow"))
+        if owner[0] is None or owner[1] is None or owner in live:
             continue
         try:
-            if scheduled and schedule.status != "RUNNING":
-                dagster.start_schedule(schedule.name)
-            elif not scheduled and schedule.status == "RUNNING":
-                dagster.stop_schedule(schedule.state_id)
+            stopped = _finish(dagster, job, before)
         except DagsterGraphQLError as exc:
-            return "error", _reason(f"schedule {schedule.name}: {exc}")
-    return "active", None
+            log.warning("could not stop job %s of a deleted workflow: %s", job, exc)
+            continue
+        if stopped:
+            log.info("job %s of a deleted workflow: terminated %s", job, ", ".join(stopped))
+
+
+@dataclass
+class _Pass:
+    """One reconciliation against a loaded location, collecting what it did."""
+
+    dagster: DagsterGraphQL
+    state: LocationState
+    now: datetime
+    launched: dict[ResourceKey, str] = field(default_factory=dict)
+    terminated: dict[ResourceKey, tuple[str, ...]] = field(default_factory=dict)
+
+    def workflow(self, workflow: StoredResource, changed: bool) -> Decision:
+        job = _job_of(workflow, self.state)
+        if job is None:
+            return (
+                "error",
+                f"the code location '{self.state.name}' compiled no job for this workflow",
+            )
+        scheduled = bool(_schedule(workflow))
+        try:
+            if scheduled and has_ended(workflow.manifest, self.now):
+                self._end(workflow, job)
+            elif scheduled:
+                self._keep_scheduled(job)
+            else:
+                self._unschedule(job)
+        except DagsterGraphQLError as exc:
+            return "error", _reason(f"job {job}: {exc}")
+        if changed and not scheduled:
+            try:
+                self.launched[workflow.key] = self.dagster.launch_run(job, APPLY_TRIGGER)
+            except DagsterGraphQLError as exc:
+                return "error", _reason(f"the run started on apply could not be launched: {exc}")
+        return "active", None
+
+    def _end(self, workflow: StoredResource, job: str) -> None:
+        stopped = _finish(self.dagster, job, self.state)
+        if stopped:
+            self.terminated[workflow.key] = stopped
+
+    def _keep_scheduled(self, job: str) -> None:
+        for schedule in self.state.schedules.values():
+            if schedule.job == job and schedule.status != "RUNNING":
+                self.dagster.start_schedule(schedule.name)
+
+    def _unschedule(self, job: str) -> None:
+        for schedule in self.state.schedules.values():
+            if schedule.job == job and schedule.status == "RUNNING":
+                self.dagster.stop_schedule(schedule.state_id)
 
 
 def _decide(
-    dagster: DagsterGraphQL, workflows: list[StoredResource]
-) -> tuple[dict[ResourceKey, tuple[Status, str | None]], str | None]:
+    dagster: DagsterGraphQL,
+    workflows: list[StoredResource],
+    changed: Collection[ResourceKey],
+    now: datetime,
+) -> Outcome:
     expected = {(w.workspace or "", w.name) for w in workflows}
     try:
+        _retire(dagster, expected)
         dagster.reload_location()
         state = _settled(dagster, expected)
     except DagsterGraphQLError as exc:
         reason = _reason(f"not deployed yet: reloading the Dagster code location failed: {exc}")
-        return {w.key: ("pending", reason) for w in workflows}, None
+        return Outcome({w.key: ("pending", reason) for w in workflows})
     if state.load_status == "LOADING":
         reason = f"not deployed yet: the Dagster code location '{state.name}' is still loading"
-        return {w.key: ("pending", reason) for w in workflows}, None
+        return Outcome({w.key: ("pending", reason) for w in workflows})
     if state.error is not None:
         reason = _reason(f"the Dagster code location '{state.name}' failed to load: {state.error}")
-        return {w.key: ("error", reason) for w in workflows}, state.error
-    return {w.key: _reconcile_workflow(dagster, w, state) for w in workflows}, None
+        return Outcome({w.key: ("error", reason) for w in workflows}, state.error)
+    done = _Pass(dagster, state, now)
+    statuses = {w.key: done.workflow(w, w.key in changed) for w in workflows}
+    return Outcome(statuses, None, done.launched, done.terminated)
 
 
-def reconcile(store: Store, url: str | None = None, location: str | None = None) -> Outcome | None:
-    """Reconcile every live workflow with the webserver at ``url`` (default: the env).
-
-    ``None`` when no webserver is configured (nothing is done). Only statuses that change
-    are written, so ``updated_at`` keeps meaning "last changed".
-    """
+def _target(url: str | None, location: str | None) -> tuple[str, str] | None:
     url = url or os.environ.get(DAGSTER_URL_ENV)
     if not url:
         return None
-    location = location or os.environ.get(DAGSTER_LOCATION_ENV) or DEFAULT_LOCATION
+    return url, location or os.environ.get(DAGSTER_LOCATION_ENV) or DEFAULT_LOCATION
+
+
+def reconcile(
+    store: Store,
+    url: str | None = None,
+    location: str | None = None,
+    *,
+    changed: Collection[ResourceKey] = (),
+    now: datetime | None = None,
+) -> Outcome | None:
+    """Reconcile every live workflow with the webserver at ``url`` (default: the env).
+
+    ``changed`` holds the Resources the triggering apply created or updated: those of them
+    that are workflows without a schedule are started. ``None`` when no webserver is
+    configured (nothing is done). Only statuses that change are written, so ``updated_at``
+    keeps meaning "last changed".
+    """
+    target = _target(url, location)
+    if target is None:
+        return None
     workflows = store.list(kind="workflow")
-    with DagsterGraphQL(url, location=location) as dagster:
-        statuses, location_error = _decide(dagster, workflows)
+    with DagsterGraphQL(target[0], location=target[1]) as dagster:
+        outcome = _decide(dagster, workflows, frozenset(changed), now or datetime.now(UTC))
     for workflow in workflows:
-        status, reason = statuses[workflow.key]
+        status, reason = outcome.statuses[workflow.key]
         if (workflow.status, workflow.status_reason) == (status, reason):
             continue
         try:
             store.set_status(workflow.kind, workflow.name, workflow.workspace, status, reason)
         except PorosError as exc:
             log.info("not recording the status of %s: %s", workflow.key, exc)
-    return Outcome(statuses, location_error)
+    for key, run_id in outcome.launched.items():
+        log.info("started %s once on apply: run %s", key, run_id)
+    return outcome
 
 
-def reconcile_after_change(store: Store) -> None:
+def reconcile_after_change(store: Store, changed: Collection[ResourceKey] = ()) -> None:
     """Called by the routes once a change is stored: never fails the request, which has
     already succeeded; a problem is logged and the statuses say what is known."""
     try:
-        reconcile(store)
+        reconcile(store, changed=changed)
     except Exception:
         log.exception("reconciliation with Dagster failed")
+
+
+def end_finished_workflows(
+    store: Store,
+    url: str | None = None,
+    location: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> dict[ResourceKey, tuple[str, ...]]:
+    """Stop the schedule and terminate the runs in flight of every live workflow whose
+    ``endOn`` has passed, without reloading the location; the runs terminated, by workflow.
+    Asks Dagster nothing when no workflow has ended."""
+    target = _target(url, location)
+    moment = now or datetime.now(UTC)
+    ended = [w for w in store.list(kind="workflow") if has_ended(w.manifest, moment)]
+    if target is None or not ended:
+        return {}
+    terminated: dict[ResourceKey, tuple[str, ...]] = {}
+    with DagsterGraphQL(target[0], location=target[1]) as dagster:
+        state = dagster.location_state()
+        for workflow in ended:
+            job = _job_of(workflow, state)
+            stopped = _finish(dagster, job, state) if job is not None else ()
+            if stopped:
+                log.info(
+                    "%s ended on %s: terminated %s",
+                    workflow.key,
+                    end_on(workflow.manifest),
+                    ", ".join(stopped),
+                )
+                terminated[workflow.key] = stopped
+    return terminated
+
+
+class EndOnWatch:
+    """A daemon thread ending workflows whose ``endOn`` passes while nothing is applied."""
+
+    def __init__(self, store: Store, interval: float = WATCH_INTERVAL_S) -> None:
+        self.store = store
+        self.interval = interval
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="dataos-endon-watch", daemon=True)
+
+    def start(self) -> EndOnWatch:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stopping.wait(self.interval):
+            try:
+                end_finished_workflows(self.store)
+            except Exception:
+                log.exception("ending workflows past their endOn failed")
+
+
+def start_end_on_watch(store: Store, interval: float = WATCH_INTERVAL_S) -> EndOnWatch | None:
+    """The running watch, or ``None`` when no webserver is configured (nothing to end)."""
+    if not os.environ.get(DAGSTER_URL_ENV):
+        return None
+    return EndOnWatch(store, interval).start()

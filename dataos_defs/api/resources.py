@@ -63,7 +63,10 @@ def apply(
     results = apply_resources(store, parsed, body.workspace, identity.user_id, dry_run=body.dry_run)
     if not body.dry_run:
         heimdall_of(request).reload()
-        reconcile_after_change(store)
+        changed = [
+            ResourceKey(r.kind, r.name, r.workspace) for r in results if r.action != "unchanged"
+        ]
+        reconcile_after_change(store, changed)
     return ApplyResponse(
         dry_run=body.dry_run,
         results=[

@@ -3,7 +3,8 @@
 The store says what a workflow should be; Dagster knows what it is doing. These routes
 read (and act on) Dagster through its GraphQL API: the workflow's job, its schedule and
 next tick, its runs, the state of each DataOS job (one Dagster op) in the latest run, and
-the latest run's logs per job.
+the latest run's logs per job. A workflow whose ``schedule.endOn`` has passed shows the
+runtime ``ended`` once no run of it is in flight (reconciliation terminates those).
 """
 
 from __future__ import annotations
@@ -17,12 +18,22 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from dataos_defs import naming
-from dataos_defs.adapters.dagster_graphql import DagsterGraphQL, DagsterGraphQLError
+from dataos_defs.adapters.dagster_graphql import (
+    ACTIVE_RUN_STATUSES,
+    DagsterGraphQL,
+    DagsterGraphQLError,
+)
 from dataos_defs.api.authz import authorize
 from dataos_defs.api.deps import get_store
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity, current_identity
-from dataos_defs.api.reconcile import DAGSTER_LOCATION_ENV, DAGSTER_URL_ENV, DEFAULT_LOCATION
+from dataos_defs.api.reconcile import (
+    DAGSTER_LOCATION_ENV,
+    DAGSTER_URL_ENV,
+    DEFAULT_LOCATION,
+    end_on,
+    has_ended,
+)
 from dataos_defs.heimdall.objects import resource_object
 from dataos_defs.poros.records import StoredResource
 from dataos_defs.poros.store import Store
@@ -30,7 +41,7 @@ from dataos_defs.poros.store import Store
 router = APIRouter(prefix="/poros/api/v1", tags=["runtime"])
 StoreDep = Annotated[Store, Depends(get_store)]
 IdentityDep = Annotated[Identity, Depends(current_identity)]
-ACTIVE = {"QUEUED", "NOT_STARTED", "STARTING", "STARTED"}
+ACTIVE = set(ACTIVE_RUN_STATUSES)
 
 
 @contextmanager
@@ -125,7 +136,9 @@ def get_runtime(
         )
     done = sum(1 for n in nodes if n["state"] == "success")
     latest = runs[0] if runs else None
-    runtime = _runtime(latest.status if latest else None, next_tick)
+    ended = has_ended(workflow.manifest)
+    runtime = _runtime(latest.status if latest else None, next_tick, ended)
+    until = end_on(workflow.manifest)
     return {
         "name": name,
         "workspace": ws,
@@ -133,7 +146,12 @@ def get_runtime(
         "runtime": runtime,
         "job": job,
         "progress": f"{done}/{len(nodes)}",
-        "schedule": {"name": schedule, "state": schedule_status, "next_tick": next_tick},
+        "schedule": {
+            "name": schedule,
+            "state": schedule_status,
+            "next_tick": None if ended else next_tick,
+            "end_on": until.isoformat() if until else None,
+        },
         "started": _time(latest.start_time) if latest else None,
         "finished": _time(latest.end_time) if latest else None,
         "nodes": nodes,
@@ -169,14 +187,19 @@ def runtimes_of(workflows: list[StoredResource]) -> dict[tuple[str, str | None],
     found = {}
     for workflow in workflows:
         job = naming.job_name(workflow.workspace or "public", workflow.name)
-        found[(workflow.name, workflow.workspace)] = _runtime(latest.get(job), ticks.get(job))
+        ended = has_ended(workflow.manifest)
+        runtime = _runtime(latest.get(job), ticks.get(job), ended)
+        found[(workflow.name, workflow.workspace)] = runtime
     return found
 
 
-def _runtime(last_status: str | None, next_tick: str | None) -> str:
-    """DataOS runtime words: running, succeeded, failed, pending, or next:<time>."""
+def _runtime(last_status: str | None, next_tick: str | None, ended: bool = False) -> str:
+    """DataOS runtime words: running, succeeded, failed, pending, next:<time>, or ended (a
+    schedule past its ``endOn``)."""
     if last_status in ACTIVE:
         return "running"
+    if ended:
+        return "ended"
     if next_tick:
         return f"next:{next_tick}"
     return {"SUCCESS": "succeeded", "FAILURE": "failed", "CANCELED": "failed"}.get(
@@ -194,7 +217,7 @@ def act(
     workspace: str | None = None,
 ) -> dict[str, Any]:
     """``run`` launches a run now; ``stop`` terminates the active runs; ``pause`` and
-    ``resume`` stop and start the schedule."""
+    ``resume`` stop and start the schedule (a schedule past its ``endOn`` cannot resume)."""
     if action not in ("run", "stop", "pause", "resume"):
         raise ApiError(
             400,
@@ -204,11 +227,18 @@ def act(
         )
     workflow = _workflow(request, store, identity, name, workspace, "update")
     job = naming.job_name(workflow.workspace or "public", name)
+    if action == "resume" and has_ended(workflow.manifest):
+        raise ApiError(
+            409,
+            "schedule_ended",
+            f"workflow '{name}' ended on {workflow.manifest['workflow']['schedule']['endOn']}",
+            "change or remove schedule.endOn and apply the workflow again",
+        )
     with _dagster() as client:
         if action == "run":
             return {"action": action, "run_id": client.launch_run(job, {"dataos/trigger": "cli"})}
         if action == "stop":
-            active = [r.run_id for r in client.runs(job, limit=50) if r.status in ACTIVE]
+            active = [r.run_id for r in client.active_runs(job)]
             for run in active:
                 client.terminate_run(run)
             return {"action": action, "stopped": active}

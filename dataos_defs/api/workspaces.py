@@ -10,6 +10,7 @@ from dataos_defs.api.authz import authorize, heimdall_of, may
 from dataos_defs.api.deps import get_store
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity, current_identity
+from dataos_defs.api.reconcile import reconcile_after_change
 from dataos_defs.api.wire import WorkspaceIn, WorkspaceList, WorkspaceOut
 from dataos_defs.heimdall.objects import workspace_object
 from dataos_defs.poros.records import Workspace
@@ -68,6 +69,10 @@ def get_workspace(
 def delete_workspace(
     request: Request, name: str, store: StoreDep, identity: IdentityDep, force: bool = False
 ) -> None:
+    """With ``force`` its Resources are deleted too; Dagster is then reconciled, as after
+    deleting a Resource: their schedules and runs stop and their jobs leave the location."""
     authorize(request, identity, "delete", workspace_object(name))
-    store.delete_workspace(name, identity.user_id, force=force)
+    deleted = store.delete_workspace(name, identity.user_id, force=force)
     heimdall_of(request).reload()
+    if deleted:
+        reconcile_after_change(store)

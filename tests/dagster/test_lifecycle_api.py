@@ -1,0 +1,150 @@
+"""The lifecycle through the real API server and ``dataos-ctl``, with Dagster stood in.
+
+The server (``dataos-ctl serve`` on 127.0.0.1) reconciles with the GraphQL stand-in of
+``graphql_stand_in``, which compiles what the server's store holds on every reload. Covers
+what the apply and workspace routes hand to reconciliation: the keys an apply changed (run
+once), and ``workspace delete --force`` (its workflows stopped, the location reloaded);
+and how ``get runtime`` and ``runtime resume`` treat a workflow past its ``endOn``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from dagster_support import interfaces
+from graphql_stand_in import Compiled, DagsterStandIn, compiled_from, serve
+
+from dataos_defs.api.reconcile import APPLY_TRIGGER
+from dataos_defs.poros.settings import Settings
+from dataos_defs.poros.store import Store
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+ONCE = """\
+name: once
+version: v1
+type: workflow
+description: {description}
+workflow:
+  dag:
+    - name: hello
+      spec:
+        stack: python3
+        compute: runnable-default
+        stackSpec: {{}}
+"""
+NIGHTLY = """\
+name: nightly
+version: v1
+type: workflow
+{workspace}workflow:
+  schedule:
+    cron: "0 3 * * *"
+    endOn: "{end_on}"
+  dag:
+    - name: hello
+      spec:
+        stack: python3
+        compute: runnable-default
+        stackSpec: {{}}
+"""
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, DagsterStandIn]]:
+    home = tmp_path_factory.mktemp("dataos-home")
+    opened: list[Store] = []
+
+    def workflows() -> list[Compiled]:
+        if not opened:
+            opened.append(Store.open(settings=Settings.from_env({"DATAOS_HOME": str(home)})))
+        return compiled_from(opened[0])()
+
+    stand_in = DagsterStandIn(list)
+    stand_in.workflows = workflows
+    helpers = interfaces()
+    with serve(stand_in) as url:
+        server = helpers.start_server(home, extra_env={"DAGSTER_WEBSERVER_URL": url})
+        try:
+            yield server, stand_in
+        finally:
+            helpers.stop_server(server)
+            for store in opened:
+                store.close()
+
+
+def cli(server: Any, *args: str) -> str:
+    done = interfaces().run_cli(server, *args)
+    assert done.returncode == 0, done.stderr
+    return str(done.stdout)
+
+
+def apply(server: Any, tmp_path: Path, text: str, name: str = "wf.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return cli(server, "apply", "-f", str(path))
+
+
+def test_apply_runs_an_unscheduled_workflow_once_per_change(
+    platform: tuple[Any, DagsterStandIn], tmp_path: Path
+) -> None:
+    server, stand_in = platform
+    assert "created" in apply(server, tmp_path, ONCE.format(description="first"))
+    assert [(r.job, r.tags) for r in stand_in.launched()] == [("public__once", APPLY_TRIGGER)]
+
+    assert "unchanged" in apply(server, tmp_path, ONCE.format(description="first"))
+    assert len(stand_in.launched()) == 1
+
+    assert "updated" in apply(server, tmp_path, ONCE.format(description="second"))
+    assert len(stand_in.launched()) == 2
+    shown = json.loads(cli(server, "get", "-t", "workflow", "-n", "once", "-o", "json"))
+    assert shown["status"] == "active"
+
+
+def test_a_workflow_past_its_end_on_shows_ended_and_cannot_resume(
+    platform: tuple[Any, DagsterStandIn], tmp_path: Path
+) -> None:
+    server, stand_in = platform
+    apply(server, tmp_path, NIGHTLY.format(workspace="", end_on="2020-01-01T00:00:00Z"))
+    assert stand_in.schedules["public__nightly__schedule"] == "STOPPED"
+    runtime = json.loads(
+        cli(server, "get", "runtime", "-t", "workflow", "-n", "nightly", "-o", "json")
+    )
+    assert runtime["runtime"] == "ended"
+    assert runtime["schedule"]["end_on"] == "2020-01-01T00:00:00+00:00"
+    assert runtime["schedule"]["next_tick"] is None
+    listed = json.loads(cli(server, "get", "-t", "workflow", "-n", "nightly", "-o", "json"))
+    assert listed["runtime"] == "ended"
+
+    resumed = httpx.post(
+        f"{server.url}/poros/api/v1/runtime/workflow/nightly/resume",
+        headers=server.headers,
+        timeout=30,
+    )
+    assert resumed.status_code == 409
+    assert resumed.json()["error"]["code"] == "schedule_ended"
+    assert stand_in.schedules["public__nightly__schedule"] == "STOPPED"
+
+
+def test_workspace_delete_force_stops_its_workflows_and_reloads(
+    platform: tuple[Any, DagsterStandIn], tmp_path: Path
+) -> None:
+    server, stand_in = platform
+    cli(server, "workspace", "create", "-n", "team")
+    team = NIGHTLY.format(workspace="workspace: team\n", end_on="2999-01-01T00:00:00Z")
+    apply(server, tmp_path, team, "team.yaml")
+    assert ("team", "nightly", True) in stand_in.loaded
+    assert stand_in.schedules["team__nightly__schedule"] == "RUNNING"
+    run = stand_in.add_run("team__nightly", "STARTED")
+    stand_in.calls.clear()
+
+    cli(server, "workspace", "delete", "-n", "team", "--force")
+    assert stand_in.run(run).status == "CANCELED"
+    assert stand_in.schedules["team__nightly__schedule"] == "STOPPED"
+    assert "Reload" in stand_in.calls
+    assert all(workspace != "team" for workspace, _, _ in stand_in.loaded)
