@@ -3,8 +3,10 @@
 ``flare`` runs on embedded Minerva (``dataos_defs.stacks.flare``), ``soda`` evaluates
 SodaCL checks there too (``dataos_defs.stacks.soda``). Those modules are imported
 when a flare job runs, not when the code location loads, so Definitions load even where
-the stack cannot run. Depots and their credentials are read from the Poros store at run
-time, in the run's process: secrets never pass through compiled Definitions.
+the stack cannot run. A job reaches its depots through the depot resources its asset
+requires (``dataos_defs.depot_resources``), which read them and their credentials from the
+Poros store at run time, in the step's process: secrets never pass through compiled
+Definitions.
 
 ``DATAOS_EXECUTORS`` adds or replaces executors: ``module:attribute`` naming a mapping of
 stack name -> executor (tests register a stub stack this way; so can a plugin).
@@ -15,6 +17,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Iterator, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,47 +31,18 @@ from dagster import (
 )
 
 from dataos_defs.compile import CheckOutput, JobContext, StackExecutor, StackOutput
-from dataos_defs.manifest.depot import Depot
-from dataos_defs.manifest.registry import resource_adapter
+from dataos_defs.depot_resources import ResourceDepots
 from dataos_defs.manifest.udl import Udl
+from dataos_defs.poros.secret_env import store_secret_env
 from dataos_defs.poros.settings import Settings
-from dataos_defs.poros.store import Store
 from dataos_defs.stacks_pipes import run_container
+
+run_local_or_k8s = partial(run_container, secret_env=store_secret_env)
+"""The container stack: a local process gets its Secrets from the store (never logged);
+on Kubernetes they are secret references in the pod."""
 
 EXECUTORS_ENV = "DATAOS_EXECUTORS"
 FLARE_STATE_DIR = "flare-state"
-
-
-class StoreDepots:
-    """The flare stack's ``DepotResolver`` over the Poros store (secrets decrypted here)."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    def depot(self, name: str) -> Depot:
-        found = self._store.get("depot", name)
-        if found is None:
-            raise LookupError(f"depot '{name}' is not applied")
-        model = resource_adapter().validate_python(found.manifest)
-        assert isinstance(model, Depot)
-        return model
-
-    def credentials(self, name: str, acl: str) -> Mapping[str, str]:
-        """The key-values of the depot's credential set for ``acl`` (``rw`` serves ``r``)."""
-        found = self._store.get("depot", name, unsanitize=True)
-        if found is None:
-            raise LookupError(f"depot '{name}' is not applied")
-        section = found.manifest.get("depot", {})
-        sets: dict[str, Mapping[str, Any]] = {}
-        for inline in section.get("connectionSecret") or []:
-            sets.setdefault(inline["acl"], inline.get("values") or inline.get("data") or {})
-        for ref in section.get("secrets") or []:
-            secret = self._store.get("instance-secret", ref["name"], unsanitize=True)
-            if secret is not None:
-                body = secret.manifest.get("instance-secret", {})
-                sets.setdefault(body.get("acl", ""), body.get("data") or {})
-        chosen = sets.get(acl) or (sets.get("rw") if acl == "r" else None) or {}
-        return {key: str(value) for key, value in chosen.items()}
 
 
 def run_flare(context: AssetExecutionContext, job: JobContext) -> Iterator[StackOutput]:
@@ -78,16 +52,15 @@ def run_flare(context: AssetExecutionContext, job: JobContext) -> Iterator[Stack
 
     if not isinstance(job.stack_spec, FlareSpec):
         raise TypeError(f"job '{job.job}' of workflow '{job.workflow}' has no flare stackSpec")
-    settings = Settings.from_env()
-    with Store.open(settings=settings) as store:
-        result = run_flare_job(
-            job.stack_spec,
-            StoreDepots(store),
-            state_dir(settings.home),
-            dry_run=job.dry_run,
-            job_name=f"{job.workspace}/{job.workflow}/{job.job}",
-            home=settings.home,
-        )
+    home = Settings.from_env().home
+    result = run_flare_job(
+        job.stack_spec,
+        ResourceDepots.of(context, job.depots),
+        state_dir(home),
+        dry_run=job.dry_run,
+        job_name=f"{job.workspace}/{job.workflow}/{job.job}",
+        home=home,
+    )
     for item in result.inputs:
         context.log.info(f"read {item.rows} rows from input '{item.name}'")
     for output in result.outputs:
@@ -132,9 +105,8 @@ def run_soda(context: AssetExecutionContext, job: JobContext) -> Iterator[CheckO
 
     if not isinstance(job.stack_spec, SodaSpec):
         raise TypeError(f"job '{job.job}' of workflow '{job.workflow}' has no soda stackSpec")
-    settings = Settings.from_env()
-    with Store.open(settings=settings) as store:
-        result = run_soda_job(job.stack_spec, StoreDepots(store), home=settings.home)
+    home = Settings.from_env().home
+    result = run_soda_job(job.stack_spec, ResourceDepots.of(context, job.depots), home=home)
     for dataset in result.datasets:
         context.log.info(f"checked {dataset.rows} rows of {dataset.dataset}")
     by_text = {(r.dataset, r.check): r for r in result.checks}
@@ -173,8 +145,8 @@ def executors(environ: Mapping[str, str] | None = None) -> dict[str, StackExecut
     registry: dict[str, StackExecutor] = {
         "flare": run_flare,
         "soda": run_soda,
-        "container": run_container,
-        "alpha": run_container,
+        "container": run_local_or_k8s,
+        "alpha": run_local_or_k8s,
     }
     if env.get(EXECUTORS_ENV):
         registry.update(_extra(env[EXECUTORS_ENV]))

@@ -4,8 +4,18 @@ One real ``dagster dev`` (webserver + daemon, ``DefaultRunLauncher``, SQLite ins
 temporary ``DAGSTER_HOME``, as ``make up`` configures it) loads a temporary workspace with
 two code locations: ``dataos`` (the platform's, compiled from a Poros store holding one
 applied workflow of three chained jobs on the trivial stack) and ``handwritten``
-(:mod:`spine2_support.hand_location`: three chained assets and an asset job). Runs are
-launched through GraphQL, alternating sides so that drift of the machine hits both.
+(:mod:`spine2_support.hand_location`: three chained assets, as an asset job with Dagster's
+default executor and as one with the forkserver executor settings DataOS uses). Runs are
+launched through GraphQL, rotating the sides so that drift of the machine hits all.
+
+Every process runs with byte-compiled modules, as on any machine where Python may write
+its ``__pycache__`` (a deployed image has them too); they are kept in a temporary
+``PYTHONPYCACHEPREFIX``, so the figures do not depend on ``PYTHONDONTWRITEBYTECODE``.
+
+Each run's events split launch-to-success into the wait in the run queue (until the
+daemon's next dequeue tick, up to ``dequeue_interval_seconds``, 5 s by default: the same
+for every location, and most of the spread between runs) and the rest, from the run
+starting to its success (run worker and step processes: what a code location changes).
 """
 
 from __future__ import annotations
@@ -60,8 +70,22 @@ load_from:
       location_name: handwritten
       working_directory: {root}
 """
-SIDES = {"dataos": "public__launch_bench", "handwritten": "hand_chain"}
-"""Code location -> the job launched in it."""
+SIDES = {
+    "dataos": ("dataos", "public__launch_bench"),
+    "handwritten": ("handwritten", "hand_chain"),
+    "handwritten_forkserver": ("handwritten", "hand_chain_forkserver"),
+}
+"""Side -> the code location and the job launched in it."""
+LOCATIONS = {"dataos": "public__launch_bench", "handwritten": "hand_chain"}
+"""Code location -> a job that shows it loaded."""
+RUN_EVENTS = """
+query RunEvents($runId: ID!) {
+  logsForRun(runId: $runId) {
+    __typename
+    ... on EventConnection { events { __typename ... on MessageEvent { timestamp } } }
+    ... on Error { message }
+  }
+}"""
 READY_TIMEOUT = 120.0
 RUN_TIMEOUT = 120.0
 POLL = 0.2
@@ -78,17 +102,30 @@ LoadedRepositories(LoadableTargetOrigin(**{kind: target, "attribute": "defs"}), 
 """What every run worker and step process of a location does first: load its code."""
 
 
+@dataclass(frozen=True)
+class Run:
+    """One launch: seconds from the launch request to the run seen SUCCESS, and the part of
+    it from the run starting (the daemon dequeued it) to its success."""
+
+    total_s: float
+    started_s: float
+
+    @property
+    def queued_s(self) -> float:
+        return self.total_s - self.started_s
+
+
 @dataclass
 class LaunchFigures:
-    seconds: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in SIDES})
+    runs: dict[str, list[Run]] = field(default_factory=lambda: {s: [] for s in SIDES})
     warmup_s: dict[str, float] = field(default_factory=dict)
     """The first launch of each side after start-up, which pays one-off costs (not counted)."""
     process_load_s: dict[str, float] = field(default_factory=dict)
     """Wall time of a fresh process that loads the location (best of 2)."""
     startup_s: float = 0.0
 
-    def median(self, side: str) -> float:
-        return statistics.median(self.seconds[side])
+    def median(self, side: str, part: str = "total_s") -> float:
+        return statistics.median(getattr(run, part) for run in self.runs[side])
 
 
 def _free_port() -> int:
@@ -126,7 +163,7 @@ def _start(home: Path, env: dict[str, str]) -> Dagster:
 
 def _wait_loaded(dagster: Dagster) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
-    pending = dict(SIDES)
+    pending = dict(LOCATIONS)
     while pending and time.monotonic() < deadline:
         if dagster.process.poll() is not None:
             raise RuntimeError(f"dagster dev exited:\n{dagster.log.read_text()[-3000:]}")
@@ -167,11 +204,23 @@ def _process_load(env: dict[str, str]) -> dict[str, float]:
     return best
 
 
-def _launch_to_success(dagster: Dagster, location: str) -> float:
+def _event_times(client: DagsterGraphQL, run_id: str) -> dict[str, float]:
+    """The first time (epoch seconds) of each kind of event of a run."""
+    answer = client.execute(RUN_EVENTS, {"runId": run_id})["logsForRun"]
+    times: dict[str, float] = {}
+    for event in answer.get("events") or []:
+        if event.get("timestamp"):
+            times.setdefault(event["__typename"], float(event["timestamp"]) / 1000)
+    return times
+
+
+def _launch_to_success(dagster: Dagster, side: str) -> Run:
     """Wall time from the launch request until the run is seen SUCCESS (polled every 0.2 s)."""
+    location, job = SIDES[side]
     with DagsterGraphQL(dagster.url, location=location, timeout=30) as client:
+        launched = time.time()
         start = time.perf_counter()
-        run_id = client.launch_run(SIDES[location], tags={"bench": "spine2"})
+        run_id = client.launch_run(job, tags={"bench": "spine2"})
         deadline = time.monotonic() + RUN_TIMEOUT
         status = client.run_status(run_id)
         while status not in TERMINAL and time.monotonic() < deadline:
@@ -180,12 +229,19 @@ def _launch_to_success(dagster: Dagster, location: str) -> float:
         elapsed = time.perf_counter() - start
         if status != "SUCCESS":
             events = [event.message for event in client.logs(run_id)][-10:]
-            raise RuntimeError(f"run {run_id} of {location} ended {status}: {events}")
-    return elapsed
+            raise RuntimeError(f"run {run_id} of {side} ended {status}: {events}")
+        starting = _event_times(client, run_id).get("RunStartingEvent", launched)
+    return Run(elapsed, elapsed - (starting - launched))
 
 
-def measure(work: Path, repeat: int = 3) -> LaunchFigures:
-    """One warm-up launch per side, then ``repeat`` per side, alternating which goes first."""
+def _bytecode_env(env: dict[str, str], work: Path) -> dict[str, str]:
+    env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    return env
+
+
+def measure(work: Path, repeat: int = 5) -> LaunchFigures:
+    """One warm-up launch per side, then ``repeat`` per side, rotating which goes first."""
     home = work / "launch"
     home.mkdir(parents=True)
     _apply_workflow(home)
@@ -195,17 +251,19 @@ def measure(work: Path, repeat: int = 3) -> LaunchFigures:
         DATAOS_EXECUTORS="spine2_support.trivial_stack:EXECUTORS",
         PYTHONPATH=str(HERE.parent),
     )
+    env = _bytecode_env(env, work)
     started = time.perf_counter()
     dagster = _start(home, env)
     try:
         _wait_loaded(dagster)
         figures.startup_s = time.perf_counter() - started
         order = list(SIDES)
-        for location in order:
-            figures.warmup_s[location] = _launch_to_success(dagster, location)
+        for side in order:
+            figures.warmup_s[side] = _launch_to_success(dagster, side).total_s
         for round_ in range(repeat):
-            for location in order if round_ % 2 == 0 else reversed(order):
-                figures.seconds[location].append(_launch_to_success(dagster, location))
+            shift = round_ % len(order)
+            for side in order[shift:] + order[:shift]:
+                figures.runs[side].append(_launch_to_success(dagster, side))
     finally:
         stop_dagster(dagster)
     figures.process_load_s = _process_load(env)

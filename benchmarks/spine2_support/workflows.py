@@ -5,10 +5,12 @@ Workflow ``i`` has two flare jobs: ``extract`` reads the shared external table
 ``pg:public/orders`` (and, except at the head of every chain of 20, the last dataset of
 workflow ``i - 1``) and writes ``d0``, ``d1``; ``publish`` depends on it, reads ``d0`` and
 writes ``d2``, ``d3``. So N workflows write 4N datasets, with lineage across workflows.
+The two depots they use, ``pg`` and ``lakehouse``, are applied too.
 
 The hand-written module spells out what the compiler produces for the same manifests
-(keys, deps, groups, tags, owners, kinds, metadata, op tags, job selections, schedules);
-the benchmark checks that both load into the same graph before comparing their times.
+(keys, deps, groups, tags, owners, kinds, metadata, op tags, the depot resources each op
+requires, job selections, schedules, the executor); the benchmark checks that both load
+into the same graph before comparing their times.
 """
 
 from __future__ import annotations
@@ -72,6 +74,24 @@ def workflow_manifest(i: int) -> dict[str, Any]:
     }
 
 
+DEPOTS: dict[str, dict[str, Any]] = {
+    "pg": {
+        "type": "POSTGRESQL",
+        "postgresql": {"subprotocol": "postgresql", "host": "db", "port": 5432, "database": "x"},
+    },
+    "lakehouse": {"type": "LAKEHOUSE", "lakehouse": {"warehouse": "warehouse"}},
+}
+"""Depot name -> its ``depot`` section (no credentials: the figures need none)."""
+
+
+def depot_manifests() -> list[dict[str, Any]]:
+    """The applied depots the workflows read and write."""
+    return [
+        {"name": name, "version": "v2alpha", "type": "depot", "depot": {**body, "external": True}}
+        for name, body in DEPOTS.items()
+    ]
+
+
 def _key(udl: str) -> list[str]:
     depot, _, rest = udl.removeprefix("dataos://").partition(":")
     return [depot, *rest.split("/")]
@@ -113,10 +133,12 @@ def _asset_block(i: int, job: JobShape, upstream: JobShape | None, spec: Templat
                 metadata=repr(metadata),
             ).rstrip("\n")
         )
+    depots = sorted({_key(udl)[0] for udl in (*job.inputs, *job.outputs)})
     return _template("asset").substitute(
         op=f"{WORKSPACE}__wf_{i}__{job.name}",
         specs="\n".join(specs),
         op_tags=repr({**system, "dagster-k8s/config": k8s}),
+        resources=repr({f"depot_{depot}" for depot in depots}),
     )
 
 
@@ -139,8 +161,13 @@ def render_handwritten(count: int) -> str:
         assets += [f"        {job}__extract,", f"        {job}__publish,"]
         jobs.append(f"        {job},")
         schedules.append(f"        {job}__schedule,")
+    resources = "".join(
+        f"        {f'depot_{name}'!r}: DepotResource(name={name!r}, type={section['type']!r}),\n"
+        for name, section in sorted(DEPOTS.items())
+    )
     return _template("module").substitute(
         count=count,
+        resources=resources.rstrip("\n"),
         workflows="".join(blocks),
         assets="\n".join(assets),
         jobs="\n".join(jobs),

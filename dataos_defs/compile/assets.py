@@ -154,6 +154,7 @@ def job_asset(
         op_tags=op_tags,
         retry_policy=retry_policy(job.retry),
         allow_arbitrary_check_specs=bool(plan.checks),
+        required_resource_keys={keys.depot_resource_key(depot) for depot in job.depots},
     )
     def _run(
         context: AssetExecutionContext,

@@ -58,6 +58,10 @@ class JobContext:
     retry: Retry = field(default_factory=Retry)
     marker: bool = False
     """True when ``outputs`` is the job's own ``dataos/...`` key rather than datasets."""
+    depots: tuple[str, ...] = ()
+    """Applied depots the job reads or writes; each is a resource the job's asset requires
+    (see :func:`dataos_defs.compile.keys.depot_resource_key`), empty when the Definitions
+    were compiled without depot resources."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from dagster import (
     AssetCheckKey,
@@ -10,7 +10,10 @@ from dagster import (
     AssetsDefinition,
     AssetSelection,
     AssetSpec,
+    ConfigurableResource,
     Definitions,
+    ExecutorDefinition,
+    ResourceDefinition,
     ScheduleDefinition,
     define_asset_job,
 )
@@ -19,10 +22,14 @@ from dataos_defs import naming
 from dataos_defs.compile import keys
 from dataos_defs.compile.assets import job_asset
 from dataos_defs.compile.context import CompileInput, StackExecutor
-from dataos_defs.compile.plan import Plan, WorkflowPlan, build_plan
+from dataos_defs.compile.plan import Plan, WorkflowPlan, applied_depots, build_plan
 from dataos_defs.compile.schedules import workflow_schedule
 from dataos_defs.manifest.compute import Compute, NodePool
+from dataos_defs.manifest.depot import Depot
 from dataos_defs.manifest.udl import Udl
+
+DepotResourceFactory = Callable[[Depot], ConfigurableResource | ResourceDefinition]
+"""Makes the resource of one applied depot; it must hold no secret (it is compiled)."""
 
 
 def _pools(
@@ -62,20 +69,34 @@ def _workflow_tags(workflow: WorkflowPlan) -> dict[str, str]:
     return tags
 
 
+def _depot_resources(
+    resources: Sequence[CompileInput], factory: DepotResourceFactory | None
+) -> dict[str, ConfigurableResource | ResourceDefinition]:
+    if factory is None:
+        return {}
+    depots = applied_depots(resources)
+    return {keys.depot_resource_key(name): factory(depots[name]) for name in sorted(depots)}
+
+
 def compile_definitions(
     resources: Sequence[CompileInput],
     executors: Mapping[str, StackExecutor],
     *,
     compute: Mapping[str, NodePool] | None = None,
+    depot_resource: DepotResourceFactory | None = None,
+    executor: ExecutorDefinition | None = None,
 ) -> Definitions:
     """Every workflow of ``resources`` as assets, asset checks, one job and a schedule.
 
     Pure: no I/O and nothing from secrets; ``executors`` (stack name -> executor) are only
     called when a job runs, and a stack without one fails that run, not the compile.
     ``compute`` maps Compute names to node pools (on top of Compute Resources given).
+    With ``depot_resource``, every applied depot becomes a resource under
+    ``depot_<name>`` and each job's asset requires those of the depots it reaches.
+    ``executor`` is the jobs' executor (Dagster's default when None).
     Raises :class:`CompileError` when two jobs write the same dataset.
     """
-    plan = build_plan(resources)
+    plan = build_plan(resources, with_depots=depot_resource is not None)
     pools = _pools(resources, compute)
     assets: list[AssetsDefinition | AssetSpec] = [*_external(plan)]
     jobs = []
@@ -103,4 +124,10 @@ def compile_definitions(
         schedule = workflow.workflow.workflow.schedule
         if schedule is not None:
             schedules.append(workflow_schedule(f"{name}__schedule", name, schedule, tags))
-    return Definitions(assets=assets, jobs=jobs, schedules=schedules)
+    return Definitions(
+        assets=assets,
+        jobs=jobs,
+        schedules=schedules,
+        resources=_depot_resources(resources, depot_resource),
+        executor=executor,
+    )

@@ -9,6 +9,8 @@ character becomes ``_`` and what still cannot be expressed is dropped, never an 
 AssetKey(['lakehouse', 'shop', 'customers'])
 >>> dataset_key("dataos://lakehouse:sample?acl=rw", output_name="orders")
 AssetKey(['lakehouse', 'sample', 'orders'])
+>>> depot_resource_key("shop-pg")
+'depot_shop_pg'
 >>> op_name("public", "shop-daily", "ingest-customers")
 'public__shop_daily__ingest_customers'
 >>> tag_items(["Tier.Gold", "dataos:workspace:x", "PII.Email"])
@@ -39,6 +41,11 @@ def group_name(workspace: str) -> str:
 
 
 def depot_group(depot: str) -> str:
+    return f"depot_{name(depot)}"
+
+
+def depot_resource_key(depot: str) -> str:
+    """The key of a depot's Dagster resource: ``depot_<name>`` (depot names are unique)."""
     return f"depot_{name(depot)}"
 
 

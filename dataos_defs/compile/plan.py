@@ -16,7 +16,8 @@ from dagster import AssetKey
 from dataos_defs.compile import keys
 from dataos_defs.compile.context import CheckTarget, CompileError, CompileInput, JobContext
 from dataos_defs.manifest.base import DEFAULT_WORKSPACE
-from dataos_defs.manifest.stacks import FlareSpec, SodaSpec
+from dataos_defs.manifest.depot import Depot
+from dataos_defs.manifest.stacks import FlareSpec, SodaSpec, StackSpecValue
 from dataos_defs.manifest.workflow import Job, Workflow
 
 
@@ -96,6 +97,30 @@ def _flare(spec: FlareSpec) -> tuple[list[AssetKey], list[OutputPlan]]:
     return inputs, outputs
 
 
+def _depots(
+    stack_spec: StackSpecValue | None,
+    reads: list[AssetKey],
+    writes: list[OutputPlan],
+    applied: frozenset[str],
+) -> tuple[str, ...]:
+    """The applied depots a job reaches: those of the datasets it reads, writes and compares
+    with (a soda reference check's ``depot.collection.dataset``). A flare ``query`` input may
+    name any depot in its SQL, so a job with one reaches every applied depot. Depots that
+    are not applied stay out: the run then fails naming them, as it would without resources.
+    """
+    if isinstance(stack_spec, FlareSpec) and any(i.query for i in stack_spec.job.inputs):
+        return tuple(sorted(applied))
+    names = {key.path[0] for key in reads} | {output.key.path[0] for output in writes}
+    if isinstance(stack_spec, SodaSpec):
+        names.update(
+            other.split(".")[0]
+            for item in stack_spec.inputs
+            for check in item.parsed_checks
+            if (other := check.parsed.other_table) is not None and other.count(".") == 2
+        )
+    return tuple(sorted(names & applied))
+
+
 def _soda(spec: SodaSpec) -> tuple[list[AssetKey], list[CheckPlan]]:
     inputs, checks = [], []
     for i, item in enumerate(spec.inputs):
@@ -116,7 +141,9 @@ def _soda(spec: SodaSpec) -> tuple[list[AssetKey], list[CheckPlan]]:
     return inputs, checks
 
 
-def _job_plan(job: Job, workflow: Workflow, workspace: str, owner: str | None) -> JobPlan:
+def _job_plan(
+    job: Job, workflow: Workflow, workspace: str, owner: str | None, applied: frozenset[str]
+) -> JobPlan:
     spec = job.spec
     stack_spec = spec.stack_spec if spec is not None else None
     inputs: list[AssetKey] = []
@@ -144,6 +171,7 @@ def _job_plan(job: Job, workflow: Workflow, workspace: str, owner: str | None) -
         dry_run=spec.dryRun if spec is not None else False,
         retry=job.effective_retry,
         marker=marker,
+        depots=_depots(stack_spec, inputs, outputs, applied) if applied else (),
     )
     return JobPlan(context, job, workflow, owner, outputs, checks)
 
@@ -196,8 +224,17 @@ def _link(workflow: WorkflowPlan) -> None:
         plan.deps = [k for k in dict.fromkeys([*plan.context.inputs, *upstream]) if k not in own]
 
 
-def build_plan(resources: Sequence[CompileInput]) -> Plan:
-    """Plan every workflow of ``resources``; other Resource types are ignored here."""
+def applied_depots(resources: Sequence[CompileInput]) -> dict[str, Depot]:
+    """The Depot Resources among ``resources``, by name."""
+    return {item.model.name: item.model for item in resources if isinstance(item.model, Depot)}
+
+
+def build_plan(resources: Sequence[CompileInput], *, with_depots: bool = False) -> Plan:
+    """Plan every workflow of ``resources``; other Resource types are ignored here.
+
+    With ``with_depots``, each job lists the applied depots it reaches (``JobContext.depots``).
+    """
+    applied = frozenset(applied_depots(resources)) if with_depots else frozenset()
     workflows: list[WorkflowPlan] = []
     for item in resources:
         model = item.model
@@ -205,7 +242,7 @@ def build_plan(resources: Sequence[CompileInput]) -> Plan:
             continue
         workspace = item.workspace or model.workspace or DEFAULT_WORKSPACE
         owner = keys.owner(item.owner or model.owner)
-        jobs = [_job_plan(job, model, workspace, owner) for job in model.workflow.dag]
+        jobs = [_job_plan(job, model, workspace, owner, applied) for job in model.workflow.dag]
         workflows.append(WorkflowPlan(model, workspace, owner, jobs))
     plans = [plan for workflow in workflows for plan in workflow.jobs]
     writers = _writers(plans)

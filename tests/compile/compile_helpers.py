@@ -15,6 +15,7 @@ import dagster as dg
 from dagster._core.definitions.dependency import NodeHandle
 
 from dataos_defs.compile import CompileInput, StackExecutor, compile_definitions
+from dataos_defs.compile.definitions import DepotResourceFactory
 from dataos_defs.manifest.base import ResourceBase
 from dataos_defs.manifest.loader import load_documents, parse_yaml
 from dataos_defs.manifest.validate import parse_document, parse_documents
@@ -43,9 +44,10 @@ def compile_texts(
     executors: Mapping[str, StackExecutor] | None = None,
     workspace: str | None = None,
     owner: str | None = None,
+    depot_resource: DepotResourceFactory | None = None,
 ) -> dg.Definitions:
     inputs = [CompileInput(model(t), workspace, owner) for t in texts]
-    return compile_definitions(inputs, executors or {})
+    return compile_definitions(inputs, executors or {}, depot_resource=depot_resource)
 
 
 def _plain(value: Any) -> Any:
@@ -87,6 +89,7 @@ def summarize(defs: dg.Definitions) -> dict[str, Any]:
                 "retry": None
                 if op.retry_policy is None
                 else {"max_retries": op.retry_policy.max_retries, "delay": op.retry_policy.delay},
+                "resources": sorted(assets_def.required_resource_keys - {"io_manager"}),
             }
     jobs = {}
     for job in sorted(repo.get_all_jobs(), key=lambda j: j.name):
@@ -114,12 +117,17 @@ def summarize(defs: dg.Definitions) -> dict[str, Any]:
         }
         for s in sorted(repo.schedule_defs, key=lambda s: s.name)
     }
+    resources = {
+        key: resource.config_schema.default_value
+        for key, resource in sorted(repo.get_top_level_resources().items())
+    }
     return {
         "assets": assets,
         "checks": checks,
         "ops": dict(sorted(ops.items())),
         "jobs": jobs,
         "schedules": schedules,
+        "resources": resources,
     }
 
 

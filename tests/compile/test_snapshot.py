@@ -1,5 +1,6 @@
 """The compiled Definitions of the example data product, pinned as a readable JSON file.
 
+Compiled as the code location compiles it, with a resource per applied depot.
 Regenerate after an intended change with ``UPDATE_SNAPSHOTS=1 pytest tests/compile``
 and review the diff.
 """
@@ -13,6 +14,7 @@ import dagster as dg
 from compile_helpers import RESOURCES, example_inputs, summary_json
 
 from dataos_defs.compile import compile_definitions
+from dataos_defs.depot_resources import DepotResource
 from dataos_defs.manifest.loader import load_documents
 from dataos_defs.manifest.sensitive import is_sensitive_key
 
@@ -20,7 +22,7 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "resources.json"
 
 
 def test_example_matches_snapshot() -> None:
-    defs = compile_definitions(example_inputs(), {})
+    defs = compile_definitions(example_inputs(), {}, depot_resource=DepotResource.of)
     dg.Definitions.validate_loadable(defs)
     text = summary_json(defs)
     if os.environ.get("UPDATE_SNAPSHOTS"):
@@ -38,5 +40,7 @@ def test_no_secret_value_of_the_example_is_compiled() -> None:
         if is_sensitive_key(key)
     ]
     assert secrets, "the example should hold at least one secret value"
-    compiled = summary_json(compile_definitions(example_inputs(), {}))
+    compiled = summary_json(
+        compile_definitions(example_inputs(), {}, depot_resource=DepotResource.of)
+    )
     assert not [s for s in secrets if s in compiled]

@@ -7,12 +7,33 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.remote_representation.external_data import RepositorySnap
+from dagster._serdes import serialize_value
 from dagster_support import DAGSTER, ROOT, apply_example, dagster_env
 
 from dataos_defs.definitions import StoreUnreadable, build_definitions
-from dataos_defs.executors import EXECUTORS_ENV, executors, run_flare, run_soda
+from dataos_defs.executors import (
+    EXECUTORS_ENV,
+    executors,
+    run_flare,
+    run_local_or_k8s,
+    run_soda,
+)
+from dataos_defs.manifest.loader import load_documents
+from dataos_defs.manifest.validate import parse_documents
+from dataos_defs.poros.apply import apply_resources
 from dataos_defs.poros.settings import Settings
-from dataos_defs.stacks_pipes import run_container
+from dataos_defs.poros.store import Store
+
+EXTRA = """\
+name: extra
+version: v1
+type: workflow
+workflow:
+  dag:
+    - name: hello
+      spec: {stack: python3, compute: runnable-default, stackSpec: {}}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +65,35 @@ def test_compiled_definitions_hold_no_secret_value(home: Path) -> None:
     specs = defs.resolve_all_asset_specs()
     text = repr([(s.key, s.metadata, s.tags, s.description) for s in specs])
     assert "shop-local-only" not in text
+
+
+def test_depots_are_resources_and_the_repository_snapshot_holds_no_secret(home: Path) -> None:
+    repo = build_definitions(settings(home)).get_repository_def()
+    resources = repo.get_top_level_resources()
+    assert sorted(resources) == ["depot_lakehouse", "depot_landing", "depot_shoppg"]
+    assert resources["depot_shoppg"].config_schema.default_value == {
+        "name": "shoppg",
+        "type": "POSTGRESQL",
+    }
+    job = repo.get_job("public__shop_daily")
+    assert job.executor_def.name == "dataos_multiprocess"
+    snapshot = serialize_value(RepositorySnap.from_def(repo))
+    assert "depot_shoppg" in snapshot
+    assert "shop-local-only" not in snapshot
+    assert "shop-local-only" not in repr(job.run_config_schema.config_type)
+
+
+def test_a_process_compiles_once_per_state_of_the_store(tmp_path: Path) -> None:
+    apply_example(tmp_path)
+    first = build_definitions(settings(tmp_path))
+    assert build_definitions(settings(tmp_path)) is first
+    (tmp_path / "extra.yaml").write_text(EXTRA)
+    with Store.open(settings=settings(tmp_path)) as store:
+        parsed = parse_documents(load_documents([tmp_path / "extra.yaml"]))
+        apply_resources(store, parsed, None, "tester")
+    changed = build_definitions(settings(tmp_path))
+    assert changed is not first
+    assert changed.get_repository_def().has_job("public__extra")
 
 
 def test_dagster_cli_validates_the_workspace(home: Path, tmp_path: Path) -> None:
@@ -91,8 +141,8 @@ def test_executors_registry_takes_extra_stacks_from_the_environment() -> None:
     assert executors({}) == {
         "flare": run_flare,
         "soda": run_soda,
-        "container": run_container,
-        "alpha": run_container,
+        "container": run_local_or_k8s,
+        "alpha": run_local_or_k8s,
     }
     extra = executors({EXECUTORS_ENV: "stub_stack:EXECUTORS"})
     assert set(extra) == {"flare", "soda", "container", "alpha", "python3"}
