@@ -40,6 +40,10 @@ from typing import Any
 from dagster import ExecutorDefinition
 from dagster_k8s import K8sRunLauncher, k8s_job_executor
 
+RUN_MODE = "DATAOS_RUN_MODE=k8s"
+"""Set in run pods: steps run in their own pods (definitions.jobs_executor) and container
+jobs through PipesK8sClient (stacks_pipes.run_mode)."""
+
 NAMESPACE_ENV = "DATAOS_K8S_JOB_NAMESPACE"
 IMAGE_ENV = "DATAOS_K8S_JOB_IMAGE"
 SERVICE_ACCOUNT_ENV = "DATAOS_K8S_SERVICE_ACCOUNT"
@@ -118,6 +122,7 @@ def launcher_config(settings: K8sSettings) -> dict[str, Any]:
         "postgres_password_secret": settings.postgres_password_secret,
         "dagster_home": settings.dagster_home,
         "env_secrets": list(settings.env_secrets),
+        "env_vars": [RUN_MODE],
         "labels": dict(settings.labels),
         "image_pull_policy": "IfNotPresent",
         "run_k8s_config": RUN_K8S_CONFIG,

@@ -22,6 +22,7 @@ from dagster._core.remote_representation.external_data import RepositorySnap
 from dagster._serdes import serialize_value
 
 from dataos_defs.compile import CompileInput, compile_definitions
+from dataos_defs.executors import executors
 from dataos_defs.manifest.common import RuntimeSpec
 from dataos_defs.manifest.loader import parse_yaml
 from dataos_defs.manifest.validate import parse_documents
@@ -130,7 +131,7 @@ def workflow() -> Workflow:
 
 
 def test_the_process_sees_its_secrets_and_no_value_is_recorded(home: Path) -> None:
-    executor = partial(run_container, secret_env=store_secret_env)
+    executor = executors()["container"]
     defs = compile_definitions([CompileInput(workflow())], {"container": executor})
     instance = dg.DagsterInstance.ephemeral()
     result = defs.resolve_job_def("public__ship").execute_in_process(instance=instance)

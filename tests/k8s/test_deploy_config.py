@@ -185,3 +185,19 @@ def test_helper_launcher_creates_the_same_job_as_the_instance(
     golden = yaml.safe_load((GOLDEN / f"run__{job.name}.yaml").read_text())
     golden["spec"]["template"]["spec"]["containers"][0]["args"][-1] = "<args>"
     assert sanitize(wire, run.run_id) == golden
+
+
+def test_kubernetes_mode_runs_each_job_in_its_own_pod(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``DATAOS_RUN_MODE=k8s`` (set by the Helm values and the run launcher) selects
+    ``k8s_job_executor`` for the compiled jobs; embedded mode keeps local processes."""
+    from dataos_defs.definitions import jobs_executor
+
+    monkeypatch.setenv("DATAOS_RUN_MODE", "k8s")
+    chosen = jobs_executor()
+    assert chosen is not None and chosen.name == "dataos_k8s"
+    monkeypatch.setenv("DATAOS_RUN_MODE", "embedded")
+    local = jobs_executor()
+    assert local is None or local.name == "dataos_multiprocess"
+    values = helm_values()["dagster-user-deployments"]["deployments"][0]
+    assert {"name": "DATAOS_RUN_MODE", "value": "k8s"} in values["env"]
+    assert "DATAOS_RUN_MODE=k8s" in deploy_instance()["run_launcher"]["config"]["env_vars"]

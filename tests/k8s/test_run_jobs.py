@@ -135,4 +135,5 @@ def test_run_jobs_reference_secrets_only(launched: dict[str, Launched]) -> None:
         assert {name for name, item in env.items() if "value" in item} == {
             "DAGSTER_RUN_JOB_NAME",
             "DAGSTER_HOME",
+            "DATAOS_RUN_MODE",
         }

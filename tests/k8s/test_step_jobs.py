@@ -221,6 +221,7 @@ def test_no_secret_value_in_any_step_job(steps: dict[str, StepJob]) -> None:
         assert literal <= {"DAGSTER_RUN_JOB_NAME", "DAGSTER_RUN_STEP_KEY", "DAGSTER_HOME"} | {
             "LOG_FORMAT",
             "DUCKDB_THREADS",
+            "DATAOS_RUN_MODE",
         }
         for name in set(env) - literal:
             assert set(env[name]["valueFrom"]) == {"secretKeyRef"}
