@@ -45,7 +45,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
 
 from dataos_defs.adapters.dagster_graphql import (
     ACTIVE_RUN_STATUSES,
@@ -54,6 +55,7 @@ from dataos_defs.adapters.dagster_graphql import (
     DagsterGraphQLError,
     LocationState,
 )
+from dataos_defs.manifest.workflow import Schedule
 from dataos_defs.poros.errors import PorosError
 from dataos_defs.poros.records import ResourceKey, Status, StoredResource
 from dataos_defs.poros.store import Store
@@ -88,18 +90,15 @@ def _schedule(workflow: StoredResource) -> Mapping[str, Any]:
 
 def end_on(manifest: Mapping[str, Any]) -> datetime | None:
     """A workflow's ``schedule.endOn`` as an aware date-time, read as the compiled schedule
-    reads it: ``Z`` accepted, a naive value is in the schedule's ``timezone`` (UTC)."""
+    reads it (:meth:`Schedule.ends_at`)."""
     schedule = (manifest.get("workflow") or {}).get("schedule") or {}
     if not schedule.get("endOn"):
         return None
     try:
-        moment = datetime.fromisoformat(str(schedule["endOn"]))
-    except ValueError:
-        log.warning("ignoring an endOn that is not ISO-8601: %r", schedule["endOn"])
+        return Schedule.model_validate(schedule).ends_at()
+    except (ValidationError, ValueError):
+        log.warning("ignoring a schedule that no longer validates: %r", schedule)
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(schedule.get("timezone") or "UTC"))
-    return moment
 
 
 def has_ended(manifest: Mapping[str, Any], now: datetime | None = None) -> bool:

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from dagster import (
     DagsterRunStatus,
@@ -35,16 +34,6 @@ ACTIVE = [
     DagsterRunStatus.STARTED,
 ]
 NOT_LAUNCHED = {DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED}
-
-
-def end_on(schedule: Schedule) -> datetime | None:
-    """``endOn`` as an aware date-time (``Z`` accepted; naive means the schedule's zone)."""
-    if schedule.endOn is None:
-        return None
-    moment = datetime.fromisoformat(schedule.endOn)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(schedule.timezone or "UTC"))
-    return moment
 
 
 def evaluate(
@@ -94,7 +83,7 @@ def workflow_schedule(
     name: str, job_name: str, schedule: Schedule, tags: dict[str, str]
 ) -> ScheduleDefinition:
     """The schedule of the job ``job_name`` (which the same Definitions must hold)."""
-    until = end_on(schedule)
+    until = schedule.ends_at()
     policy = schedule.concurrencyPolicy
 
     def _tick(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 
@@ -28,6 +30,16 @@ class Schedule(StrictModel):
     concurrencyPolicy: Literal["Allow", "Forbid", "Replace"] = "Allow"
     endOn: IsoDateTime | None = None
     timezone: TimeZone | None = None
+
+    def ends_at(self) -> datetime | None:
+        """``endOn`` as an aware date-time: ``Z`` accepted, a naive value is in the
+        schedule's ``timezone`` (UTC when none)."""
+        if self.endOn is None:
+            return None
+        moment = datetime.fromisoformat(self.endOn)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo(self.timezone or "UTC"))
+        return moment
 
 
 class JobSpec(RuntimeSpec):

@@ -149,9 +149,14 @@ def test_without_changed_keys_nothing_is_launched(
 
 
 def test_end_on_is_read_like_the_compiled_schedule() -> None:
-    naive = {"workflow": {"schedule": {"endOn": "2030-01-01T00:00:00", "timezone": "Asia/Tokyo"}}}
+    cron = "0 * * * *"
+    naive = {
+        "workflow": {
+            "schedule": {"cron": cron, "endOn": "2030-01-01T00:00:00", "timezone": "Asia/Tokyo"}
+        }
+    }
     assert end_on(naive) == datetime(2029, 12, 31, 15, 0, tzinfo=UTC)
-    zulu = {"workflow": {"schedule": {"endOn": "2030-01-01T00:00:00Z"}}}
+    zulu = {"workflow": {"schedule": {"cron": cron, "endOn": "2030-01-01T00:00:00Z"}}}
     assert end_on(zulu) == datetime(2030, 1, 1, tzinfo=UTC)
     assert end_on({"workflow": {"schedule": {"cron": "* * * * *"}}}) is None
     assert end_on({"workflow": {"dag": []}}) is None
