@@ -11,7 +11,9 @@ tree is a construct the rewrite is known to govern:
   reach files, settings, sequences or the session (``DENIED_FUNCTIONS``); a function sqlglot
   does not know (``exp.Anonymous``) is refused unless it is on ``ALLOWED_UNTYPED``;
 * sources: a base table (a plain, possibly qualified name), a subquery, VALUES, UNNEST or
-  LATERAL (subquery); a table function in FROM is refused whatever its name.
+  LATERAL (subquery); a table function in FROM is refused whatever its name;
+* words and types: unquoted names and keywords are plain words, types are standard ones
+  (``fidelity.py``: what is written out verbatim must read the same to the engine).
 
 Table names (``dataset_name``): ``depot.collection.dataset``; two parts take the session's
 catalog, one part its catalog and schema. Unquoted parts fold to lower case (the catalog
@@ -27,6 +29,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
+from dataos_defs.gateway.fidelity import PARSER_FAULTS, check_type, check_word
 from dataos_defs.gateway.model import Catalog, Refused, Table, TableName
 
 ACCEPTED = "the Gateway runs one SELECT, WITH, VALUES, SHOW, DESCRIBE or EXPLAIN statement"
@@ -35,6 +38,7 @@ QUERY_KEYWORDS = frozenset({"SELECT", "WITH", "VALUES", ""})
 SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog", "system"})
 SYSTEM_CATALOGS = frozenset({"system", "system_catalog", "temp", "memory"})
 
+_PARSER_ERRORS: tuple[type[Exception], ...] = (ParseError, TokenError, *PARSER_FAULTS)
 _LEADING_WORD = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*([A-Za-z_]+)", re.DOTALL)
 
 ALLOWED_NODES: tuple[type[exp.Expr], ...] = (
@@ -144,6 +148,7 @@ DENIED_FUNCTIONS = frozenset(
     )
 )
 """Typed functions that read files, sequences, settings, the session or external models."""
+_SEPARATORS = frozenset("./:")
 _TABLE_PARTS = frozenset({"this", "db", "catalog", "alias", "joins"})
 """What a table reference may carry (``joins``: ``FROM (a JOIN b ON ...)``)."""
 SESSION_VALUES = frozenset(
@@ -184,7 +189,7 @@ def parse_query(sql: str, read: str) -> exp.Expr:
     try:
         parsed = sqlglot.parse(sql, read=read)
         statements = [s for s in parsed if s is not None and not isinstance(s, exp.Semicolon)]
-    except (ParseError, TokenError) as exc:
+    except _PARSER_ERRORS as exc:
         raise Refused(
             f"cannot parse the statement: {_first_line(exc)}",
             f"write one query in {read} SQL",
@@ -221,6 +226,10 @@ def check_constructs(tree: exp.Expr) -> None:
             )
         if isinstance(node, exp.Func):
             _check_function(node)
+        elif isinstance(node, exp.Identifier | exp.Var):
+            check_word(node)
+        elif isinstance(node, exp.DataType):
+            check_type(node)
         elif isinstance(node, exp.Table):
             _check_table_shape(node)
         elif (
@@ -313,9 +322,11 @@ def resolve(
     """The dataset behind a base table reference, or Refused when the cluster has none.
 
     System, information-schema and pg_catalog tables are readable only when the catalog
-    itself governs them (lists them as datasets)."""
+    itself governs them (lists them as datasets). A name part holding ``.``, ``/`` or
+    ``:`` names no dataset: its id and its address (``dataos://depot:collection/dataset``,
+    what Heimdall authorizes) would read as other parts."""
     name = dataset_name(node, default_catalog, default_schema)
-    table = catalog.table(name)
+    table = None if _ambiguous(name) else catalog.table(name)
     if table is not None and _same_spelling(node, table.name):
         return table
     if name.collection.lower() in SYSTEM_SCHEMAS or name.depot.lower() in SYSTEM_CATALOGS:
@@ -327,6 +338,11 @@ def resolve(
         f"table '{name.dataset_id}' does not exist or is not visible",
         "name datasets as depot.collection.dataset; SHOW TABLES FROM depot.collection lists them",
     )
+
+
+def _ambiguous(name: TableName) -> bool:
+    parts = (name.depot, name.collection, name.dataset)
+    return any(not part or _SEPARATORS & set(part) for part in parts)
 
 
 def _same_spelling(node: exp.Table, name: TableName) -> bool:

@@ -39,6 +39,7 @@ from dataos_defs.gateway.analyse import (
     parse_query,
     resolve,
 )
+from dataos_defs.gateway.fidelity import engine_sql
 from dataos_defs.gateway.masks import filter_condition, mask_expression
 from dataos_defs.gateway.model import (
     AppliedMask,
@@ -88,7 +89,7 @@ def rewrite(
         raise Refused("EXPLAIN needs a query", "use EXPLAIN <query>")
     tree = parse_query(sql[end:] if explain else sql, read)
     rewriter = _Rewriter(catalog, governance, write, default_catalog, default_schema)
-    governed = rewriter.govern(tree).sql(dialect=write, comments=False)
+    governed = engine_sql(rewriter.govern(tree), write)
     names = sorted(rewriter.tables, key=lambda name: name.dataset_id)
     return Rewritten(
         kind="explain" if explain else "select",
