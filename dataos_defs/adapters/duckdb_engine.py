@@ -16,9 +16,14 @@ READERS = {"csv": "read_csv_auto", "parquet": "read_parquet", "json": "read_json
 """File format -> DuckDB table function reading it."""
 
 
+NO_DOWNLOADS = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+"""DuckDB must never fetch code at run time (it would, for a cast to INET, say)."""
+
+
 def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """A private in-memory database in UTC (timestamps with time zone print as UTC)."""
-    con = duckdb.connect(":memory:")
+    """A private in-memory database in UTC (timestamps with time zone print as UTC) that
+    loads no extension it was not given."""
+    con = duckdb.connect(":memory:", config=dict(NO_DOWNLOADS))
     con.execute("SET TimeZone = 'UTC'")
     if threads:
         con.execute(f"SET threads = {int(threads)}")

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from dataos_defs.gateway.model import Catalog, Governance, Table
+from dataos_defs.gateway.model import Catalog, Governance, Table, TableName
 from dataos_defs.gateway.pages import Rows
 from dataos_defs.gateway.policies import DataPolicies
 from dataos_defs.manifest.cluster import Cluster
@@ -49,7 +49,7 @@ class ClusterEngine(Catalog, Protocol):
     name: str
     dialect: str
 
-    def execute(self, sql: str) -> Rows: ...
+    def execute(self, sql: str, reads: Iterable[TableName] = ()) -> Rows: ...
 
     def close(self) -> None: ...
 
@@ -75,8 +75,9 @@ class Engine:
         """True when the Gateway applies masks and filters itself (embedded engine)."""
         return self.cluster.dialect == "duckdb"
 
-    def execute(self, sql: str) -> Rows:
-        return self.cluster.execute(sql)
+    def execute(self, sql: str, reads: Iterable[TableName]) -> Rows:
+        """Run the governed statement; only the datasets it was found to read are loaded."""
+        return self.cluster.execute(sql, reads)
 
     def describe_error(self, exc: Exception) -> str:
         """The engine's message with internal table names shown as dataset ids."""

@@ -51,7 +51,7 @@ from dataos_defs.gateway.model import (
     Table,
     TableName,
 )
-from dataos_defs.gateway.show import Session, describe, show
+from dataos_defs.gateway.show import Session, describe, listing, show
 
 _EXPLAIN_OPTIONS = re.compile(r"\s*(?:ANALYZE\b|\(\s*(?:TYPE|FORMAT)\b)", re.IGNORECASE)
 
@@ -91,12 +91,27 @@ def rewrite(
     rewriter = _Rewriter(catalog, governance, write, default_catalog, default_schema)
     governed = engine_sql(rewriter.govern(tree), write)
     names = sorted(rewriter.tables, key=lambda name: name.dataset_id)
+    policies = {name.dataset_id: rewriter.policies[name] for name in names}
+    if explain:
+        governed = _explained(governed, policies, write)
     return Rewritten(
         kind="explain" if explain else "select",
-        sql=f"EXPLAIN {governed}" if explain else governed,
+        sql=governed,
         tables=tuple(names),
-        policies={name.dataset_id: rewriter.policies[name] for name in names},
+        policies=policies,
     )
+
+
+def _explained(governed: str, policies: dict[str, tuple[str, ...]], write: str) -> str:
+    """The engine's plan, or, when any data policy applies, the governed statement itself.
+
+    An engine plan is computed from the data's statistics (min/max per file, row counts),
+    which describe raw values and filtered-out rows: its shape would leak what masks and
+    filters hide (e.g. whether any raw value exceeds a bound). Governed callers therefore
+    see the statement the engine would run, as Trino's EXPLAIN shows a plan: one row."""
+    if not any(policies.values()):
+        return f"EXPLAIN {governed}"
+    return listing(("Query Plan",), [(governed,)]).sql(dialect=write)
 
 
 @dataclass

@@ -243,7 +243,7 @@ class Gateway:
 
     def _execute(self, engine: Engine, rewritten: Rewritten) -> Any:
         try:
-            return engine.execute(rewritten.sql)
+            return engine.execute(rewritten.sql, rewritten.tables)
         except Exception as exc:
             raise QueryFailed(engine.describe_error(exc)) from exc
 

@@ -56,6 +56,8 @@ class Database:
         self._con = engine.connect()
         self._con.execute("SET GLOBAL TimeZone = 'UTC'")  # cursors take global settings
         self._con.execute(f"CREATE SCHEMA {quote(PRIVATE_SCHEMA)}")
+        # No statement may change a setting from here on (the Gateway refuses SET too).
+        self._con.execute("SET GLOBAL lock_configuration = true")
         self._ddl = threading.Lock()
 
     @contextmanager

@@ -14,8 +14,8 @@ message passes through the cluster's redactor.
 
 from __future__ import annotations
 
-import re
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -27,7 +27,7 @@ from dataos_defs.manifest.depot_types import (
     LakehouseConnection,
     PostgresConnection,
 )
-from dataos_defs.minerva.duck import PRIVATE_SCHEMA, Database, physical_name
+from dataos_defs.minerva.duck import Database, physical_name
 from dataos_defs.minerva.files import FileSource
 from dataos_defs.minerva.lakehouse import LakehouseSource
 from dataos_defs.minerva.model import Column, Table, TableName
@@ -39,8 +39,6 @@ from dataos_defs.minerva.tags import ColumnTags, ManifestColumnTags
 from dataos_defs.minerva.types import trino_type
 from dataos_defs.stacks.flare.datasets import depot_kind, is_remote
 from dataos_defs.stacks.flare.model import DepotResolver, Redactor
-
-_PHYSICAL = re.compile(r'"?' + PRIVATE_SCHEMA + r'"?\s*\.\s*"((?:[^"]|"")+)"', re.IGNORECASE)
 
 
 class EmbeddedCluster:
@@ -93,10 +91,13 @@ class EmbeddedCluster:
             dataset_tags,
         )
 
-    def execute(self, sql: str) -> QueryResult:
-        """Run a statement (the Gateway's rewritten SQL, DuckDB dialect); raises
-        MinervaError when a dataset cannot be read or DuckDB rejects the statement."""
-        for name, physical in self._referenced(sql):
+    def execute(self, sql: str, reads: Iterable[TableName] = ()) -> QueryResult:
+        """Run a statement (the Gateway's rewritten SQL, DuckDB dialect) that reads the
+        datasets ``reads`` (as the Gateway's analysis found them: only these are loaded or
+        refreshed, whatever else the text may spell); raises MinervaError when a dataset
+        cannot be read or DuckDB rejects the statement."""
+        for name in reads:
+            physical = physical_name(name)
             source = self._source(name.depot)
             if source is None:
                 raise MinervaError(f"depot '{name.depot}' is not attached to {self.name}")
@@ -118,16 +119,6 @@ class EmbeddedCluster:
                     source.close()
             self._sources.clear()
         self._db.close()
-
-    def _referenced(self, sql: str) -> list[tuple[TableName, str]]:
-        found = {}
-        for match in _PHYSICAL.finditer(sql):
-            dataset_id = match.group(1).replace('""', '"')
-            parts = dataset_id.split(".")
-            if len(parts) == 3:
-                name = TableName(*parts)
-                found[dataset_id] = (name, physical_name(name))
-        return list(found.values())
 
     def _column_tags(self) -> ColumnTags:
         """The given tag source, else the tags declared on the attached depots."""

@@ -86,8 +86,9 @@ class TrinoCluster:
         )
         return Table(wanted, columns, physical, dataset_tags)
 
-    def execute(self, sql: str) -> QueryResult:
-        """Run a statement (Trino dialect) on the coordinator; raises MinervaError."""
+    def execute(self, sql: str, reads: Iterable[TableName] = ()) -> QueryResult:
+        """Run a statement (Trino dialect) on the coordinator; raises MinervaError. Trino
+        reads its catalogs itself, so ``reads`` needs no preparation here."""
         try:
             statement = trino_client.run(self.endpoint, sql)
         except TrinoClientError as exc:

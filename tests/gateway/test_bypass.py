@@ -482,11 +482,6 @@ def test_every_physical_read_is_an_authorized_dataset(db: duckdb.DuckDBPyConnect
     assert physical_reads(result) == {CUSTOMERS.physical, SECRET.physical}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HOLE (not fixed): EXPLAIN shows DuckDB's plan, whose statistics cover rows the "
-    "filter removes: 'Empty Result' appears only once the bound passes the raw maximum",
-)
 def test_explain_does_not_reveal_statistics_of_filtered_rows(
     db: duckdb.DuckDBPyConnection,
 ) -> None:
@@ -541,12 +536,6 @@ def _physical_objects(engine: EmbeddedCluster) -> list[Any]:
         result.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HOLE in minerva/embedded.py (not a gateway file): execute() refreshes every "
-    "dataset whose physical name appears anywhere in the SQL text, string literals included, "
-    "so an unlisted dataset is loaded (a PostgreSQL table copied with the depot's secret)",
-)
 def test_a_string_naming_a_physical_table_loads_nothing(tmp_path: Path) -> None:
     engine = _file_cluster(tmp_path)
     try:
@@ -558,7 +547,7 @@ def test_a_string_naming_a_physical_table_loads_nothing(tmp_path: Path) -> None:
             default_schema="none",
         )
         assert result.tables == ()
-        engine.execute(result.sql).close()
+        engine.execute(result.sql, result.tables).close()
         assert _physical_objects(engine) == []
     finally:
         engine.close()

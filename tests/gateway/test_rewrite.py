@@ -355,11 +355,25 @@ def test_rewritten_names_datasets_and_policies() -> None:
     assert result.sql.count('"main"."raw_customers"') == 2
 
 
-def test_explain_explains_the_rewritten_query(db: duckdb.DuckDBPyConnection) -> None:
+def test_explain_of_governed_data_shows_the_governed_statement(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    """Not the engine's plan: its statistics describe raw values and filtered rows."""
     result = governed("EXPLAIN SELECT email FROM customers WHERE id = 1")
     assert result.kind == "explain"
-    assert result.sql.startswith("EXPLAIN SELECT")
     assert result.tables == (CUSTOMERS.name,)
+    ((statement,),) = db.sql(result.sql).fetchall()
+    assert statement.startswith("SELECT") and "raw_customers" in statement
+    assert "sha256" in statement.lower()
+
+
+def test_explain_without_policies_is_the_engines_plan(db: duckdb.DuckDBPyConnection) -> None:
+    result = rewrite(
+        "EXPLAIN SELECT email FROM lakehouse.shop.customers WHERE id = 1",
+        CATALOG,
+        lambda _table: Governance(),
+    )
+    assert result.sql.startswith("EXPLAIN SELECT")
     plan = "\n".join(str(row) for row in db.sql(result.sql).fetchall())
     assert "raw_customers" in plan
 

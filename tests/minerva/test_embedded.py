@@ -4,6 +4,7 @@ DATAOS_HOME, resolved as ``depot.collection.dataset`` and queried through one Du
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -24,7 +25,7 @@ from dataos_defs.manifest.cluster import Cluster
 from dataos_defs.manifest.depot import Depot
 from dataos_defs.minerva.embedded import EmbeddedCluster
 from dataos_defs.minerva.model import Table, TableName
-from dataos_defs.minerva.result import MinervaError
+from dataos_defs.minerva.result import MinervaError, QueryResult
 from dataos_defs.minerva.settings import MinervaSettings
 from dataos_defs.minerva.types import trino_type
 from tests.conftest import socket_conninfo
@@ -168,8 +169,22 @@ def world(fresh_postgres_url: str, tmp_path: Path) -> Iterator[World]:
     yield World(home, Resolver(depots, secrets), conninfo, cluster)
 
 
+_PHYSICAL = re.compile(r'"__minerva__"\."((?:[^"]|"")+)"')
+
+
+def reads(sql: str) -> list[TableName]:
+    """The datasets a hand-written statement over internal names reads (what the Gateway's
+    analysis hands the engine for a governed statement)."""
+    found = {m.group(1).replace('""', '"') for m in _PHYSICAL.finditer(sql)}
+    return [TableName(*dataset.split(".")) for dataset in sorted(found)]
+
+
+def run(engine: EmbeddedCluster, sql: str) -> QueryResult:
+    return engine.execute(sql, reads(sql))
+
+
 def rows(engine: EmbeddedCluster, sql: str) -> list[tuple[Any, ...]]:
-    with engine.execute(sql) as result:
+    with run(engine, sql) as result:
         return [row for batch in result.batches(100) for row in batch]
 
 
@@ -242,7 +257,7 @@ def test_columns_come_with_duckdb_types_and_declared_tags(world: World) -> None:
 def test_results_have_the_declared_columns_in_trino_spelling(world: World, dotted: str) -> None:
     engine = world.engine()
     described = table(engine, dotted)
-    with engine.execute(f"SELECT * FROM {described.physical}") as result:
+    with run(engine, f"SELECT * FROM {described.physical}") as result:
         assert result.columns == [(c.name, trino_type(c.type)) for c in described.columns]
         assert next(result.batches(10))
 
@@ -262,7 +277,7 @@ def test_values_arrive_as_python_values(world: World) -> None:
         "ada",
     )
     assert rows(engine, "SELECT current_setting('TimeZone')") == [("UTC",)]
-    with engine.execute(f"SELECT customer_id, credit, signed_up FROM {pg}") as result:
+    with run(engine, f"SELECT customer_id, credit, signed_up FROM {pg}") as result:
         assert result.columns == [
             ("customer_id", "integer"),
             ("credit", "decimal(10,2)"),
@@ -366,7 +381,7 @@ def test_folder_datasets_read_new_part_files_and_removed_files_fail_clearly(worl
     assert rows(engine, f"SELECT count(*) FROM {clicks}") == [(4,)]
     (world.home / "data" / "landing" / "products.csv").unlink()
     with pytest.raises(MinervaError, match=r"landing\.none\.products' no longer exists"):
-        engine.execute('SELECT * FROM "__minerva__"."landing.none.products"')
+        run(engine, 'SELECT * FROM "__minerva__"."landing.none.products"')
 
 
 def test_credentials_never_appear_in_errors(world: World) -> None:
@@ -431,3 +446,15 @@ def test_eight_threads_times_fifty_queries(world: World) -> None:
         thread.join()
     assert errors == [] and wrong == []
     assert time.perf_counter() - started < 60
+
+
+def test_the_engine_neither_changes_settings_nor_downloads_extensions(world: World) -> None:
+    """Defence in depth below the Gateway's analysis: settings are locked and DuckDB may
+    not fetch an extension (no network is needed to see it refuse)."""
+    engine = world.engine()
+    with pytest.raises(MinervaError, match="configuration"):
+        run(engine, "SET threads = 1")
+    started = time.monotonic()
+    with pytest.raises(MinervaError, match="inet"):
+        run(engine, "SELECT CAST('10.0.0.1' AS INET)")
+    assert time.monotonic() - started < 1.0
