@@ -27,7 +27,8 @@ from dataos_defs.minerva.sources import Columns, gone
 
 FLAT = "none"
 _OPTION = re.compile(r"^[a-z_][a-z0-9_]*$")
-_UNSAFE = re.compile(r"[/\\*?\[\]{}]|^\.")
+_UNSAFE = re.compile(r"[/\\*?\[\]{}]|^[._]")
+"""Names that are globs, paths or hidden (``.``/``_``, as listings leave them out)."""
 
 
 class FileSource:
@@ -91,9 +92,10 @@ class FileSource:
         if single is not None and single.is_file():
             return self._select(sql_string(str(single)))
         data = _child(folder, dataset)
-        if data is None or not data.is_dir() or not any(_data_files(data, self.ext)):
+        files = _data_files(data, self.ext) if data is not None and data.is_dir() else []
+        if not files:
             return None
-        return self._select(sql_string(f"{data}/**/*{self.ext}"))
+        return self._select("[" + ", ".join(sql_string(str(f)) for f in files) + "]")
 
     def _select(self, paths: str) -> str:
         return f"SELECT * FROM {self.reader}({paths}{self.options})"
@@ -117,7 +119,13 @@ def _visible(folder: Path) -> list[Path]:
 
 
 def _data_files(folder: Path, ext: str) -> list[Path]:
-    return [p for p in folder.rglob("*" + ext) if not p.name.startswith((".", "_"))]
+    """The data files under ``folder``, none hidden or inside a hidden folder, in order (the
+    list is part of the view's query, so a new or removed file rebuilds the view)."""
+    return sorted(
+        p
+        for p in folder.rglob("*" + ext)
+        if not any(part.startswith((".", "_")) for part in p.relative_to(folder).parts)
+    )
 
 
 def _child(folder: Path, name: str) -> Path | None:

@@ -458,3 +458,15 @@ def test_the_engine_neither_changes_settings_nor_downloads_extensions(world: Wor
     with pytest.raises(MinervaError, match="inet"):
         run(engine, "SELECT CAST('10.0.0.1' AS INET)")
     assert time.monotonic() - started < 1.0
+
+
+def test_hidden_files_and_folders_are_neither_listed_nor_readable(world: World) -> None:
+    (world.home / "data" / "landing" / "_staging.csv").write_text("id\n1\n")
+    clicks = world.home / "data" / "events" / "clicks"
+    (clicks / "_temporary").mkdir()
+    pq.write_table(pa.table({"id": [99]}), clicks / "_temporary" / "part-9.parquet")
+    engine = world.engine()
+    assert engine.table(TableName("landing", "none", "_staging")) is None
+    assert TableName("landing", "none", "_staging") not in engine.tables()
+    physical = table(engine, "events.none.clicks").physical
+    assert rows(engine, f"SELECT count(*) FROM {physical}") == [(3,)]
