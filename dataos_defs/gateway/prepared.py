@@ -12,10 +12,11 @@ import re
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
 
 from dataos_defs.gateway.model import Refused
 
+_HINT = "bind only values: strings, numbers, booleans, NULL, typed literals"
 _EXECUTE_IMMEDIATE = re.compile(
     r"^\s*EXECUTE\s+IMMEDIATE\s+'((?:[^']|'')*)'\s*(?:USING\s+(.+?))?\s*;?\s*$",
     re.IGNORECASE | re.DOTALL,
@@ -35,15 +36,12 @@ def _is_literal(value: exp.Expression) -> bool:
 def _values(text: str) -> list[exp.Expression]:
     try:
         parsed = sqlglot.parse_one(f"SELECT {text}", read="trino")
-    except ParseError:
-        raise Refused(f"cannot read the parameters {text!r}") from None
+    except (ParseError, TokenError):
+        raise Refused(f"cannot read the parameters {text!r}", _HINT) from None
     values = list(parsed.expressions) if isinstance(parsed, exp.Select) else []
     for value in values:
         if not _is_literal(value):
-            raise Refused(
-                f"parameter {value.sql('trino')!r} is not a literal",
-                "bind only values: strings, numbers, booleans, NULL, typed literals",
-            )
+            raise Refused(f"parameter {value.sql('trino')!r} is not a literal", _HINT)
     return values
 
 
@@ -57,13 +55,16 @@ def bind_execute_immediate(sql: str) -> str:
     values = _values(found.group(2)) if found.group(2) else []
     try:
         tree = sqlglot.parse_one(statement, read="trino")
-    except ParseError as exc:
+    except (ParseError, TokenError) as exc:
         problem = str(exc).splitlines()[0] if str(exc) else "syntax error"
-        raise Refused(f"the prepared statement does not parse: {problem}") from None
+        raise Refused(
+            f"the prepared statement does not parse: {problem}", "write one query in Trino SQL"
+        ) from None
     placeholders = list(tree.find_all(exp.Placeholder, bfs=False))
     if len(placeholders) != len(values):
         raise Refused(
-            f"the statement has {len(placeholders)} parameter(s) but {len(values)} were given"
+            f"the statement has {len(placeholders)} parameter(s) but {len(values)} were given",
+            "bind one value per '?'",
         )
     for placeholder, value in zip(placeholders, values, strict=True):
         placeholder.replace(value.copy())

@@ -174,11 +174,18 @@ class Gateway:
         return self.clusters.policies.governance(table, caller.tags)
 
     def _governance_for(self, caller: Caller, engine: Engine) -> GovernanceFor:
-        """The policies the rewrite applies: none on a Trino endpoint, which enforces them
-        itself through its OPA access control (see clusters.py)."""
-        if not engine.rewrites_policies:
-            return lambda _table: Governance()
-        return lambda table: self._governance(caller, table)
+        """The policies the rewrite applies, asked only once the caller may read the table
+        (so a refusal never describes the policies of a dataset the caller may not read);
+        none on a Trino endpoint, which enforces them itself through its OPA access control
+        (see clusters.py)."""
+
+        def governed(table: Table) -> Governance:
+            self._authorize(caller, (table.name,))
+            if not engine.rewrites_policies:
+                return Governance()
+            return self._governance(caller, table)
+
+        return governed
 
     def _governed(self, caller: Caller, request: QueryRequest, engine: Engine) -> Rewritten:
         key = (
