@@ -89,7 +89,7 @@ def rewrite(
         raise Refused("EXPLAIN needs a query", "use EXPLAIN <query>")
     tree = parse_query(sql[end:] if explain else sql, read)
     rewriter = _Rewriter(catalog, governance, write, default_catalog, default_schema)
-    governed = engine_sql(rewriter.govern(tree), write)
+    governed = engine_sql(trino_column_names(rewriter.govern(tree)), write)
     names = sorted(rewriter.tables, key=lambda name: name.dataset_id)
     policies = {name.dataset_id: rewriter.policies[name] for name in names}
     if explain:
@@ -100,6 +100,20 @@ def rewrite(
         tables=tuple(names),
         policies=policies,
     )
+
+
+def trino_column_names(tree: exp.Expr) -> exp.Expr:
+    """Name the result's unnamed columns as Trino does (``_col0``, ``_col1``, ...), not as
+    the engine would (``count_star()``); plain column references keep their names."""
+    select = tree
+    while isinstance(select, exp.SetOperation | exp.Subquery):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return tree
+    for index, item in enumerate(list(select.expressions)):
+        if not isinstance(item, exp.Alias | exp.Column | exp.Star):
+            item.replace(exp.alias_(item.copy(), f"_col{index}", quoted=True))
+    return tree
 
 
 def _explained(governed: str, policies: dict[str, tuple[str, ...]], write: str) -> str:

@@ -395,3 +395,11 @@ def test_show_and_describe_list_only_what_the_caller_may_read(gateway: Any) -> N
     assert [r[0] for r in described] == ["customer_id", "email", "first_name", "age", "country"]
     assert described[0][1] == "bigint" and described[3][1] == "integer"
     assert query(server, keys["ana"], "DESCRIBE lakehouse.hr.salaries").status_code in (400, 403)
+
+
+def test_unnamed_result_columns_are_named_as_trino_names_them(gateway: Any) -> None:
+    server, keys = gateway
+    response = query(
+        server, keys["ana"], "SELECT count(*), max(age) AS oldest FROM lakehouse.shop.customers_360"
+    )
+    assert [c["name"] for c in response.json()["columns"]] == ["_col0", "oldest"]
