@@ -365,7 +365,7 @@ def trino_replacement(parts: list[tuple[str, str]]) -> str:
         if kind == "text" and after_number and piece[:1].isdigit():
             piece = "\\" + piece
         out += piece
-        after_number = kind == "group" and text.isdigit() or (after_number and not piece)
+        after_number = (kind == "group" and text.isdigit()) or (after_number and not piece)
     return out
 
 
