@@ -19,7 +19,6 @@ from contextvars import ContextVar
 from typing import Annotated, Any, ClassVar, Literal, cast
 
 from pydantic import (
-    AfterValidator,
     Field,
     ModelWrapValidatorHandler,
     SerializeAsAny,
@@ -41,6 +40,7 @@ from dataos_defs.manifest.base import (
     StrictName,
 )
 from dataos_defs.manifest.common import DataosSecret
+from dataos_defs.manifest.depot_datasets import DepotDataset, dataset_problems
 from dataos_defs.manifest.depot_types import (
     BLOCK_KEYS,
     DEPOT_KINDS,
@@ -125,37 +125,6 @@ class ConnectionSecret(StrictModel):
     data: dict[str, SecretValue] | None = None
     files: dict[str, str] | None = None
     values: dict[str, SecretValue] | None = None
-
-
-def _name_part(value: str) -> str:
-    if not value or any(char in value for char in ".:/") or any(c.isspace() for c in value):
-        raise ValueError("must be a non-empty name without '.', ':', '/' or spaces")
-    return value
-
-
-NamePart = Annotated[str, AfterValidator(_name_part)]
-"""A collection, dataset or column name (SQL names a dataset ``depot.collection.dataset``)."""
-Tags = list[Annotated[str, Field(min_length=1)]]
-
-
-class DatasetColumn(StrictModel):
-    name: NamePart
-    description: str | None = None
-    tags: Tags | None = None
-
-
-class DepotDataset(StrictModel):
-    """A dataset as a catalog would describe it (extension, see the module docstring)."""
-
-    collection: NamePart
-    dataset: NamePart
-    description: str | None = None
-    tags: Tags | None = None
-    columns: list[DatasetColumn] | None = None
-
-    def column_tags(self) -> dict[str, list[str]]:
-        """Lower-case column name -> its tags, for the columns that have tags."""
-        return {c.name.lower(): list(c.tags) for c in self.columns or [] if c.tags}
 
 
 class DepotSection(StrictModel):
@@ -375,39 +344,8 @@ def _name_problems(depot: Depot) -> list[Problem]:
     return []
 
 
-def _repeats(names: list[str]) -> list[tuple[int, int, str]]:
-    """``(index, index of the first, name)`` of each name seen before, case-insensitively."""
-    first: dict[str, int] = {}
-    found = []
-    for index, name in enumerate(name.lower() for name in names):
-        if name in first:
-            found.append((index, first[name], name))
-        first.setdefault(name, index)
-    return found
-
-
 def _dataset_problems(depot: Depot) -> list[Problem]:
-    datasets = depot.depot.datasets or []
-    problems = [
-        Problem(
-            ("depot", "datasets", index, "dataset"),
-            f"dataset '{name}' is declared twice",
-            f"merge it into datasets[{first}]",
-        )
-        for index, first, name in _repeats([f"{d.collection}.{d.dataset}" for d in datasets])
-    ]
-    for index, dataset in enumerate(datasets):
-        columns = [column.name for column in dataset.columns or []]
-        problems.extend(
-            Problem(
-                ("depot", "datasets", index, "columns", position, "name"),
-                f"column '{name}' of dataset '{dataset.collection}.{dataset.dataset}' is "
-                "declared twice",
-                f"merge it into columns[{first}]",
-            )
-            for position, first, name in _repeats(columns)
-        )
-    return problems
+    return dataset_problems(depot.depot.datasets or [])
 
 
 _CHECKS: tuple[Callable[[Depot], list[Problem]], ...] = (
