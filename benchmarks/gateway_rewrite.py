@@ -39,6 +39,7 @@ from dataos_defs.manifest.policy_parts import (  # noqa: E402
     RegexReplaceMask,
     RowFilter,
 )
+from tests.gateway.support import DictCatalog  # noqa: E402
 
 REPEAT = 400
 GOAL_US = 2000.0
@@ -178,16 +179,7 @@ GOVERNANCE = {
 }
 
 
-class BenchCatalog:
-    def table(self, name: TableName) -> Table | None:
-        table = TABLES.get(name.dataset.lower())
-        return table if table and table.name.dataset_id == name.dataset_id.lower() else None
-
-    def tables(self) -> list[TableName]:
-        return [table.name for table in TABLES.values()]
-
-
-CATALOG = BenchCatalog()
+CATALOG = DictCatalog(*TABLES.values())
 
 
 def governance(table: Table) -> Governance:

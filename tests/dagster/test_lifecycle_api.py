@@ -18,6 +18,7 @@ import httpx
 import pytest
 from dagster_support import interfaces
 from graphql_stand_in import Compiled, DagsterStandIn, compiled_from, serve
+from lifecycle_manifests import ONCE
 
 from dataos_defs.api.reconcile import APPLY_TRIGGER
 from dataos_defs.poros.settings import Settings
@@ -25,19 +26,6 @@ from dataos_defs.poros.store import Store
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
-ONCE = """\
-name: once
-version: v1
-type: workflow
-description: {description}
-workflow:
-  dag:
-    - name: hello
-      spec:
-        stack: python3
-        compute: runnable-default
-        stackSpec: {{}}
-"""
 NIGHTLY = """\
 name: nightly
 version: v1

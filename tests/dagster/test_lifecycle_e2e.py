@@ -18,25 +18,13 @@ from typing import Any
 
 import pytest
 from dagster_support import HERE, Dagster, interfaces, running_platform
+from lifecycle_manifests import ONCE
 
 from dataos_defs.adapters.dagster_graphql import RUNS, DagsterGraphQL
 from dataos_defs.api.reconcile import APPLY_TRIGGER
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-ONCE = """\
-name: once
-version: v1
-type: workflow
-description: {description}
-workflow:
-  dag:
-    - name: hello
-      spec:
-        stack: python3
-        compute: runnable-default
-        stackSpec: {{}}
-"""
 SLEEPER = """\
 name: sleeper
 version: v1

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from graphql_stand_in import DagsterStandIn, compiled_from, serve
+from lifecycle_manifests import ONCE
 
 from dataos_defs.api.reconcile import (
     APPLY_TRIGGER,
@@ -31,19 +32,6 @@ from dataos_defs.poros.records import ResourceKey
 from dataos_defs.poros.settings import Settings
 from dataos_defs.poros.store import Store
 
-ONCE = """\
-name: once
-version: v1
-type: workflow
-description: {description}
-workflow:
-  dag:
-    - name: hello
-      spec:
-        stack: python3
-        compute: runnable-default
-        stackSpec: {{}}
-"""
 NIGHTLY = """\
 name: nightly
 version: v1

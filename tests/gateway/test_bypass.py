@@ -41,6 +41,7 @@ from dataos_defs.manifest.cluster import Cluster
 from dataos_defs.manifest.depot import Depot
 from dataos_defs.manifest.policy_parts import HashMask, Mask, RowFilter
 from dataos_defs.minerva.embedded import EmbeddedCluster
+from tests.gateway.support import DictCatalog
 
 CUSTOMERS = Table(
     TableName("lakehouse", "shop", "customers"),
@@ -71,18 +72,13 @@ RAW_MARKERS = ("raw.example", "FILTERED", "990000", "DECOY", f"'{Path.home()}'")
 SECRET_MARKER = "TOPSECRET"
 
 
-class Catalog:
-    def table(self, name: TableName) -> Table | None:
-        return {t.name.dataset_id: t for t in (CUSTOMERS, SECRET)}.get(name.dataset_id.lower())
-
-    def tables(self) -> list[TableName]:
-        return [CUSTOMERS.name, SECRET.name]
+CATALOG = DictCatalog(CUSTOMERS, SECRET)
 
 
 def governed(sql: str) -> Rewritten:
     return rewrite(
         sql,
-        Catalog(),
+        CATALOG,
         lambda table: RULES if table.name == CUSTOMERS.name else Governance(),
         default_catalog="lakehouse",
         default_schema="shop",

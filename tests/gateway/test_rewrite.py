@@ -36,6 +36,7 @@ from dataos_defs.manifest.policy_parts import (
     Mask,
     RowFilter,
 )
+from tests.gateway.support import DictCatalog
 
 CUSTOMERS = Table(
     TableName("lakehouse", "shop", "customers"),
@@ -114,17 +115,6 @@ GOVERNANCE = {
         exempted=("ops-pass",),
     ),
 }
-
-
-class DictCatalog:
-    def __init__(self, *tables: Table) -> None:
-        self._tables = {table.name.dataset_id.lower(): table for table in tables}
-
-    def table(self, name: TableName) -> Table | None:
-        return self._tables.get(name.dataset_id.lower())
-
-    def tables(self) -> list[TableName]:
-        return [table.name for table in self._tables.values()]
 
 
 CATALOG = DictCatalog(CUSTOMERS, ORDERS, NEWSLETTER)

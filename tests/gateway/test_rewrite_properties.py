@@ -44,6 +44,7 @@ from dataos_defs.gateway.model import (
 )
 from dataos_defs.gateway.rewrite import rewrite
 from dataos_defs.manifest.policy_parts import Mask, RowFilter
+from tests.gateway.support import DictCatalog
 
 SCHEMAS: dict[str, dict[str, str]] = {
     "customers": {
@@ -176,13 +177,7 @@ TABLES = {
 }
 
 
-class DictCatalog:
-    def table(self, name: TableName) -> Table | None:
-        found = TABLES.get(name.dataset.lower())
-        return found if found and found.name.dataset_id == name.dataset_id.lower() else None
-
-    def tables(self) -> list[TableName]:
-        return [table.name for table in TABLES.values()]
+CATALOG = DictCatalog(*TABLES.values())
 
 
 def governance(table: Table) -> Governance:
@@ -449,7 +444,7 @@ def test_governed_results_equal_results_over_masked_data(
     truth, engine = databases
     expected = _rows(truth, sqlglot.transpile(query.sql, read="trino", write="duckdb")[0])
     governed = rewrite(
-        query.sql, DictCatalog(), governance, default_catalog="lakehouse", default_schema="shop"
+        query.sql, CATALOG, governance, default_catalog="lakehouse", default_schema="shop"
     )
     actual = _rows(engine, governed.sql)
     assert not _leaks(actual), governed.sql
@@ -472,7 +467,7 @@ def test_result_types_match_over_every_dataset(
     for name in SCHEMAS:
         governed = rewrite(
             f"SELECT * FROM {name}",
-            DictCatalog(),
+            CATALOG,
             governance,
             default_catalog="lakehouse",
             default_schema="shop",

@@ -17,6 +17,7 @@ from dataos_defs.gateway.model import (
 )
 from dataos_defs.gateway.rewrite import rewrite
 from dataos_defs.manifest.policy_parts import Mask, RowFilter
+from tests.gateway.support import DictCatalog
 
 CUSTOMERS = Table(
     TableName("lakehouse", "shop", "customers"),
@@ -25,19 +26,14 @@ CUSTOMERS = Table(
 )
 
 
-class OneTableCatalog:
-    def table(self, name: TableName) -> Table | None:
-        return CUSTOMERS if name.dataset_id.lower() == CUSTOMERS.name.dataset_id else None
-
-    def tables(self) -> list[TableName]:
-        return [CUSTOMERS.name]
+ONE_TABLE = DictCatalog(CUSTOMERS)
 
 
 def refusal(sql: str, rules: Governance | None = None, **options: str | None) -> Refused:
     with pytest.raises(Refused) as raised:
         rewrite(
             sql,
-            OneTableCatalog(),
+            ONE_TABLE,
             lambda _: rules or Governance(),
             default_catalog=options.get("default_catalog", "lakehouse"),
             default_schema=options.get("default_schema", "shop"),
