@@ -152,7 +152,9 @@ class EmbeddedCluster:
         if kind == "file" and isinstance(conn, FileConnection) and not is_remote(conn.path):
             return FileSource(name, conn, self._home, self._db)
         if kind == "lakehouse" and isinstance(conn, LakehouseConnection):
-            return LakehouseSource(name, conn, self._home, self._db)
+            return LakehouseSource(
+                name, conn, self._home, self._db, self._settings.lakehouse_check_seconds
+            )
         if kind == "postgres" and isinstance(conn, JdbcConnection | PostgresConnection):
             ttl = self._settings.pg_ttl_seconds
             return PostgresSource(name, conn, self._resolver, self._redact, self._db, ttl)

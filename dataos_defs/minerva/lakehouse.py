@@ -5,14 +5,16 @@ relative to ``DATAOS_HOME``). A table becomes ``SELECT * FROM read_parquet([data
 schema = MAP {field id: {name, type}})``: DuckDB scans the Parquet files itself and maps
 their columns by Iceberg field id, so renamed, added and promoted columns read as the current
 schema says. Before each query the table's metadata location is compared with the one the
-view was built from; a new snapshot or schema rebuilds the view (about half a millisecond
-per check). Snapshots with delete files, files outside the local file system and files
-without field ids (a name mapping) are read by pyiceberg into Arrow and copied instead.
+view was built from (at most once per ``DATAOS_MINERVA_LAKEHOUSE_CHECK_SECONDS``, default
+1 s: each check reads the table's metadata); a new snapshot or schema rebuilds the view.
+Snapshots with delete files, files outside the local file system and files without field
+ids (a name mapping) are read by pyiceberg into Arrow and copied instead.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -79,8 +81,17 @@ def parquet_query(files: list[str], schema: Schema) -> str:
 
 
 class LakehouseSource:
-    def __init__(self, depot: str, conn: LakehouseConnection, home: Path, db: Database) -> None:
+    def __init__(
+        self,
+        depot: str,
+        conn: LakehouseConnection,
+        home: Path,
+        db: Database,
+        check_seconds: float = 0.0,
+    ) -> None:
         self.depot = depot
+        self.check_seconds = check_seconds
+        self._checked: dict[str, float] = {}
         self._conn = conn
         self._home = home
         self._db = db
@@ -103,6 +114,16 @@ class LakehouseSource:
         return None if table is None else schema_columns(table.schema())
 
     def refresh(self, name: TableName, physical: str) -> None:
+        """Rebuild the view when the table has a new snapshot or schema; the table's
+        metadata is read at most once per ``check_seconds``."""
+        key = name.dataset_id
+        checked = self._checked.get(key)
+        if checked is not None and time.monotonic() - checked < self.check_seconds:
+            return
+        self._refresh(name, physical)
+        self._checked[key] = time.monotonic()
+
+    def _refresh(self, name: TableName, physical: str) -> None:
         table = self._load(name.collection, name.dataset)
         if table is None:
             raise gone(name)

@@ -4,6 +4,10 @@
 embedded engine may get before the next query that reads it reloads it. Queries may
 therefore see PostgreSQL data up to that many seconds old; 0 reloads on every query.
 
+``DATAOS_MINERVA_LAKEHOUSE_CHECK_SECONDS`` (default 1): how often a query looks for a new
+snapshot of an Iceberg table it reads (reading the table's metadata costs about 2 ms). A
+snapshot committed less than that long ago may not be seen yet; 0 checks on every query.
+
 ``DATAOS_MINERVA_<CLUSTER>_URL`` (e.g. ``DATAOS_MINERVA_MINERVASHOP_URL=http://trino:8080``):
 the coordinator of a real Trino serving the cluster. Where a cluster runs is deployment, not
 intent, so it is not written in the manifest (as a Kubernetes Service's address is not
@@ -20,25 +24,37 @@ from dataclasses import dataclass
 
 PG_TTL_ENV = "DATAOS_MINERVA_PG_TTL_SECONDS"
 DEFAULT_PG_TTL_SECONDS = 30.0
+LAKEHOUSE_CHECK_ENV = "DATAOS_MINERVA_LAKEHOUSE_CHECK_SECONDS"
+DEFAULT_LAKEHOUSE_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
 class MinervaSettings:
     pg_ttl_seconds: float = DEFAULT_PG_TTL_SECONDS
+    lakehouse_check_seconds: float = DEFAULT_LAKEHOUSE_CHECK_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> MinervaSettings:
         env = os.environ if environ is None else environ
-        raw = env.get(PG_TTL_ENV, "").strip()
-        if not raw:
-            return cls()
-        try:
-            ttl = float(raw)
-        except ValueError:
-            raise ValueError(f"{PG_TTL_ENV} must be a number of seconds, not {raw!r}") from None
-        if ttl < 0:
-            raise ValueError(f"{PG_TTL_ENV} must not be negative")
-        return cls(pg_ttl_seconds=ttl)
+        return cls(
+            pg_ttl_seconds=_seconds(env, PG_TTL_ENV, DEFAULT_PG_TTL_SECONDS),
+            lakehouse_check_seconds=_seconds(
+                env, LAKEHOUSE_CHECK_ENV, DEFAULT_LAKEHOUSE_CHECK_SECONDS
+            ),
+        )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative")
+    return value
 
 
 def trino_url_env(cluster: str) -> str:

@@ -76,10 +76,9 @@ class World:
     def catalog(self) -> Any:
         return iceberg.open_catalog("lakehouse", self.home / "warehouse")
 
-    def engine(self, ttl: float = 30.0) -> EmbeddedCluster:
-        return EmbeddedCluster(
-            self.cluster, self.resolver, self.home, settings=MinervaSettings(ttl)
-        )
+    def engine(self, ttl: float = 30.0, lakehouse_check: float = 0.0) -> EmbeddedCluster:
+        settings = MinervaSettings(ttl, lakehouse_check_seconds=lakehouse_check)
+        return EmbeddedCluster(self.cluster, self.resolver, self.home, settings=settings)
 
 
 def _depot(name: str, kind: str, body: dict[str, Any], **extra: Any) -> Depot:
@@ -335,6 +334,17 @@ def test_lakehouse_views_follow_new_snapshots_and_schema_changes(world: World) -
         ("alan@example.com",),
         ("grace@example.com",),
     ]
+
+
+def test_new_snapshots_are_looked_for_at_most_once_per_check_interval(world: World) -> None:
+    engine = world.engine(lakehouse_check=0.5)
+    lake = table(engine, "lakehouse.shop.customers_360").physical
+    assert rows(engine, f"SELECT count(*) FROM {lake}") == [(2,)]
+    extra = pa.table({"customer_id": pa.array([3], pa.int64()), "email": ["grace@example.com"]})
+    iceberg.write_table(world.catalog(), "shop", "customers_360", extra, "append")
+    assert rows(engine, f"SELECT count(*) FROM {lake}") == [(2,)], "checked just now"
+    time.sleep(0.6)
+    assert rows(engine, f"SELECT count(*) FROM {lake}") == [(3,)]
 
 
 def test_files_without_field_ids_are_read_through_pyiceberg(world: World) -> None:
