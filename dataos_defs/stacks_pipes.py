@@ -58,7 +58,7 @@ from dagster_pipes import PipesExtras
 
 from dataos_defs.compile import CheckOutput, JobContext, StackOutput
 from dataos_defs.compile.k8s import K8S_CONFIG_TAG
-from dataos_defs.manifest.common import RuntimeSpec
+from dataos_defs.manifest.common import RuntimeSpec, env_text
 from dataos_defs.manifest.stacks import ContainerSpec
 
 if TYPE_CHECKING:
@@ -97,17 +97,11 @@ def run_mode(environ: Mapping[str, str] | None = None) -> str:
 
 def job_env(job: JobContext) -> dict[str, str]:
     """``spec.envs`` as strings, plus the names of the job."""
-    env = {key: _text(value) for key, value in ((job.spec and job.spec.envs) or {}).items()}
+    env = {key: env_text(value) for key, value in ((job.spec and job.spec.envs) or {}).items()}
     env.update(
         {"DATAOS_WORKSPACE": job.workspace, "DATAOS_WORKFLOW": job.workflow, "DATAOS_JOB": job.job}
     )
     return env
-
-
-def _text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
 
 
 class LocalSubprocessClient(PipesSubprocessClient):

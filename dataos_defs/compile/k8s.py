@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dataos_defs.manifest.common import DataosSecret, ResourceAmounts, RuntimeSpec
+from dataos_defs.manifest.common import DataosSecret, ResourceAmounts, RuntimeSpec, env_text
 from dataos_defs.manifest.compute import NodePool
 from dataos_defs.manifest.sensitive import is_sensitive_key
 
@@ -28,12 +28,6 @@ def _amounts(amounts: ResourceAmounts | None) -> dict[str, str]:
         return {}
     values = amounts.model_dump(by_alias=True, exclude_none=True)
     return {key: str(value) for key, value in values.items()}
-
-
-def _env_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
 
 
 def _secret_env(secret: DataosSecret) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -63,7 +57,7 @@ def _container(spec: RuntimeSpec) -> dict[str, Any]:
         if resources:
             container["resources"] = resources
     env = [
-        {"name": key, "value": _env_value(value)}
+        {"name": key, "value": env_text(value)}
         for key, value in (spec.envs or {}).items()
         if not is_sensitive_key(key)
     ]

@@ -216,6 +216,18 @@ def _misplaced(key: str, data: dict[str, Any]) -> InitErrorDetails:
     return error((key,), message, data[key])
 
 
+def env_text(value: object) -> str:
+    """An ``envs`` or secret value as a process sees it: YAML booleans as ``true``/``false``,
+    numbers as written, null as empty.
+
+    >>> [env_text(v) for v in (True, 8080, None, "x")]
+    ['true', '8080', '', 'x']
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
 class RuntimeSpec(StrictModel):
     """Runtime fields shared by workflow jobs, services and workers (DATAOS_CONTRACT §2).
 

@@ -18,9 +18,8 @@ keys, never values.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-from dataos_defs.manifest.common import DataosSecret, RuntimeSpec
+from dataos_defs.manifest.common import DataosSecret, RuntimeSpec, env_text
 from dataos_defs.poros.settings import Settings
 from dataos_defs.poros.store import Store
 
@@ -73,11 +72,4 @@ def _values(store: Store, name: str, workspace: str) -> dict[str, str]:
             "Instance-secret: apply it, or remove it from the job's spec"
         )
     data = (found.manifest.get(section) or {}).get("data") or {}
-    return {str(key): _text(value) for key, value in data.items()}
-
-
-def _text(value: Any) -> str:
-    """As the Secret model reads values: YAML numbers and booleans become text."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
+    return {str(key): env_text(value) for key, value in data.items()}
