@@ -112,7 +112,6 @@ class Gateway:
             audit.cluster = engine.name
             rewritten = self._governed(caller, request, engine)
             audit.rewritten = rewritten
-            self._authorize(caller, rewritten.tables)
             result = self._execute(engine, rewritten)
         except Exception as exc:
             audit.fail(exc)
@@ -128,10 +127,8 @@ class Gateway:
 
     def explain(self, caller: Caller, request: QueryRequest) -> Explanation:
         """The rewritten statement and the policies that shaped it, without running it."""
-        self._refresh()
         engine = self._engine(caller, request)
         rewritten = self._governed(caller, request, engine)
-        self._authorize(caller, rewritten.tables)
         governance: dict[str, Governance] = {}
         for name in rewritten.tables:
             table = engine.catalog.table(name)
@@ -173,14 +170,17 @@ class Gateway:
     def _governance(self, caller: Caller, table: Table) -> Governance:
         return self.clusters.policies.governance(table, caller.tags)
 
-    def _governance_for(self, caller: Caller, engine: Engine) -> GovernanceFor:
+    def _governance_for(
+        self, caller: Caller, engine: Engine, authorized: set[TableName]
+    ) -> GovernanceFor:
         """The policies the rewrite applies, asked only once the caller may read the table
-        (so a refusal never describes the policies of a dataset the caller may not read);
-        none on a Trino endpoint, which enforces them itself through its OPA access control
-        (see clusters.py)."""
+        (so a refusal never describes the policies of a dataset the caller may not read;
+        the tables authorized are added to ``authorized``); none on a Trino endpoint, which
+        enforces them itself through its OPA access control (see clusters.py)."""
 
         def governed(table: Table) -> Governance:
             self._authorize(caller, (table.name,))
+            authorized.add(table.name)
             if not engine.rewrites_policies:
                 return Governance()
             return self._governance(caller, table)
@@ -188,6 +188,8 @@ class Gateway:
         return governed
 
     def _governed(self, caller: Caller, request: QueryRequest, engine: Engine) -> Rewritten:
+        """The statement governed for the caller, every dataset it reads authorized: by the
+        rewrite as it meets them, or, for a cached rewrite, here."""
         key = (
             request.sql,
             engine.name,
@@ -200,16 +202,20 @@ class Gateway:
             cached = self._rewrites.get(key)
             if cached is not None:
                 self._rewrites.move_to_end(key)
-                return cached
+        if cached is not None:
+            self._authorize(caller, cached.tables)
+            return cached
+        authorized: set[TableName] = set()
         rewritten = rewrite(
             request.sql,
             engine.catalog,
-            self._governance_for(caller, engine),
+            self._governance_for(caller, engine, authorized),
             write=engine.dialect,
             default_catalog=request.catalog,
             default_schema=request.schema,
             may_see=lambda name: self._may_read(caller, name),
         )
+        self._authorize(caller, [t for t in rewritten.tables if t not in authorized])
         if rewritten.kind in ("select", "explain"):
             with self._lock:
                 self._rewrites[key] = rewritten

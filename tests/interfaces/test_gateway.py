@@ -403,3 +403,28 @@ def test_unnamed_result_columns_are_named_as_trino_names_them(gateway: Any) -> N
         server, keys["ana"], "SELECT count(*), max(age) AS oldest FROM lakehouse.shop.customers_360"
     )
     assert [c["name"] for c in response.json()["columns"]] == ["_col0", "oldest"]
+
+
+def test_each_dataset_is_decided_once_per_query(gateway: Any) -> None:
+    """First run (rewritten) and second run (cached rewrite) each ask Heimdall once per
+    dataset: pia may select it, so one decision each."""
+    server, keys = gateway
+    sql = "SELECT count(*) AS decided_once FROM lakehouse.shop.customers_360 c1"
+    log = server.home / "decisions.jsonl"
+
+    def gateway_decisions() -> int:
+        lines = log.read_text().splitlines() if log.exists() else []
+        return sum(
+            1
+            for line in lines
+            if '"source":"gateway"' in line and "customers_360" in line and '"pia"' in line
+        )
+
+    before = gateway_decisions()
+    for run_number in (1, 2):
+        rows(server, keys["pia"], sql)
+        deadline = time.monotonic() + 3
+        while gateway_decisions() < before + run_number and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        assert gateway_decisions() == before + run_number
