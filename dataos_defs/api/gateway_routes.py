@@ -32,12 +32,7 @@ from dataos_defs.gateway.service import (
 from dataos_defs.gateway.wire import row_encoder
 from dataos_defs.heimdall.objects import resource_object
 from dataos_defs.manifest.cluster import Cluster
-from dataos_defs.minerva.catalogs import (
-    CatalogError,
-    render_properties,
-    secret_envs,
-    trino_catalogs,
-)
+from dataos_defs.minerva.catalogs import CatalogError, deployment, render_properties
 
 PREFIX = "/gateway/api/v1"
 router = APIRouter(prefix=PREFIX, tags=["gateway"])
@@ -252,11 +247,12 @@ def _cluster_out(cluster: Cluster, workspace: str | None, engine: str) -> Cluste
     )
 
 
-def _readable(request: Request, identity: Identity) -> list[ClusterOut]:
+def _readable(request: Request, identity: Identity) -> list[tuple[Cluster, str | None, str]]:
+    """(cluster, workspace, engine) of every cluster the caller may read."""
     gateway = gateway_of(request)
     gateway.refresh()
     return [
-        _cluster_out(cluster, workspace, engine)
+        (cluster, workspace, engine)
         for cluster, workspace, engine in gateway.clusters.described()
         if may(request, identity, "read", resource_object("cluster", cluster.name, workspace))
     ]
@@ -265,23 +261,17 @@ def _readable(request: Request, identity: Identity) -> list[ClusterOut]:
 @router.get("/clusters", response_model=list[ClusterOut])
 def list_clusters(request: Request, identity: IdentityDep) -> list[ClusterOut]:
     """The clusters the caller may read, with their engine and selector."""
-    return _readable(request, identity)
+    return [_cluster_out(*found) for found in _readable(request, identity)]
 
 
 @router.get("/clusters/{name}/catalogs", response_model=CatalogsOut)
 def cluster_catalogs(name: str, request: Request, identity: IdentityDep) -> CatalogsOut:
     """Trino catalog files for deploying the cluster on Trino (credentials as env refs)."""
-    gateway = gateway_of(request)
-    readable = {c.name for c in _readable(request, identity)}
-    cluster = next(
-        (c for c, _, _ in gateway.clusters.described() if c.name == name in readable), None
-    )
+    cluster = next((c for c, _, _ in _readable(request, identity) if c.name == name), None)
     if cluster is None:
         raise ApiError(404, "not_found", f"no cluster '{name}' you may read")
-    depots = gateway.clusters.depots()
     try:
-        catalogs = trino_catalogs(cluster, depots)
-        secrets = secret_envs(cluster, depots)
+        catalogs, secrets = deployment(cluster, gateway_of(request).clusters.depots())
     except CatalogError as exc:
         raise ApiError(422, "catalog_error", str(exc)) from exc
     return CatalogsOut(

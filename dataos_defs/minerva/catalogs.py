@@ -90,15 +90,23 @@ def trino_catalogs(
     cluster: Cluster, depots: Mapping[str, Depot], *, home: str = DEFAULT_TRINO_HOME
 ) -> dict[str, dict[str, str]]:
     """Catalog name -> its ``.properties`` entries (``connector.name`` first)."""
-    return {name: found.properties for name, found in _generate(cluster, depots, home).items()}
+    return deployment(cluster, depots, home=home)[0]
 
 
 def secret_envs(
     cluster: Cluster, depots: Mapping[str, Depot], *, home: str = DEFAULT_TRINO_HOME
 ) -> list[SecretEnv]:
     """Every environment variable the catalogs read, with its secret and key."""
-    generated = _generate(cluster, depots, home).values()
-    return [secret for found in generated for secret in found.secrets]
+    return deployment(cluster, depots, home=home)[1]
+
+
+def deployment(
+    cluster: Cluster, depots: Mapping[str, Depot], *, home: str = DEFAULT_TRINO_HOME
+) -> tuple[dict[str, dict[str, str]], list[SecretEnv]]:
+    """Both at once: :func:`trino_catalogs` and :func:`secret_envs`, generated once."""
+    generated = _generate(cluster, depots, home)
+    catalogs = {name: found.properties for name, found in generated.items()}
+    return catalogs, [secret for found in generated.values() for secret in found.secrets]
 
 
 def render_properties(properties: Mapping[str, str]) -> str:
