@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import Server, run_cli, start_server, stop_server
-from manifests import WORKFLOW, product
+from manifests import product, workflow
 from opa_client.opa import OpaClient
 
 from dataos_defs.api.client import ApiFailure, DataosClient
@@ -47,7 +47,7 @@ def world(server: Server) -> dict[str, DataosClient]:
         operator.apply(wire(product("base")), None)
         for team in ("team-a", "team-b"):
             operator.create_workspace(team, team, [])
-            text = WORKFLOW.format(name=f"{team}-flow", depot="basepg", table=team.replace("-", ""))
+            text = workflow(f"{team}-flow", "basepg", team.replace("-", ""))
             operator.apply(wire(text), team)
     return {
         "alice": new_user(server, "alice", ["dataos:workspace:team-a"]),
@@ -76,7 +76,7 @@ def test_a_user_without_policies_is_refused_with_the_reason(server: Server, worl
 def _probe(client: DataosClient, user: str, team: str) -> dict[str, int]:
     """The HTTP status of get, apply, log (a read decision) and delete in ``team``."""
     name = f"{user}-probe-{team}"
-    text = WORKFLOW.format(name=name, depot="basepg", table=f"{user}{team[-1]}")
+    text = workflow(name, "basepg", f"{user}{team[-1]}")
     logs = client.authorize("read", f"poros://workflow:{team}/{team}-flow/logs")
     return {
         "get": _status(lambda: client.get_resource("workflow", f"{team}-flow", team)),

@@ -6,7 +6,7 @@ import time
 from typing import Any, ClassVar
 
 import pytest
-from poros_helpers import PASSWORD, counts, depot, documents, parse, secret, workflow
+from poros_helpers import counts, documents, parse
 from sqlalchemy import text
 
 from dataos_defs.manifest.base import Reference, ResourceBase
@@ -18,6 +18,7 @@ from dataos_defs.poros.apply import apply_resources
 from dataos_defs.poros.errors import DependentsExist
 from dataos_defs.poros.records import ApplyItem, ResourceKey
 from dataos_defs.poros.store import Store
+from tests.manifest_texts import PASSWORD, depot, secret, workflow
 
 PRODUCT = documents(secret("pgr"), depot("shop", "pgr"), workflow("copy", "shop"))
 
