@@ -193,6 +193,14 @@ def origins(job_name: str) -> tuple[JobPythonOrigin, RemoteJobOrigin]:
     return code, remote
 
 
+def deployed_run(instance: dg.DagsterInstance, job: dg.JobDefinition) -> dg.DagsterRun:
+    """A run of ``job`` as the Helm user deployment creates it (its origins and tags)."""
+    code, remote = origins(job.name)
+    return instance.create_run_for_job(
+        job, tags=job.tags, job_code_origin=code, remote_job_origin=remote
+    )
+
+
 def validate_strict(job: Mapping[str, Any]) -> list[str]:
     """``kubernetes-validate --strict`` against every version of :data:`K8S_VERSIONS`."""
     return [

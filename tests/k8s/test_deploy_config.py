@@ -29,8 +29,8 @@ from k8s_support import (
     ROOT,
     code_image,
     deploy_instance,
+    deployed_run,
     helm_values,
-    origins,
     sanitize,
     validate_strict,
     workflow_jobs,
@@ -172,10 +172,7 @@ def test_helper_launcher_creates_the_same_job_as_the_instance(
     launcher = build_run_launcher(K8sSettings(), kubeconfig_file=str(kubeconfig), batch_api=batch)
     launcher.register_instance(k8s_instance)
     job = workflow_jobs(defs)[0]
-    code, remote = origins(job.name)
-    run = k8s_instance.create_run_for_job(
-        job, tags=job.tags, job_code_origin=code, remote_job_origin=remote
-    )
+    run = deployed_run(k8s_instance, job)
     launcher.launch_run(LaunchRunContext(run, workspace=None))
     [(namespace, body)] = batch.created
     assert namespace == K8sSettings().job_namespace

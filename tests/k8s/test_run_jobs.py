@@ -24,8 +24,8 @@ from k8s_support import (
     code_image,
     container,
     deploy_instance,
+    deployed_run,
     env_sources,
-    origins,
     sanitize,
     secret_values,
     validate_strict,
@@ -50,10 +50,7 @@ def launched(
     out = {}
     stand_in.take()
     for job in workflow_jobs(defs):
-        code, remote = origins(job.name)
-        run = k8s_instance.create_run_for_job(
-            job, tags=job.tags, job_code_origin=code, remote_job_origin=remote
-        )
+        run = deployed_run(k8s_instance, job)
         k8s_instance.launch_run(run.run_id, workspace=None)  # type: ignore[arg-type]
         [(namespace, body)] = stand_in.take()
         out[job.name] = Launched(run, namespace, body)

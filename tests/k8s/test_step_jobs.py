@@ -35,8 +35,8 @@ from k8s_support import (
     ApiStandIn,
     check_golden,
     container,
+    deployed_run,
     env_sources,
-    origins,
     sanitize,
     secret_values,
     validate_strict,
@@ -90,10 +90,7 @@ def steps(
     out = {}
     stand_in.take()
     for job in workflow_jobs(defs):
-        code, remote = origins(job.name)
-        run = k8s_instance.create_run_for_job(
-            job, tags=job.tags, job_code_origin=code, remote_job_origin=remote
-        )
+        run = deployed_run(k8s_instance, job)
         plan = create_execution_plan(job)
         executor = _executor(k8s_instance, job)
         context = PlanOrchestrationContext(
@@ -111,7 +108,9 @@ def steps(
         )
         for step in plan.get_all_steps_in_topo_order():
             assert isinstance(step, ExecutionStep)
-            args = ExecuteStepArgs(code, run.run_id, [step.key], k8s_instance.get_ref())
+            args = ExecuteStepArgs(
+                run.job_code_origin, run.run_id, [step.key], k8s_instance.get_ref()
+            )
             handler = StepHandlerContext(k8s_instance, context, [step], args, run)
             list(executor._step_handler.launch_step(handler))
             [(namespace, body)] = stand_in.take()
