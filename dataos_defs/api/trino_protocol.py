@@ -107,11 +107,12 @@ def _stats(state: str, rows: int = 0) -> dict[str, Any]:
 
 def _page_body(request: Request, page: Page) -> dict[str, Any]:
     base = _base(request)
+    encode = row_encoder([t for _, t in page.columns])
     body: dict[str, Any] = {
         "id": page.query_id,
         "infoUri": f"{base}/ui/query.html?{page.query_id}",
         "columns": [column_descriptor(name, type_) for name, type_ in page.columns],
-        "data": [row_encoder([t for _, t in page.columns])(row) for row in page.rows],
+        "data": [encode(row) for row in page.rows],
         "stats": _stats("RUNNING" if page.next_token is not None else "FINISHED", len(page.rows)),
         "warnings": [],
     }
