@@ -60,7 +60,7 @@ workflow:
 WORKSPACE = """\
 load_from:
   - python_module:
-      module_name: dataos_defs.definitions
+      module_name: dataos_defs.location.definitions
       attribute: defs
       location_name: dataos
       working_directory: {root}
@@ -185,7 +185,7 @@ def _wait_loaded(dagster: Dagster) -> None:
 def _process_load(env: dict[str, str]) -> dict[str, float]:
     """The per-process price of each location: a run pays it once per process it starts."""
     targets = {
-        "dataos": ("module_name", "dataos_defs.definitions"),
+        "dataos": ("module_name", "dataos_defs.location.definitions"),
         "handwritten": ("python_file", str(HERE / "hand_location.py")),
     }
     best = {location: float("inf") for location in targets}

@@ -89,7 +89,7 @@ def _load(origin: LoadableTargetOrigin) -> RepositoryDefinition:
 def main(argv: list[str]) -> None:
     warmup = Path(__file__).resolve().parent / "hand_location.py"
     _load(LoadableTargetOrigin(executable_path=sys.executable, python_file=str(warmup)))
-    import dataos_defs.definitions  # noqa: F401  (the resource class and executor of both)
+    import dataos_defs.location.definitions  # noqa: F401  (the resource class and executor of both)
 
     side, count = argv[0], int(argv[1])
     validate_s = 0.0

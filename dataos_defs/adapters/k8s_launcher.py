@@ -42,7 +42,7 @@ from dagster_k8s import K8sRunLauncher, k8s_job_executor
 
 RUN_MODE = "DATAOS_RUN_MODE=k8s"
 """Set in run pods: steps run in their own pods (definitions.jobs_executor) and container
-jobs through PipesK8sClient (stacks_pipes.run_mode)."""
+jobs through PipesK8sClient (stacks.container.pipes.run_mode)."""
 
 NAMESPACE_ENV = "DATAOS_K8S_JOB_NAMESPACE"
 IMAGE_ENV = "DATAOS_K8S_JOB_IMAGE"

@@ -17,7 +17,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from dataos_defs import naming
 from dataos_defs.adapters.dagster_graphql import (
     ACTIVE_RUN_STATUSES,
     DagsterGraphQL,
@@ -35,6 +34,7 @@ from dataos_defs.api.reconcile import (
     has_ended,
 )
 from dataos_defs.heimdall.objects import resource_object
+from dataos_defs.location import naming
 from dataos_defs.poros.records import StoredResource
 from dataos_defs.poros.store import Store
 

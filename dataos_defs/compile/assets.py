@@ -17,12 +17,12 @@ from dagster import (
     multi_asset,
 )
 
-from dataos_defs import naming
 from dataos_defs.compile import keys
 from dataos_defs.compile.context import StackExecutor
 from dataos_defs.compile.k8s import K8S_CONFIG_TAG, dataos_labels, k8s_config
 from dataos_defs.compile.plan import CheckPlan, JobPlan, OutputPlan
 from dataos_defs.compile.runtime import retry_policy, run_job
+from dataos_defs.location import naming
 from dataos_defs.manifest.compute import NodePool
 
 

@@ -18,12 +18,12 @@ from dagster import (
     define_asset_job,
 )
 
-from dataos_defs import naming
 from dataos_defs.compile import keys
 from dataos_defs.compile.assets import job_asset
 from dataos_defs.compile.context import CompileInput, StackExecutor
 from dataos_defs.compile.plan import Plan, WorkflowPlan, applied_depots, build_plan
 from dataos_defs.compile.schedules import workflow_schedule
+from dataos_defs.location import naming
 from dataos_defs.manifest.compute import Compute, NodePool
 from dataos_defs.manifest.depot import Depot
 from dataos_defs.manifest.udl import Udl

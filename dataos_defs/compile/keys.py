@@ -26,8 +26,8 @@ from collections.abc import Iterable
 
 from dagster import AssetKey
 
+from dataos_defs.location.naming import name
 from dataos_defs.manifest.udl import Udl
-from dataos_defs.naming import name
 
 _INVALID_TAG = re.compile(r"[^A-Za-z0-9_.-]+")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -17,7 +17,7 @@ from dagster._core.remote_representation.external_data import RepositorySnap
 from dagster._serdes import serialize_value
 
 from dataos_defs.compile import JobContext, StackOutput
-from dataos_defs.depot_resources import DepotResource, ResourceDepots
+from dataos_defs.location.depot_resources import DepotResource, ResourceDepots
 from dataos_defs.manifest.depot import Depot
 
 PASSWORD = "inline-s3cret-9431"

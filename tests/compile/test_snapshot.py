@@ -14,7 +14,7 @@ import dagster as dg
 from compile_helpers import RESOURCES, example_inputs, summary_json
 
 from dataos_defs.compile import compile_definitions
-from dataos_defs.depot_resources import DepotResource
+from dataos_defs.location.depot_resources import DepotResource
 from dataos_defs.manifest.loader import load_documents
 from dataos_defs.manifest.sensitive import is_sensitive_key
 

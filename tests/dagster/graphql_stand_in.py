@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from dataos_defs import naming
+from dataos_defs.location import naming
 
 Compiled = tuple[str, str, bool]
 """(workspace, workflow, has a schedule)."""

@@ -22,7 +22,7 @@ from dagster._core.remote_representation.external_data import RepositorySnap
 from dagster._serdes import serialize_value
 
 from dataos_defs.compile import CompileInput, compile_definitions
-from dataos_defs.executors import executors
+from dataos_defs.location.executors import executors
 from dataos_defs.manifest.common import RuntimeSpec
 from dataos_defs.manifest.loader import parse_yaml
 from dataos_defs.manifest.validate import parse_documents
@@ -31,7 +31,7 @@ from dataos_defs.poros.apply import apply_resources
 from dataos_defs.poros.secret_env import SecretNotFound, secret_env, store_secret_env
 from dataos_defs.poros.settings import Settings
 from dataos_defs.poros.store import Store
-from dataos_defs.stacks_pipes import run_container
+from dataos_defs.stacks.container.pipes import run_container
 
 VALUES = {
     "DB_USER": "reader-7f3a",

@@ -31,7 +31,7 @@ from dataos_defs.compile import CompileInput, compile_definitions
 from dataos_defs.manifest.compute import NodePool
 from dataos_defs.manifest.loader import parse_yaml
 from dataos_defs.manifest.validate import parse_document
-from dataos_defs.stacks_pipes import run_container
+from dataos_defs.stacks.container.pipes import run_container
 
 REPORT = """\
 import json, os

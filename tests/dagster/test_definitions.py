@@ -1,4 +1,4 @@
-"""The code location compiled from a real Poros store (``dataos_defs.definitions``)."""
+"""The code location compiled from a real Poros store (``dataos_defs.location.definitions``)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from dagster._core.remote_representation.external_data import RepositorySnap
 from dagster._serdes import serialize_value
 from dagster_support import DAGSTER, ROOT, apply_example, dagster_env
 
-from dataos_defs.definitions import StoreUnreadable, build_definitions
-from dataos_defs.executors import (
+from dataos_defs.location.definitions import StoreUnreadable, build_definitions
+from dataos_defs.location.executors import (
     EXECUTORS_ENV,
     executors,
     run_flare,

@@ -24,9 +24,9 @@ from dagster import AssetKey, DagsterInstance
 from dagster_support import apply_example
 
 from dataos_defs.adapters import embedded_pg, iceberg
-from dataos_defs.definitions import build_definitions
 from dataos_defs.demo import __main__ as demo
 from dataos_defs.demo import shop
+from dataos_defs.location.definitions import build_definitions
 from dataos_defs.poros.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(180)]

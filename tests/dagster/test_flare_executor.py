@@ -11,7 +11,7 @@ from dagster import AssetKey, DagsterInstance, execute_job
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 from dagster_support import ROOT, apply_example
 
-from dataos_defs.definitions import build_definitions
+from dataos_defs.location.definitions import build_definitions
 from dataos_defs.manifest.loader import load_documents
 from dataos_defs.manifest.validate import parse_documents
 from dataos_defs.poros.apply import apply_resources
@@ -105,7 +105,7 @@ def test_a_flare_job_runs_in_a_step_process_forked_from_the_preloaded_location(
 ) -> None:
     _apply_product(tmp_path / "home", monkeypatch)
     repository = ReconstructableRepository.for_module(
-        "dataos_defs.definitions", "defs", working_directory=str(ROOT)
+        "dataos_defs.location.definitions", "defs", working_directory=str(ROOT)
     )
     job = repository.get_reconstructable_job("public__books")
     (tmp_path / "dagster").mkdir()

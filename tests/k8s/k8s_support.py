@@ -179,7 +179,7 @@ def origins(job_name: str) -> tuple[JobPythonOrigin, RemoteJobOrigin]:
         job_name,
         RepositoryPythonOrigin(
             executable_path="/usr/local/bin/python",
-            code_pointer=ModuleCodePointer("dataos_defs.definitions", "defs", "/app"),
+            code_pointer=ModuleCodePointer("dataos_defs.location.definitions", "defs", "/app"),
             container_image=code_image(),
         ),
     )

@@ -187,7 +187,7 @@ def test_helper_launcher_creates_the_same_job_as_the_instance(
 def test_kubernetes_mode_runs_each_job_in_its_own_pod(monkeypatch: pytest.MonkeyPatch) -> None:
     """``DATAOS_RUN_MODE=k8s`` (set by the Helm values and the run launcher) selects
     ``k8s_job_executor`` for the compiled jobs; embedded mode keeps local processes."""
-    from dataos_defs.definitions import jobs_executor
+    from dataos_defs.location.definitions import jobs_executor
 
     monkeypatch.setenv("DATAOS_RUN_MODE", "k8s")
     chosen = jobs_executor()

@@ -39,7 +39,7 @@ from kubernetes.client.exceptions import ApiException  # type: ignore[import-unt
 from dataos_defs.compile import CompileInput, compile_definitions
 from dataos_defs.manifest.loader import parse_yaml
 from dataos_defs.manifest.validate import parse_document
-from dataos_defs.stacks_pipes import run_container
+from dataos_defs.stacks.container.pipes import run_container
 
 WORKFLOW = """\
 name: ship

@@ -4,7 +4,7 @@
 SodaCL checks there too (``dataos_defs.stacks.soda``). Those modules are imported
 when a flare job runs, not when the code location loads, so Definitions load even where
 the stack cannot run. A job reaches its depots through the depot resources its asset
-requires (``dataos_defs.depot_resources``), which read them and their credentials from the
+requires (``dataos_defs.location.depot_resources``), which read them and their credentials from the
 Poros store at run time, in the step's process: secrets never pass through compiled
 Definitions.
 
@@ -31,11 +31,11 @@ from dagster import (
 )
 
 from dataos_defs.compile import CheckOutput, JobContext, StackExecutor, StackOutput
-from dataos_defs.depot_resources import ResourceDepots
+from dataos_defs.location.depot_resources import ResourceDepots
 from dataos_defs.manifest.udl import Udl
 from dataos_defs.poros.secret_env import store_secret_env
 from dataos_defs.poros.settings import Settings
-from dataos_defs.stacks_pipes import run_container
+from dataos_defs.stacks.container.pipes import run_container
 
 run_local_or_k8s = partial(run_container, secret_env=store_secret_env)
 """The container stack: a local process gets its Secrets from the store (never logged);

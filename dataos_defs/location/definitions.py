@@ -12,7 +12,7 @@ repository), and every run worker and step process loads the location again; the
 change marker (one small query) tells whether the Definitions compiled last still hold.
 
 Steps run in processes forked from a forkserver that has imported this location and
-compiled it (:mod:`dataos_defs.location_preload`), so a step starts without importing
+compiled it (:mod:`dataos_defs.location.preload`), so a step starts without importing
 Dagster and the platform or compiling again: one process per DataOS job as before, each
 isolated, parallel branches still parallel.
 
@@ -40,8 +40,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from dataos_defs.compile import CompileInput, compile_definitions
-from dataos_defs.depot_resources import DepotResource
-from dataos_defs.executors import EXECUTORS_ENV, executors
+from dataos_defs.location.depot_resources import DepotResource
+from dataos_defs.location.executors import EXECUTORS_ENV, executors
 from dataos_defs.manifest.base import ResourceBase
 from dataos_defs.manifest.compute import Compute
 from dataos_defs.manifest.depot import Depot
@@ -51,7 +51,7 @@ from dataos_defs.poros.records import StoredResource
 from dataos_defs.poros.settings import DATABASE_URL_ENV, HOME_ENV, Settings
 from dataos_defs.poros.store import Store
 from dataos_defs.poros.vault import Vault
-from dataos_defs.stacks_pipes import run_mode
+from dataos_defs.stacks.container.pipes import run_mode
 
 COMPILED_KINDS: dict[str, type[ResourceBase]] = {
     "workflow": Workflow,
@@ -59,7 +59,7 @@ COMPILED_KINDS: dict[str, type[ResourceBase]] = {
     "compute": Compute,
 }
 """The Resource types the compiler reads; the others are no concern of the code location."""
-PRELOAD_MODULE = "dataos_defs.location_preload"
+PRELOAD_MODULE = "dataos_defs.location.preload"
 
 
 class StoreUnreadable(RuntimeError):

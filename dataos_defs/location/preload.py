@@ -1,6 +1,6 @@
 """Imported by the forkserver of the steps' executor: compile the location once per run.
 
-The multiprocess executor of :mod:`dataos_defs.definitions` forks every step process from a
+The multiprocess executor of :mod:`dataos_defs.location.definitions` forks every step process from a
 server that preloads this module. Importing it imports Dagster and the platform and
 compiles the Definitions from the store, so each step process starts with both in memory;
 loading the location there costs one query (the store's change marker) instead of imports,
@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import gc
 
-from dataos_defs.definitions import build_definitions
+from dataos_defs.location.definitions import build_definitions
 
 with contextlib.suppress(Exception):
     build_definitions()
