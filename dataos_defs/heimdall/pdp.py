@@ -17,7 +17,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from dataos_defs.manifest.policy import Policy
 POLICY_DIR_VARIABLE = "DATAOS_POLICY_DIR"
 DEFAULT_POLICY_DIR = Path(__file__).resolve().parents[2] / "policies" / "heimdall"
 DECISION_QUERY = "data.heimdall.access.decision"
+BATCH_QUERY = "data.heimdall.access.batch"
 ENGINE_ERROR_REASON = "policy engine error"
 
 __all__ = [
@@ -192,6 +193,32 @@ class PolicyDecisionPoint:
                     self._cache.popitem(last=False)
         return decision
 
+    def decide_many(self, requests: Sequence[AccessRequest]) -> list[Decision]:
+        """Decisions for many requests; the cached ones are answered from the cache, the
+        others evaluated in one engine call. Raises PolicyEngineError if any has none."""
+        answers: list[Decision | None] = []
+        with self._lock:
+            generation = self._generation
+            for request in requests:
+                cached = self._cache.get(request)
+                if cached is not None:
+                    self._cache.move_to_end(request)
+                    self.hits += 1
+                answers.append(cached)
+        missing = [i for i, found in enumerate(answers) if found is None]
+        if missing:
+            self.misses += len(missing)
+            fresh = self._evaluate_many([requests[i] for i in missing])
+            with self._lock:
+                keep = generation == self._generation and self.cache_size > 0
+                for index, decision in zip(missing, fresh, strict=True):
+                    answers[index] = decision
+                    if keep:
+                        self._cache[requests[index]] = decision
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return [answer for answer in answers if answer is not None]
+
     def decide_uncached(self, request: AccessRequest) -> Decision:
         return self._evaluate(request)
 
@@ -227,6 +254,30 @@ class PolicyDecisionPoint:
             raise PolicyEngineError(str(exc)) from exc
         except Exception as exc:
             raise PolicyEngineError(f"{type(exc).__name__}: {exc}") from exc
+
+    def _evaluate_many(self, requests: Sequence[AccessRequest]) -> list[Decision]:
+        """One engine call per subject among ``requests`` (the Rego ``batch`` rule)."""
+        if len(requests) == 1:
+            return [self._evaluate(requests[0])]
+        groups: dict[tuple[frozenset[str], str | None], list[int]] = {}
+        for index, request in enumerate(requests):
+            groups.setdefault((request.subject_tags, request.subject_id), []).append(index)
+        answers: list[Decision | None] = [None] * len(requests)
+        for indexes in groups.values():
+            first = requests[indexes[0]].as_input()
+            batch = {
+                "subject": first["subject"],
+                "requests": [
+                    {"predicate": requests[i].predicate, "object": requests[i].as_input()["object"]}
+                    for i in indexes
+                ],
+            }
+            value = self.query(BATCH_QUERY, batch)
+            if not isinstance(value, list) or len(value) != len(indexes):
+                raise PolicyEngineError(f"{BATCH_QUERY} gave no decision per request")
+            for index, item in zip(indexes, value, strict=True):
+                answers[index] = _decision(item)
+        return [answer for answer in answers if answer is not None]
 
     def _evaluate(self, request: AccessRequest) -> Decision:
         value = self.query(DECISION_QUERY, request.as_input())

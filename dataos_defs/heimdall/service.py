@@ -216,6 +216,42 @@ class Heimdall:
         self._record(subject, tag_set, predicate, path, decision, started, source)
         return decision
 
+    def authorize_many(
+        self,
+        subject: str,
+        tags: Iterable[str],
+        requests: Sequence[tuple[str, str]],
+        source: str = "heimdall",
+    ) -> list[Decision]:
+        """One decision per ``(predicate, path)`` for one subject, each logged; raises
+        PolicyEngineError (deny) when any of them cannot be made."""
+        started = time.perf_counter()
+        self.refresh()
+        tag_set = frozenset(tags)
+        asked = [
+            AccessRequest.of(tag_set, predicate, path, subject_id=subject)
+            for predicate, path in requests
+        ]
+        try:
+            decisions = self.pdp.decide_many(asked)
+        except PolicyEngineError as exc:
+            for request in asked:
+                self._record(
+                    subject,
+                    tag_set,
+                    request.predicate,
+                    request.path or "",
+                    exc.decision,
+                    started,
+                    source,
+                )
+            raise
+        for request, decision in zip(asked, decisions, strict=True):
+            self._record(
+                subject, tag_set, request.predicate, request.path or "", decision, started, source
+            )
+        return decisions
+
     def record_evaluation(self, subject: str, path: str, value: Any, started: float) -> None:
         """Log an answer of the OPA-compatible API (``allow`` is true only for ``true``)."""
         defined = value is not UNDEFINED

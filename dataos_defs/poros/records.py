@@ -44,6 +44,7 @@ class ApplyItem:
     version: str
     manifest: dict[str, Any]
     owner: str | None = None
+    run_as: str | None = None
     secret_paths: list[KeyPath] = field(default_factory=list)
     references: list[ResourceKey] = field(default_factory=list)
     produced_datasets: list[str] = field(default_factory=list)
@@ -77,6 +78,8 @@ class StoredResource:
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    run_as: str | None = None
+    """The user its runs act as (runnable types), as admitted at apply."""
 
     @property
     def key(self) -> ResourceKey:

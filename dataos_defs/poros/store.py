@@ -38,6 +38,7 @@ from dataos_defs.poros.records import (
 )
 from dataos_defs.poros.settings import Settings
 from dataos_defs.poros.tables import (
+    ColumnTagRow,
     ResourceRow,
     RevisionRow,
     UserRow,
@@ -243,7 +244,10 @@ class Store:
             tags = session.execute(
                 select(func.count(UserTagRow.tag), func.sum(func.length(UserTagRow.tag)))
             ).one()
-            return (revision, *spaces, *people, *tags)
+            derived = session.execute(
+                select(func.count(ColumnTagRow.dataset), func.max(ColumnTagRow.updated_at))
+            ).one()
+            return (revision, *spaces, *people, *tags, *derived)
 
     def set_status(
         self,
@@ -342,6 +346,7 @@ class Store:
             created_at=row.created_at,
             updated_at=row.updated_at,
             deleted_at=row.deleted_at,
+            run_as=row.run_as,
         )
 
 

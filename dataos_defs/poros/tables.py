@@ -93,6 +93,8 @@ class ResourceRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     status_reason: Mapped[str | None] = mapped_column(Text)
     owner: Mapped[str | None] = mapped_column(String(255))
+    run_as: Mapped[str | None] = mapped_column(String(255))
+    """The user the Resource's runs act as, admitted at apply (runnable types only)."""
     current_revision: Mapped[int]
     digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
@@ -188,3 +190,18 @@ class ApiKeyRow(Base):
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+
+
+class ColumnTagRow(Base):
+    """Tags a column carries because a run derived it from tagged columns (flare's column
+    lineage): the mask that follows a tag follows the data. Replaced per dataset by each
+    run that writes it; declared tags stay on the depot manifests (later: Metis)."""
+
+    __tablename__ = "column_tags"
+
+    dataset: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    column_name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    tags: Mapped[list[str]]
+    derived_from: Mapped[list[str]]
+    written_by: Mapped[str] = mapped_column(String(1024))
+    updated_at: Mapped[datetime]

@@ -34,10 +34,11 @@ def stage(
         )
         session.add(row)
     elif row.status == "deleted":
-        row.created_at, row.deleted_at, row.owner = at, None, None
+        row.created_at, row.deleted_at = at, None
     row.version = item.version
     row.status, row.status_reason = item.initial_status, None
-    row.owner = item.owner or row.owner or actor
+    row.owner = item.owner or actor
+    row.run_as = item.run_as
     row.digest, row.updated_at = digest, at
     row.current_revision += 1
     return row

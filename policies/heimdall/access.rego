@@ -153,3 +153,15 @@ decision := {
 	"policy": null,
 	"collection": null,
 }
+
+# Many decisions for one subject in one evaluation (apply-time checks of a workflow's
+# datasets): input {"subject": {...}, "requests": [{"predicate", "object"}, ...]}; the
+# answer lists one decision per request, in order, each exactly as `decision` answers it.
+batch := [answer |
+	some request in input.requests
+	answer := decision with input as {
+		"subject": input.subject,
+		"predicate": request.predicate,
+		"object": request.object,
+	}
+]

@@ -74,7 +74,8 @@ def test_apply_creates_then_leaves_unchanged_then_updates(store: Store) -> None:
 
     got = store.get("depot", "shop")
     assert got is not None
-    assert (got.revision, got.status, got.owner, got.workspace) == (2, "active", "alice", None)
+    # the identity that last changed a Resource owns it (its runs act as that identity)
+    assert (got.revision, got.status, got.owner, got.workspace) == (2, "active", "bob", None)
     assert got.manifest["depot"] == {"x": 2}
     history = store.history("depot", "shop")
     assert [(h.revision, h.action, h.applied_by) for h in history] == [
