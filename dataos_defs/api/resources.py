@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from dataos_defs.api.admission import Subject, admit
 from dataos_defs.api.authz import authorize, heimdall_of, may
 from dataos_defs.api.deps import get_store
 from dataos_defs.api.errors import ApiError
@@ -60,7 +61,18 @@ def apply(
     parsed = parse_documents(_documents(body), body.workspace)
     _authorize_apply(request, store, identity, parsed, body.workspace)
     _check_policies(request, parsed)
-    results = apply_resources(store, parsed, body.workspace, identity.user_id, dry_run=body.dry_run)
+    run_as = admit(
+        heimdall_of(request),
+        store,
+        request.app.state.identities,
+        Subject(identity.user_id, identity.tags),
+        request.app.state.home,
+        body.workspace,
+        parsed,
+    )
+    results = apply_resources(
+        store, parsed, body.workspace, identity.user_id, dry_run=body.dry_run, run_as=run_as
+    )
     if not body.dry_run:
         heimdall_of(request).reload()
         changed = [

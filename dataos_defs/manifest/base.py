@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -15,6 +15,10 @@ RESOURCE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 STRICT_NAME = re.compile(r"^[a-z][a-z0-9]*$")
 MAX_NAME_LENGTH = 48
 DEFAULT_WORKSPACE = "public"
+
+
+if TYPE_CHECKING:
+    from dataos_defs.manifest.common import RuntimeSpec
 
 
 class StrictModel(BaseModel):
@@ -109,4 +113,9 @@ class ResourceBase(StrictModel):
 
     def produced_datasets(self) -> list[tuple[str, KeyPath]]:
         """Datasets this Resource writes (UDL without ``?acl``), for the one-writer rule."""
+        return []
+
+    def runtime_specs(self) -> list[tuple[RuntimeSpec, KeyPath]]:
+        """What this Resource runs (a workflow's jobs, a service, a worker), each with the
+        key path of its spec: what admission authorizes (identity, datasets, secrets)."""
         return []

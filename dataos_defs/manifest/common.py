@@ -342,6 +342,13 @@ class RuntimeSpec(StrictModel):
             return spec.produced_datasets((*path, self.stack_spec_key))
         return []
 
+    def runtime_consumed(self, path: KeyPath) -> list[tuple[str, KeyPath]]:
+        """Datasets the stack spec reads (UDL without ``?acl``), at their key paths."""
+        spec = self.stack_spec
+        if isinstance(spec, StackSpecBase):
+            return spec.consumed_datasets((*path, self.stack_spec_key))
+        return []
+
 
 class LongRunningSpec(RuntimeSpec):
     """A service's or worker's section: the runtime spec plus replicas and scaling."""

@@ -17,10 +17,11 @@ from dataos_defs.manifest.base import Scalar, StrictModel
 Predicate = Literal[
     "create", "read", "update", "delete", "write",
     "get", "put", "post", "patch", "options",
-    "select", "**",
+    "select", "use", "run-as", "route", "**",
 ]  # fmt: skip
-"""The documented predicates (CRUD, HTTP verbs, SQL select) and ``**`` for any; others
-are refused rather than silently never matching."""
+"""The documented predicates (CRUD, HTTP verbs, SQL select), the platform's own (``use`` a
+secret or a code stack, ``run-as`` another user, ``route`` queries with a cluster selector)
+and ``**`` for any; others are refused rather than silently never matching."""
 MaskOperator = Literal[
     "hash", "bucket_number", "bucket_date", "regex_replace", "rand_pattern", "redact",
     "pass_through",
@@ -89,7 +90,7 @@ def _glob(value: str) -> str:
     return value
 
 
-OBJECT_SCHEMES = ("dataos://", "poros://", "heimdall://", "/")
+OBJECT_SCHEMES = ("dataos://", "poros://", "heimdall://", "dagster://", "/")
 
 
 def _object_path(value: str) -> str:
@@ -97,8 +98,8 @@ def _object_path(value: str) -> str:
     if not (value.startswith(OBJECT_SCHEMES) or value in {"*", "**"}):
         raise ValueError(
             "neither a UDL glob (dataos://depot:collection/dataset), a Resource "
-            "(poros://workflow:public/name), a user (heimdall://user/id) "
-            "nor an API path (/metis/**)"
+            "(poros://workflow:public/name), a user (heimdall://user/id), the Dagster UI "
+            "(dagster://ui) nor an API path (/metis/**)"
         )
     return value
 

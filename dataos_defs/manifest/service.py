@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from dataos_defs.manifest.base import Level, Problem, Reference, ResourceBase, StrictModel
-from dataos_defs.manifest.common import LongRunningSpec
+from dataos_defs.manifest.common import LongRunningSpec, RuntimeSpec
 from dataos_defs.manifest.source import KeyPath
 from dataos_defs.manifest.stacks._fields import error, fail
 
@@ -61,3 +61,6 @@ class Service(ResourceBase):
 
     def produced_datasets(self) -> list[tuple[str, KeyPath]]:
         return self.service.runtime_produced(("service",))
+
+    def runtime_specs(self) -> list[tuple[RuntimeSpec, KeyPath]]:
+        return [(self.service, ("service",))]

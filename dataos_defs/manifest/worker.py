@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from dataos_defs.manifest.base import Level, Problem, Reference, ResourceBase
-from dataos_defs.manifest.common import LongRunningSpec
+from dataos_defs.manifest.common import LongRunningSpec, RuntimeSpec
 from dataos_defs.manifest.source import KeyPath
 
 
@@ -28,3 +28,6 @@ class Worker(ResourceBase):
 
     def produced_datasets(self) -> list[tuple[str, KeyPath]]:
         return self.worker.runtime_produced(("worker",))
+
+    def runtime_specs(self) -> list[tuple[RuntimeSpec, KeyPath]]:
+        return [(self.worker, ("worker",))]

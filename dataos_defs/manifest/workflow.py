@@ -107,6 +107,9 @@ class Workflow(ResourceBase):
             for ref in job.spec.runtime_references((*path, "spec"))
         ]
 
+    def runtime_specs(self) -> list[tuple[RuntimeSpec, KeyPath]]:
+        return [(job.spec, (*path, "spec")) for job, path in self.jobs() if job.spec is not None]
+
     def produced_datasets(self) -> list[tuple[str, KeyPath]]:
         return [
             item

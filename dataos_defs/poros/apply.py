@@ -60,13 +60,15 @@ def apply_resources(
     workspace: str | None,
     actor: str,
     dry_run: bool = False,
+    run_as: Mapping[ResourceKey, str] | None = None,
 ) -> list[ApplyResult]:
     """Check ``parsed`` against the store and apply it all in one transaction.
 
-    ``workspace`` is the ``-w`` of the command line (``None`` when not given). Raises
+    ``workspace`` is the ``-w`` of the command line (``None`` when not given); ``run_as``
+    the identity each runnable Resource acts as, as admitted (recorded with it). Raises
     :class:`ManifestError` with every issue found; with ``dry_run`` nothing is written.
     """
-    plan = _Plan(store, list(parsed), workspace)
+    plan = _Plan(store, list(parsed), workspace, run_as or {})
     issues = plan.check()
     if issues:
         raise ManifestError(issues)
@@ -82,9 +84,16 @@ class _Entry:
 
 
 class _Plan:
-    def __init__(self, store: Store, parsed: list[ParsedResource], workspace: str | None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        parsed: list[ParsedResource],
+        workspace: str | None,
+        run_as: Mapping[ResourceKey, str],
+    ) -> None:
         self.store = store
         self.workspace = workspace
+        self.run_as = run_as
         self.entries = [
             _Entry(p, ResourceKey(p.kind, p.name, p.workspace(workspace))) for p in parsed
         ]
@@ -106,6 +115,7 @@ class _Plan:
                 version=e.resource.model.version,
                 manifest=e.resource.document.data,
                 owner=e.resource.model.owner,
+                run_as=self.run_as.get(e.key),
                 secret_paths=e.resource.secret_paths(),
                 references=e.references,
                 produced_datasets=[dataset for dataset, _ in e.datasets],

@@ -40,11 +40,28 @@ def new_user(server: Server, user_id: str, tags: list[str]) -> DataosClient:
     return DataosClient(server.url, api_key=key.json()["key"])
 
 
+DATA_ACCESS = """\
+name: teams-basepg
+version: v1
+type: policy
+description: both teams' workflows read and write the base depot (admission asks for it)
+policy:
+  access:
+    subjects:
+      tags: [[users:id:alice], [users:id:bob]]
+    predicates: [read, write]
+    objects:
+      paths: ["dataos://basepg:**"]
+    allow: true
+"""
+
+
 @pytest.fixture(scope="module")
 def world(server: Server) -> dict[str, DataosClient]:
     """Two teams with a workspace each, a workflow in each, and one user per team."""
     with DataosClient(server.url, api_key=server.api_key) as operator:
         operator.apply(wire(product("base")), None)
+        operator.apply(wire(DATA_ACCESS), None)
         for team in ("team-a", "team-b"):
             operator.create_workspace(team, team, [])
             text = workflow(f"{team}-flow", "basepg", team.replace("-", ""))

@@ -119,3 +119,8 @@ class StackSpecBase(StrictModel):
 
     def produced_datasets(self, path: KeyPath) -> list[tuple[str, KeyPath]]:
         return []
+
+    def consumed_datasets(self, path: KeyPath) -> list[tuple[str, KeyPath]]:
+        """Datasets named as inputs (UDL without ``?acl``); SQL the stack runs may name
+        more, which admission and the run find by parsing it."""
+        return []

@@ -271,6 +271,13 @@ class FlareSpec(StackSpecBase):
                 refs.append(_depot(output.dataset, (*path, "job", "outputs", i, "dataset")))
         return refs
 
+    def consumed_datasets(self, path: KeyPath) -> list[tuple[str, KeyPath]]:
+        return [
+            (Udl.parse(item.dataset).address, (*path, "job", "inputs", i, "dataset"))
+            for i, item in enumerate(self.job.inputs)
+            if item.dataset is not None
+        ]
+
     def produced_datasets(self, path: KeyPath) -> list[tuple[str, KeyPath]]:
         return [
             (output.address, (*path, "job", "outputs", i, "dataset"))

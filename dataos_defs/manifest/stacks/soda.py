@@ -273,6 +273,12 @@ def _when_error(text: str, parsed: ParsedCheck) -> ValueError | None:
 class SodaSpec(StackSpecBase):
     inputs: list[SodaInput] = Field(min_length=1)
 
+    def consumed_datasets(self, path: KeyPath) -> list[tuple[str, KeyPath]]:
+        return [
+            (Udl.parse(item.dataset).address, (*path, "inputs", i, "dataset"))
+            for i, item in enumerate(self.inputs)
+        ]
+
     def references(self, path: KeyPath) -> list[Reference]:
         refs = []
         for index, item in enumerate(self.inputs):
