@@ -148,6 +148,7 @@ def _out(
         status=resource.status,
         status_reason=resource.status_reason,
         owner=resource.owner,
+        run_as=resource.run_as,
         revision=resource.revision,
         created_at=resource.created_at,
         updated_at=resource.updated_at,

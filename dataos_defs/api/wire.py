@@ -48,6 +48,7 @@ class ResourceOut(BaseModel):
     status_reason: str | None = None
     runtime: str | None = None
     owner: str | None
+    run_as: str | None = None
     revision: int
     created_at: datetime
     updated_at: datetime

@@ -14,6 +14,7 @@ policies, so a policy that cannot be compiled is refused before anything is writ
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -36,6 +37,7 @@ from dataos_defs.manifest.base import MAX_NAME_LENGTH
 from dataos_defs.manifest.depot import Depot
 from dataos_defs.manifest.policy import Policy
 from dataos_defs.manifest.registry import resource_adapter
+from dataos_defs.poros.column_tags import DerivedColumnTags
 from dataos_defs.poros.identities import Identities
 from dataos_defs.poros.store import Store
 
@@ -46,6 +48,7 @@ FRESHNESS_SECONDS = 1.0
 """How stale a process's policies may be after another process (worker, replica) changed
 the store; a change made through this process takes effect at once."""
 OWNER_PREDICATES = ["read", "write", "select", "create", "update", "delete"]
+SECRET_OWNER_PREDICATES = ["use", "read", "update", "delete"]
 
 
 def rego_modules(root: Path | None = None) -> dict[str, str]:
@@ -111,6 +114,19 @@ def depot_owner_policy(depot: str, owner: str) -> Policy:
     )
 
 
+def secret_owner_policy(kind: str, name: str, workspace: str | None, owner: str) -> Policy:
+    """The owner of a Secret or Instance-secret may use it (name it in a depot or a job),
+    change and delete it. Nobody else may use it unless a policy says so."""
+    label = f"{workspace}-{name}" if workspace else name
+    return _access_policy(
+        _policy_name(f"{kind}-owner", label),
+        f"{owner} owns {kind} {name}: may use, change and delete it",
+        [[f"users:id:{owner}"]],
+        SECRET_OWNER_PREDICATES,
+        [resource_object(kind, name, workspace)],
+    )
+
+
 class Heimdall:
     """Access decisions for every service of the platform, logged."""
 
@@ -129,6 +145,7 @@ class Heimdall:
         self.log = DecisionLog(home / DECISION_LOG_FILE)
         self._marker: tuple[Any, ...] | None = None
         self._checked_at = 0.0
+        self._frozen = False
         self.reload()
 
     def close(self) -> None:
@@ -146,15 +163,27 @@ class Heimdall:
         found += [
             depot_owner_policy(r.name, r.owner) for r in self.store.list(kind="depot") if r.owner
         ]
+        found += [
+            secret_owner_policy(r.kind, r.name, r.workspace, r.owner)
+            for kind in ("secret", "instance-secret")
+            for r in self.store.list(kind=kind)
+            if r.owner
+        ]
         return found
 
     def column_tags(self) -> dict[str, dict[str, list[str]]]:
-        """Column tags declared on depots (``depot.datasets``), until Metis provides them."""
+        """Column tags declared on depots (``depot.datasets``) and derived by runs from the
+        columns an output column was made of (``DerivedColumnTags``), until Metis provides
+        them: dataset id -> lower-case column -> tags, each tag once."""
         found: dict[str, dict[str, list[str]]] = {}
         for stored in self.store.list(kind="depot"):
             depot = resource_adapter().validate_python(stored.manifest)
             if isinstance(depot, Depot):
                 found.update(depot.column_tags())
+        for dataset, columns in DerivedColumnTags(self.store).all().items():
+            known = found.setdefault(dataset, {})
+            for column, tags in columns.items():
+                known[column] = list(dict.fromkeys([*known.get(column, []), *tags]))
         return found
 
     def check(self, incoming: Sequence[Policy]) -> None:
@@ -174,8 +203,28 @@ class Heimdall:
         self._marker = marker
         self._checked_at = time.monotonic()
 
+    def previewing(self, incoming: Sequence[Policy]) -> Heimdall:
+        """A Heimdall deciding as if ``incoming`` were in force as well (an apply's policies,
+        and the owner policies its depots and secrets will generate), for admission: the
+        applier's right to create them was decided first. It shares the decision log, never
+        follows the store, and leaves this instance's decisions untouched."""
+        view = copy.copy(self)
+        view.pdp = PolicyDecisionPoint(modules={**self.base_modules, **self.extra_modules})
+        identities = {u.id: u.tags for u in Identities(self.store).list_users()}
+        replaced = {p.name for p in incoming}
+        document = trino_document(
+            [*self.stored_policies(replaced), *incoming],
+            identities=identities,
+            column_tags=self.column_tags(),
+        )
+        view.pdp.set_data({**self.extra_data, **document})
+        view._frozen = True
+        return view
+
     def refresh(self) -> None:
         """Reload if another process changed the store (checked at most once a second)."""
+        if self._frozen:
+            return
         now = time.monotonic()
         if now - self._checked_at < FRESHNESS_SECONDS:
             return

@@ -27,12 +27,13 @@ from pathlib import Path
 from dataos_defs.api.admission.context import Admission, Check, Subject
 from dataos_defs.api.admission.datasets import check_datasets
 from dataos_defs.api.admission.runas import check_owner, run_as_of, subject_of
-from dataos_defs.api.admission.secrets import check_secrets
+from dataos_defs.api.admission.secrets import SECRET_KINDS, check_secrets
 from dataos_defs.api.admission.stacks import check_stacks
 from dataos_defs.api.errors import ApiError
 from dataos_defs.heimdall.pdp import PolicyEngineError
-from dataos_defs.heimdall.service import Heimdall
+from dataos_defs.heimdall.service import Heimdall, depot_owner_policy, secret_owner_policy
 from dataos_defs.manifest.errors import Issue, ManifestError
+from dataos_defs.manifest.policy import Policy
 from dataos_defs.manifest.validate import ParsedResource
 from dataos_defs.poros.identities import Identities
 from dataos_defs.poros.records import ResourceKey
@@ -54,6 +55,9 @@ def admit(
 ) -> dict[ResourceKey, str]:
     """The identity each runnable Resource of ``parsed`` runs as; raises ManifestError with
     every issue, or ApiError 503 when no decision could be made."""
+    extra = incoming_policies(parsed, applier, workspace)
+    if extra:
+        heimdall = heimdall.previewing(extra)
     adm = Admission(heimdall, store, identities, applier, home, workspace, parsed)
     run_as: dict[ResourceKey, str] = {}
     issues: list[Issue] = []
@@ -70,6 +74,27 @@ def admit(
     if issues:
         raise ManifestError(issues)
     return run_as
+
+
+def incoming_policies(
+    parsed: Sequence[ParsedResource], applier: Subject, workspace: str | None
+) -> list[Policy]:
+    """The access policies in force once ``parsed`` is applied, beyond those in force now:
+    the set's own policies and the owner policies of its depots and secrets. Admission
+    decides with them, so a set that brings the policy its workflow needs is admitted (the
+    applier's right to create that policy was decided before)."""
+    found: list[Policy] = []
+    for resource in parsed:
+        model = resource.model
+        owner = model.owner or applier.user_id
+        if isinstance(model, Policy):
+            found.append(model)
+        elif resource.kind == "depot":
+            found.append(depot_owner_policy(resource.name, owner))
+        elif resource.kind in SECRET_KINDS:
+            ws = resource.workspace(workspace)
+            found.append(secret_owner_policy(resource.kind, resource.name, ws, owner))
+    return found
 
 
 def _admit_one(
