@@ -7,6 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import admission
 import gateway_e2e
 import gateway_rewrite
 import heimdall_engine
@@ -27,6 +28,8 @@ def main() -> None:
     gateway_rewrite.main()
     print()
     gateway_e2e.main()
+    print()
+    admission.main()
 
 
 if __name__ == "__main__":
