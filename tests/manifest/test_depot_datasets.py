@@ -105,7 +105,8 @@ def test_unknown_keys_and_bad_names_are_rejected() -> None:
     )
 
 
-def test_the_example_declares_the_email_of_customers_360_as_pii() -> None:
+def test_the_example_declares_the_email_of_its_source_customers_as_pii() -> None:
+    """The tag is declared where the data enters (flare carries it to derived datasets)."""
     documents = load_documents([ROOT / "resources" / "depots.yaml"], env={})
     depots = {}
     for document in documents:
@@ -113,6 +114,5 @@ def test_the_example_declares_the_email_of_customers_360_as_pii() -> None:
         assert not issues and parsed is not None
         assert isinstance(parsed.model, Depot)
         depots[parsed.model.name] = parsed.model
-    assert depots["lakehouse"].column_tags() == {
-        "lakehouse.shop.customers_360": {"email": ["PII.Email"]}
-    }
+    assert depots["shoppg"].column_tags() == {"shoppg.public.customers": {"email": ["PII.Email"]}}
+    assert depots["lakehouse"].column_tags() == {}
