@@ -130,16 +130,13 @@ def test_a_workflow_reading_what_its_author_may_not_is_refused(server: Server, w
     assert any("'read' on dataos://shoppg:public/customers" in h for h in hints)
     with pytest.raises(ApiFailure):
         world["dev"].get_resource("workflow", "leak", "public")
-    logged = [
-        json.loads(line)
-        for line in (server.home / "decisions.jsonl").read_text().splitlines()
-        if '"admission"' in line
-    ]
+    logged = world["operator"].decisions(subject="dev", limit=10_000)
     assert any(
         e["subject"] == "dev"
         and e["predicate"] == "read"
         and e["object"] == "dataos://shoppg:public/customers"
         and e["allow"] is False
+        and e["source"] == "admission"
         for e in logged
     ), logged[-5:]
 
@@ -331,3 +328,35 @@ def test_admission_fails_closed_when_a_decision_errors(tmp_path: Path, engine: s
             assert missing.value.status == 404
     finally:
         stop_server(server)
+
+
+def test_the_cli_prints_every_refusal_with_its_position(server: Server, world, tmp_path) -> None:
+    """As a data developer would see it in a terminal: each problem on its own line as
+    FILE:LINE:COL: path: message (hint), exit code 1, nothing applied."""
+    manifest = tmp_path / "leak.yaml"
+    manifest.write_text(LEAKING_WORKFLOW)
+    dev_key = new_user(server, "dev-cli", ["roles:id:data-dev"])
+    result = run_cli(server, "apply", "-f", str(manifest), DATAOS_API_KEY=dev_key)
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.startswith(str(manifest))]
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith(f"{manifest}:13:")
+    assert "who may not read dataos://shoppg:public/customers" in lines[0]
+    assert lines[1].startswith(f"{manifest}:17:")
+    listed = run_cli(server, "get", "-t", "workflow", "-n", "leak", DATAOS_API_KEY=dev_key)
+    assert "leak" not in listed.stdout
+
+
+def test_run_as_decisions_are_logged(server: Server, world) -> None:
+    text = ALLOWED_WORKFLOW.replace(
+        "        stack: flare:7.0", "        stack: flare:7.0\n        runAsUser: shop-pipeline"
+    ).replace("dev-products", "logged-run-as")
+    refused(world["dev"], text)
+    entries = world["operator"].decisions(subject="dev", limit=10_000)
+    assert any(
+        e["subject"] == "dev"
+        and e["object"] == "heimdall://user/shop-pipeline"
+        and e["allow"] is False
+        and e["source"] == "admission"
+        for e in entries
+    ), entries[-3:]
