@@ -38,6 +38,7 @@ from dataos_defs.gateway.pages import Page, ResultPages
 from dataos_defs.gateway.rewrite import rewrite
 from dataos_defs.heimdall.pdp import PolicyEngineError
 from dataos_defs.heimdall.service import Heimdall
+from dataos_defs.minerva.result import MinervaError
 from dataos_defs.poros.store import Store
 
 READ_PREDICATES = ("select", "read")
@@ -206,15 +207,18 @@ class Gateway:
             self._authorize(caller, cached.tables)
             return cached
         authorized: set[TableName] = set()
-        rewritten = rewrite(
-            request.sql,
-            engine.catalog,
-            self._governance_for(caller, engine, authorized),
-            write=engine.dialect,
-            default_catalog=request.catalog,
-            default_schema=request.schema,
-            may_see=lambda name: self._may_read(caller, name),
-        )
+        try:
+            rewritten = rewrite(
+                request.sql,
+                engine.catalog,
+                self._governance_for(caller, engine, authorized),
+                write=engine.dialect,
+                default_catalog=request.catalog,
+                default_schema=request.schema,
+                may_see=lambda name: self._may_read(caller, name),
+            )
+        except MinervaError as exc:
+            raise QueryFailed(engine.describe_error(exc)) from exc
         self._authorize(caller, [t for t in rewritten.tables if t not in authorized])
         if rewritten.kind in ("select", "explain"):
             with self._lock:

@@ -152,13 +152,10 @@ class Heimdall:
         self.log.close()
 
     def stored_policies(self, replacing: Iterable[str] = ()) -> list[Policy]:
-        """Policies from the store (minus those about to be replaced) and generated ones."""
+        """Policies from the store and generated ones, minus those named in ``replacing``
+        (about to be replaced by an apply: its policies, its depots' and secrets' owners)."""
         skip = set(replacing)
-        found = [
-            Policy.model_validate(r.manifest)
-            for r in self.store.list(kind="policy")
-            if r.name not in skip
-        ]
+        found = [Policy.model_validate(r.manifest) for r in self.store.list(kind="policy")]
         found += [workspace_policy(w.name) for w in self.store.list_workspaces()]
         found += [
             depot_owner_policy(r.name, r.owner) for r in self.store.list(kind="depot") if r.owner
@@ -169,7 +166,7 @@ class Heimdall:
             for r in self.store.list(kind=kind)
             if r.owner
         ]
-        return found
+        return [p for p in found if p.name not in skip]
 
     def column_tags(self) -> dict[str, dict[str, list[str]]]:
         """Column tags declared on depots (``depot.datasets``) and derived by runs from the

@@ -35,35 +35,14 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import parse_qs, urlsplit
 
+from dataos_defs.manifest import depot_types as t
 from dataos_defs.manifest.base import Problem, Scalar
 from dataos_defs.manifest.depot import DepotSection
-from dataos_defs.manifest.depot_types import (
-    AzureConnection,
-    BigqueryConnection,
-    Connection,
-    EventhubConnection,
-    FileConnection,
-    GcsConnection,
-    JdbcConnection,
-    KafkaConnection,
-    LakehouseConnection,
-    MongodbConnection,
-    MssqlConnection,
-    MysqlConnection,
-    OracleConnection,
-    PostgresConnection,
-    PulsarConnection,
-    RedshiftConnection,
-    S3Connection,
-    SearchConnection,
-    SnowflakeConnection,
-    TrinoConnection,
-)
 from dataos_defs.manifest.source import KeyPath
 
 REMOTE_SCHEMES: dict[str, str] = {
@@ -193,53 +172,55 @@ def depot_locations(section: DepotSection) -> Locations:
 
 
 def connection_places(
-    conn: Connection, at: KeyPath
+    conn: t.Connection, at: KeyPath
 ) -> tuple[list[Place], list[LocalPath], list[Problem]]:
     """The places of one connection model; ``at`` is where its section was written."""
-    if isinstance(conn, FileConnection):
+    if isinstance(conn, t.FileConnection):
         return _path(conn.path, (*at, "path"), "path")
-    if isinstance(conn, LakehouseConnection):
+    if isinstance(conn, t.LakehouseConnection):
         return _lakehouse(conn, at)
-    if isinstance(conn, S3Connection):
+    if isinstance(conn, t.S3Connection):
         return [_bucket("s3", conn.bucket, conn.relativePath, at)], [], []
-    if isinstance(conn, GcsConnection):
+    if isinstance(conn, t.GcsConnection):
         return [_bucket("gs", conn.bucket, conn.relativePath, at)], [], []
-    if isinstance(conn, AzureConnection):
+    if isinstance(conn, t.AzureConnection):
         parts = (conn.account.lower(), conn.container.lower(), *_segments(conn.relativePath))
         return [Place("azure", parts, where=at)], [], []
     return _service_places(conn, at), [], []
 
 
-def _service_places(conn: Connection, at: KeyPath) -> list[Place]:
+def _service_places(conn: t.Connection, at: KeyPath) -> list[Place]:
     """Places of databases, query engines, brokers and search clusters."""
-    if isinstance(conn, RedshiftConnection):
+    if isinstance(conn, t.RedshiftConnection):
         found = _server("db", [conn.host], conn.port or 5439, [conn.database], at)
         if conn.bucket:
             found.append(_bucket("s3", conn.bucket, conn.relativePath, at))
         return found
-    if isinstance(conn, OracleConnection):
+    if isinstance(conn, t.OracleConnection):
         names = [conn.service or conn.database]
         return _database(conn.host, conn.port, names, conn.params, "oracle", at)
-    if isinstance(conn, JdbcConnection | PostgresConnection | MysqlConnection | MssqlConnection):
+    if isinstance(
+        conn, t.JdbcConnection | t.PostgresConnection | t.MysqlConnection | t.MssqlConnection
+    ):
         family = conn.subprotocol.split(":")[0].lower()
         return _database(conn.host, conn.port, [conn.database], conn.params, family, at)
-    if isinstance(conn, TrinoConnection):
+    if isinstance(conn, t.TrinoConnection):
         return _server("trino", [conn.host], conn.port, [conn.catalog.lower()], at)
-    if isinstance(conn, SnowflakeConnection):
+    if isinstance(conn, t.SnowflakeConnection):
         return _nodes("snowflake", [conn.url], None, at, [conn.database.lower()])
-    if isinstance(conn, BigqueryConnection):
+    if isinstance(conn, t.BigqueryConnection):
         parts = (conn.project.lower(),) if conn.project else ()
         return [Place("bigquery", parts, where=at)]
-    if isinstance(conn, KafkaConnection):
+    if isinstance(conn, t.KafkaConnection):
         return _nodes("kafka", conn.brokers, 9092, at)
-    if isinstance(conn, PulsarConnection):
+    if isinstance(conn, t.PulsarConnection):
         tenant = [conn.tenant] if conn.tenant else []
         return _nodes("pulsar", [conn.serviceUrl, conn.adminUrl], None, at, tenant)
-    if isinstance(conn, EventhubConnection):
+    if isinstance(conn, t.EventhubConnection):
         return _nodes("eventhub", [conn.endpoint], None, at)
-    if isinstance(conn, MongodbConnection):
+    if isinstance(conn, t.MongodbConnection):
         return _nodes("mongodb", conn.nodes, 27017, at)
-    if isinstance(conn, SearchConnection):
+    if isinstance(conn, t.SearchConnection):
         return _nodes("search", conn.nodes, 9200, at)
     return [Place(type(conn).__name__.lower(), (), where=at)]
 
@@ -262,7 +243,7 @@ def _path(
 
 
 def _lakehouse(
-    conn: LakehouseConnection, at: KeyPath
+    conn: t.LakehouseConnection, at: KeyPath
 ) -> tuple[list[Place], list[LocalPath], list[Problem]]:
     places, local, problems = _path(conn.warehouse, (*at, "warehouse"), "warehouse")
     if conn.uri is None:
@@ -271,7 +252,8 @@ def _lakehouse(
     try:
         file = sqlite_file(conn.uri)
     except ValueError as exc:
-        return places, local, [*problems, Problem(where, "unsupported SQLite catalog URI", str(exc))]
+        problems.append(Problem(where, "unsupported SQLite catalog URI", str(exc)))
+        return places, local, problems
     if file is None:
         places.extend(_uri_places(conn.uri, where))
     elif file:
@@ -352,7 +334,11 @@ def _database(
 
 
 def _server(
-    namespace: str, hosts: Iterable[str], port: int | None, rest: list[str | None], at: KeyPath
+    namespace: str,
+    hosts: Iterable[str],
+    port: int | None,
+    rest: Sequence[str | None],
+    at: KeyPath,
 ) -> list[Place]:
     """One place per host (``a,b`` lists two) and per name in ``rest``; a None name (or
     none at all) widens the place to the whole server."""
@@ -374,13 +360,13 @@ def _nodes(
     nodes: Iterable[str],
     default: int | None,
     at: KeyPath,
-    rest: tuple[str, ...] | list[str] = (),
+    rest: Sequence[str] = (),
 ) -> list[Place]:
     """Places of ``host[:port]`` nodes or URLs (a node without a port gets ``default``)."""
     found: list[Place] = []
     for node in nodes:
         host, port = _host_port(_url_host(node))
-        found.extend(_server(namespace, [host], port or default, list(rest), at))
+        found.extend(_server(namespace, [host], port or default, rest, at))
     return list(dict.fromkeys(found))
 
 

@@ -10,6 +10,10 @@ kind stays current is described in ``files.py``, ``lakehouse.py`` and ``pg.py``.
 Depots are resolved through a ``DepotResolver`` (``StoreDepots`` over the Poros store in the
 API server): credentials are fetched only when a PostgreSQL session opens, and every error
 message passes through the cluster's redactor.
+
+File and lakehouse depots read only inside the storage roots (``adapters.localfs``): the
+roots are read when the first local depot attaches (a root inside the platform's state is
+a MinervaError then), and each source confines its folder on every read.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from dataos_defs.adapters.localfs import Storage, StorageError
 from dataos_defs.manifest.cluster import Cluster
 from dataos_defs.manifest.depot_types import (
     FileConnection,
@@ -65,6 +70,7 @@ class EmbeddedCluster:
         self._redact = Redactor()
         self._db = Database()
         self._sources: dict[str, Source | None] = {}
+        self._storage: Storage | None = None
         self._lock = threading.Lock()
 
     def tables(self) -> list[TableName]:
@@ -150,15 +156,28 @@ class EmbeddedCluster:
         kind = depot_kind(depot)
         conn = depot.depot.connection
         if kind == "file" and isinstance(conn, FileConnection) and not is_remote(conn.path):
-            return FileSource(name, conn, self._home, self._db)
+            return FileSource(name, conn, self._local_storage(name), self._db)
         if kind == "lakehouse" and isinstance(conn, LakehouseConnection):
             return LakehouseSource(
-                name, conn, self._home, self._db, self._settings.lakehouse_check_seconds
+                name,
+                conn,
+                self._local_storage(name),
+                self._db,
+                self._settings.lakehouse_check_seconds,
             )
         if kind == "postgres" and isinstance(conn, JdbcConnection | PostgresConnection):
             ttl = self._settings.pg_ttl_seconds
             return PostgresSource(name, conn, self._resolver, self._redact, self._db, ttl)
         return None
+
+    def _local_storage(self, depot: str) -> Storage:
+        """The storage roots of ``home``, read once (called under the lock)."""
+        if self._storage is None:
+            try:
+                self._storage = Storage.from_env(self._home)
+            except StorageError as exc:
+                raise MinervaError(f"depot '{depot}' cannot be read: {exc}") from None
+        return self._storage
 
 
 def _attached_depots(cluster: Cluster) -> tuple[str, ...]:

@@ -9,14 +9,17 @@ view was built from (at most once per ``DATAOS_MINERVA_LAKEHOUSE_CHECK_SECONDS``
 1 s: each check reads the table's metadata); a new snapshot or schema rebuilds the view.
 Snapshots with delete files, files outside the local file system and files without field
 ids (a name mapping) are read by pyiceberg into Arrow and copied instead.
+
+A local warehouse (and a SQLite catalog file) is confined (``adapters.localfs``) at every
+refresh, and the catalog is opened again when its real folder changed; the metadata and
+every data or delete file a view or copy reads must resolve inside the real warehouse. A
+refusal is a MinervaError naming the depot, the path and the rule.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from pyiceberg import types as it
 from pyiceberg.catalog import Catalog
@@ -25,11 +28,13 @@ from pyiceberg.schema import Schema
 from pyiceberg.table import Table as IcebergTable
 
 from dataos_defs.adapters import iceberg
+from dataos_defs.adapters.localfs import Storage, StorageError
 from dataos_defs.manifest.depot_types import LakehouseConnection
 from dataos_defs.minerva.duck import Database, Freshness, empty_select, sql_string
+from dataos_defs.minerva.files import refused
 from dataos_defs.minerva.model import TableName
 from dataos_defs.minerva.sources import Columns, gone
-from dataos_defs.stacks.flare.datasets import is_remote
+from dataos_defs.stacks.flare.datasets import CatalogPlace, catalog_place, table_file
 
 _PRIMITIVES: dict[type[it.IcebergType], str] = {
     it.BooleanType: "BOOLEAN",
@@ -85,7 +90,7 @@ class LakehouseSource:
         self,
         depot: str,
         conn: LakehouseConnection,
-        home: Path,
+        storage: Storage,
         db: Database,
         check_seconds: float = 0.0,
     ) -> None:
@@ -93,9 +98,10 @@ class LakehouseSource:
         self.check_seconds = check_seconds
         self._checked: dict[str, float] = {}
         self._conn = conn
-        self._home = home
+        self._storage = storage
         self._db = db
         self._catalog: Catalog | None = None
+        self._place: CatalogPlace | None = None
         self._lock = threading.Lock()
         self._fresh = Freshness()
 
@@ -119,7 +125,9 @@ class LakehouseSource:
         key = name.dataset_id
         checked = self._checked.get(key)
         if checked is not None and time.monotonic() - checked < self.check_seconds:
-            return
+            with self._lock:
+                if self._where() == self._place:
+                    return
         self._refresh(name, physical)
         self._checked[key] = time.monotonic()
 
@@ -139,43 +147,56 @@ class LakehouseSource:
     def close(self) -> None:
         with self._lock:
             self._catalog = None
+            self._place = None
+
+    def _where(self) -> CatalogPlace:
+        """The warehouse and catalog URI, confined now (a link may have been made since)."""
+        try:
+            return catalog_place(self._conn, self._storage)
+        except StorageError as exc:
+            raise refused(self.depot, exc) from None
 
     def _open(self) -> Catalog:
-        if self._catalog is None:
-            warehouse: Path | str = self._conn.warehouse
-            if not is_remote(self._conn.warehouse):
-                warehouse = self._home / self._conn.warehouse.removeprefix("file://")
+        place = self._where()
+        if self._catalog is None or place != self._place:
             name = self._conn.catalog or self.depot
-            self._catalog = iceberg.open_catalog(name, warehouse, self._conn.uri)
+            self._catalog = iceberg.open_catalog(name, place.warehouse, place.uri)
+            self._place = place
         return self._catalog
 
     def _load(self, collection: str, dataset: str) -> IcebergTable | None:
         with self._lock:
             try:
-                return self._open().load_table((collection, dataset))
+                table = self._open().load_table((collection, dataset))
             except (NoSuchTableError, NoSuchNamespaceError):
                 return None
+            self._within(table.metadata_location)
+            return table
+
+    def _within(self, location: str) -> str | None:
+        """The real local path of a table file, inside the real warehouse (None for an
+        object-store file); see ``stacks.flare.datasets.table_file``."""
+        try:
+            place = self._place or catalog_place(self._conn, self._storage)
+            return table_file(self._storage, place, location, self._conn.warehouse)
+        except StorageError as exc:
+            raise refused(self.depot, exc) from None
 
     def _build(self, table: IcebergTable, physical: str) -> None:
         schema = table.schema()
         columns = schema_columns(schema)
         tasks = list(table.scan().plan_files())
-        files = [_local_path(task.file.file_path) for task in tasks]
+        for task in tasks:
+            for delete in task.delete_files:
+                self._within(delete.file_path)
+        files = [self._within(task.file.file_path) for task in tasks]
         copied = any(task.delete_files for task in tasks) or _NAME_MAPPING in table.properties
         if copied or None in files:
             self._db.replace_table(physical, table.scan().to_arrow(), columns)
         elif not files:
             self._db.replace_view(physical, empty_select(columns))
         else:
-            self._db.replace_view(physical, parquet_query([str(f) for f in files], schema))
-
-
-def _local_path(location: str) -> str | None:
-    """The local path of a ``file://`` (or plain) location; None for object stores."""
-    parsed = urlparse(location)
-    if parsed.scheme in ("", "file"):
-        return unquote(parsed.path)
-    return None
+            self._db.replace_view(physical, parquet_query([f for f in files if f], schema))
 
 
 def _quote(name: str) -> str:

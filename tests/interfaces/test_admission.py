@@ -360,3 +360,26 @@ def test_run_as_decisions_are_logged(server: Server, world) -> None:
         and e["source"] == "admission"
         for e in entries
     ), entries[-3:]
+
+
+WAREHOUSE_FILES = """\
+name: peek
+version: v2alpha
+type: depot
+depot:
+  type: FILE
+  file:
+    path: {path}
+    format: parquet
+"""
+
+
+@pytest.mark.parametrize("path", ["warehouse", "data/../warehouse/shop", "/etc"])
+def test_a_file_depot_cannot_point_at_the_lakehouse_or_outside_the_roots(
+    server: Server, world, path: str
+) -> None:
+    issues = refused(world["dev"], WAREHOUSE_FILES.format(path=path), "peek.yaml")
+    assert [(i["line"], i["path"]) for i in issues] == [(7, "depot.file.path")]
+    with pytest.raises(ApiFailure) as caught:
+        world["dev"].get_resource("depot", "peek", None)
+    assert caught.value.status == 404

@@ -51,7 +51,7 @@ policy:
       tags: [[users:id:alice], [users:id:bob]]
     predicates: [read, write]
     objects:
-      paths: ["dataos://basepg:**"]
+      paths: ["dataos://basepg:public/*", "dataos://basepg:copies/*"]
     allow: true
 """
 
@@ -175,7 +175,7 @@ policy:
 
 def test_depot_owner_policy_is_created_with_the_depot(server, world) -> None:
     dora = new_user(server, "dora", ["roles:id:data-dev"])
-    text = product("dora").split("---\n")
+    text = product("dora").replace("database: shop", "database: dora").split("---\n")
     dora.apply(wire(text[0] + "---\n" + text[1]), None)
     assert dora.authorize("write", "dataos://dorapg:public/orders")["allow"]
     assert not world["alice"].authorize("write", "dataos://dorapg:public/orders")["allow"]
@@ -322,18 +322,19 @@ def trino_input(user: str, operation: str, **action: object) -> dict[str, object
 
 
 def test_trino_plugin_requests_get_dataos_masks_and_access(server, world) -> None:
-    """Trino-shaped requests over HTTP: the example's e-mail mask for a plain user, clear
-    e-mails for a pii-reader (priority 10 beats 50), and table access from DataOS policies."""
-    operator = world["operator"]
-    operator.apply(
-        wire((Path(__file__).parents[2] / "resources" / "policies.yaml").read_text()), None
-    )
+    """Trino-shaped requests over HTTP: the example's e-mail mask (by the PII.Email tag the
+    source table declares) for a plain user, clear e-mails for a pii-reader (priority 10
+    beats 50), and table access from DataOS policies."""
+    resources = Path(__file__).parents[2] / "resources"
+    for part in ("secrets.yaml", "depots.yaml", "policies.yaml"):
+        applied = run_cli(server, "apply", "-f", str(resources / part))
+        assert applied.returncode == 0, applied.stdout + applied.stderr
     new_user(server, "una", ["roles:id:user"]).close()
     new_user(server, "pia", ["roles:id:user", "roles:id:pii-reader"]).close()
     column = {
-        "catalogName": "lakehouse",
-        "schemaName": "shop",
-        "tableName": "customers_360",
+        "catalogName": "shoppg",
+        "schemaName": "public",
+        "tableName": "customers",
         "columnName": "email",
         "columnType": "varchar",
     }

@@ -348,7 +348,7 @@ def test_new_snapshots_are_looked_for_at_most_once_per_check_interval(world: Wor
 
 
 def test_files_without_field_ids_are_read_through_pyiceberg(world: World) -> None:
-    plain = world.home / "plain.parquet"
+    plain = world.home / "warehouse" / "plain.parquet"
     pq.write_table(pa.table({"n": pa.array([5, 6], pa.int64())}), plain)
     catalog = world.catalog()
     created = catalog.create_table(("shop", "added"), schema=pa.schema([("n", pa.int64())]))

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from dataos_defs.api.admission.context import Admission, Check, Subject
 from dataos_defs.api.admission.datasets import check_datasets
+from dataos_defs.api.admission.depots import check_depot
 from dataos_defs.api.admission.runas import check_owner, run_as_of, subject_of
 from dataos_defs.api.admission.secrets import SECRET_KINDS, check_secrets
 from dataos_defs.api.admission.stacks import check_stacks
@@ -41,7 +42,7 @@ from dataos_defs.poros.store import Store
 
 __all__ = ["Admission", "Check", "Subject", "admit"]
 
-BY_KIND: dict[str, Check] = {}
+BY_KIND: dict[str, Check] = {"depot": check_depot}
 
 
 def admit(
