@@ -224,7 +224,7 @@ def main() -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         files = _seed(home)
-        server = start_server(home)
+        server = start_server(home, extra_env={"DATAOS_MINERVA_DEFAULT_CLUSTER": "benchminerva"})
         try:
             with DataosClient(server.url, api_key=server.api_key) as admin:
                 admin.apply([{"manifest": m} for m in MANIFESTS], None)

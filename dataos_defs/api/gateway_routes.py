@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from dataos_defs.api.authz import may
+from dataos_defs.api.authz import authorize, may
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity, current_identity
 from dataos_defs.gateway.clusters import RoutingError
@@ -266,10 +266,14 @@ def list_clusters(request: Request, identity: IdentityDep) -> list[ClusterOut]:
 
 @router.get("/clusters/{name}/catalogs", response_model=CatalogsOut)
 def cluster_catalogs(name: str, request: Request, identity: IdentityDep) -> CatalogsOut:
-    """Trino catalog files for deploying the cluster on Trino (credentials as env refs)."""
+    """Trino catalog files for deploying the cluster on Trino (credentials as env refs).
+    They describe each attached depot's connection, so they need ``read`` on every depot
+    too: nothing ``get -t depot`` would refuse the caller."""
     cluster = next((c for c, _, _ in _readable(request, identity) if c.name == name), None)
     if cluster is None:
         raise ApiError(404, "not_found", f"no cluster '{name}' you may read")
+    for depot in sorted({udl.depot for udl, _ in cluster.depot_addresses()}):
+        authorize(request, identity, "read", resource_object("depot", depot, None))
     try:
         catalogs, secrets = deployment(cluster, gateway_of(request).clusters.depots())
     except CatalogError as exc:

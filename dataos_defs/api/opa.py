@@ -20,6 +20,12 @@ from fastapi.responses import JSONResponse, Response
 
 from dataos_defs.api.authz import authorize, heimdall_of
 from dataos_defs.api.identity import Identity, current_identity
+from dataos_defs.api.opa_gate import (
+    package_root,
+    platform_roots,
+    protected,
+    read_requirements,
+)
 from dataos_defs.heimdall.engine import UNDEFINED, EngineError
 from dataos_defs.heimdall.pdp import PolicyEngineError
 
@@ -28,7 +34,7 @@ IdentityDep = Annotated[Identity, Depends(current_identity)]
 _SEGMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][A-Za-z0-9_.]*)", re.MULTILINE)
 _RULE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(?:contains|if|:=|=|\[|\{|\()", re.MULTILINE)
-PROTECTED_ROOT = "heimdall"
+ENGINE_ERROR_MESSAGE = "policy engine error, access denied"
 
 
 def _opa_error(status: int, code: str, message: str) -> JSONResponse:
@@ -46,6 +52,17 @@ def _guard(request: Request, identity: Identity) -> None:
     authorize(request, identity, request.method.lower(), request.url.path)
 
 
+def _roots(request: Request) -> frozenset[str]:
+    return platform_roots(heimdall_of(request).base_modules)
+
+
+def _platform_refusal(parts: list[str]) -> JSONResponse:
+    document = ".".join(["data", *parts])
+    return _opa_error(
+        403, "forbidden", f"{document} belongs to the platform (policies/, DataOS policies)"
+    )
+
+
 @router.post("/v1/data/{path:path}")
 @router.post("/v1/data", include_in_schema=False)
 def post_data(
@@ -57,7 +74,7 @@ def post_data(
     if isinstance(parts, JSONResponse):
         return parts
     document = body.get("input") if isinstance(body, dict) else None
-    return _evaluate(request, parts, document)
+    return _evaluate(request, identity, parts, document)
 
 
 @router.get("/v1/data/{path:path}")
@@ -67,15 +84,21 @@ def get_data(request: Request, identity: IdentityDep, path: str = "") -> Any:
     parts = _segments(path)
     if isinstance(parts, JSONResponse):
         return parts
-    return _evaluate(request, parts, None)
+    return _evaluate(request, identity, parts, None)
 
 
-def _evaluate(request: Request, parts: list[str], document: Any) -> Any:
+def _evaluate(request: Request, identity: Identity, parts: list[str], document: Any) -> Any:
+    """The document's value, once the caller may read it (opa_gate.py); an engine error is
+    503 without its detail, which can quote policy source."""
+    for predicate, target in read_requirements(
+        parts, document, identity.user_id, identity.tags, _roots(request)
+    ):
+        authorize(request, identity, predicate, target)
     query = ".".join(["data", *parts])
     try:
         value = heimdall_of(request).pdp.query(query, document)
-    except PolicyEngineError as exc:
-        return _opa_error(503, "internal_error", f"policy engine error, access denied: {exc}")
+    except PolicyEngineError:
+        return _opa_error(503, "internal_error", ENGINE_ERROR_MESSAGE)
     if value is UNDEFINED:
         return {}
     return {"result": value, "decision_id": uuid.uuid4().hex}
@@ -89,8 +112,8 @@ def put_data(
     parts = _segments(path)
     if isinstance(parts, JSONResponse):
         return parts
-    if not parts or parts[0] == PROTECTED_ROOT:
-        return _opa_error(403, "forbidden", "data.heimdall is compiled from DataOS policies")
+    if protected(parts, _roots(request)):
+        return _platform_refusal(parts)
     heimdall = heimdall_of(request)
     data = _set_in(heimdall.extra_data, parts, body)
     assert data is not None
@@ -104,6 +127,8 @@ def delete_data(request: Request, identity: IdentityDep, path: str) -> Any:
     parts = _segments(path)
     if isinstance(parts, JSONResponse):
         return parts
+    if protected(parts, _roots(request)):
+        return _platform_refusal(parts)
     heimdall = heimdall_of(request)
     data = _set_in(heimdall.extra_data, parts, None, delete=True)
     if data is None:
@@ -177,6 +202,13 @@ async def put_policy(request: Request, identity: IdentityDep, module_id: str) ->
     if module_id in heimdall.base_modules:
         return _opa_error(403, "forbidden", f"{module_id} is a platform policy (policies/)")
     raw = (await request.body()).decode("utf-8", errors="replace")
+    root = package_root(raw)
+    if root is None:
+        return _opa_error(
+            400, "invalid_parameter", "a module must start with its package declaration"
+        )
+    if root in _roots(request):
+        return _platform_refusal([root])
     try:
         heimdall.set_modules({**heimdall.extra_modules, module_id: raw})
     except EngineError as exc:
@@ -203,7 +235,9 @@ def delete_policy(request: Request, identity: IdentityDep, module_id: str) -> An
 def ad_hoc_query(
     request: Request, identity: IdentityDep, body: Annotated[Any, Body()] = None
 ) -> Any:
+    """An ad-hoc query can read any document, so it also needs ``get`` on ``/v1/data``."""
     _guard(request, identity)
+    authorize(request, identity, "get", "/v1/data")
     if not isinstance(body, dict) or not isinstance(body.get("query"), str):
         return _opa_error(400, "invalid_parameter", 'expected {"query": "...", "input": ...}')
     try:

@@ -5,6 +5,13 @@ read (and act on) Dagster through its GraphQL API: the workflow's job, its sched
 next tick, its runs, the state of each DataOS job (one Dagster op) in the latest run, and
 the latest run's logs per job. A workflow whose ``schedule.endOn`` has passed shows the
 runtime ``ended`` once no run of it is in flight (reconciliation terminates those).
+
+Logs carry what a run saw: row counts, and engine errors that can quote data values
+("could not convert 'ada@example.com' to INT"), read as the identity the run acts as
+(``run_as``) with that identity's rights and masks. So reading a workflow's logs needs
+``read`` on its ``/logs`` and, for anyone but that identity, ``run-as`` on it
+(``heimdall://user/<id>``): whoever may act as an identity may see what it sees, nobody
+else. A ``run_id`` asked for must be a run of that workflow.
 """
 
 from __future__ import annotations
@@ -19,10 +26,12 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from dataos_defs.adapters.dagster_graphql import (
     ACTIVE_RUN_STATUSES,
+    RUNS,
     DagsterGraphQL,
     DagsterGraphQLError,
 )
-from dataos_defs.api.authz import authorize
+from dataos_defs.api.admission.runas import RUN_AS
+from dataos_defs.api.authz import authorize, heimdall_of
 from dataos_defs.api.deps import get_store
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity, current_identity
@@ -33,7 +42,8 @@ from dataos_defs.api.reconcile import (
     end_on,
     has_ended,
 )
-from dataos_defs.heimdall.objects import resource_object
+from dataos_defs.heimdall.objects import resource_object, user_object
+from dataos_defs.heimdall.pdp import PolicyEngineError
 from dataos_defs.location import naming
 from dataos_defs.poros.records import StoredResource
 from dataos_defs.poros.store import Store
@@ -264,8 +274,10 @@ def logs(
     run_id: Annotated[str | None, Query()] = None,
     lines: Annotated[int, Query(ge=1, le=100_000)] = 1000,
 ) -> dict[str, Any]:
-    """Needs ``read`` on the workflow's ``/logs``."""
+    """Needs ``read`` on the workflow's ``/logs`` and, unless the caller is the identity its
+    runs act as, ``run-as`` on that identity (see the module docstring)."""
     workflow = _workflow(request, store, identity, name, workspace, "read", "logs")
+    _may_see_as(request, identity, workflow)
     ws = workflow.workspace or "public"
     job = naming.job_name(ws, name)
     step = naming.op_name(ws, name, node) if node else None
@@ -275,6 +287,13 @@ def logs(
             if not runs:
                 raise ApiError(404, "no_run", f"workflow '{name}' has not run yet")
             run_id = runs[0].run_id
+        elif not _is_run_of(client, job, run_id):
+            raise ApiError(
+                404,
+                "no_run",
+                f"workflow '{name}' has no run '{run_id}'",
+                f"its runs are listed by dataos-ctl get runtime -t workflow -n {name}",
+            )
         events = client.logs(run_id)
     by_step = {naming.op_name(ws, name, j["name"]): j["name"] for j in _jobs(workflow)}
     selected = [e for e in events if step is None or e.step == step]
@@ -290,3 +309,47 @@ def logs(
             for e in selected[-lines:]
         ],
     }
+
+
+def _may_see_as(request: Request, identity: Identity, workflow: StoredResource) -> None:
+    """Whether the caller may see what the workflow's runs see (their logs): it is their
+    identity, or may act as it."""
+    acting = workflow.run_as or workflow.owner
+    if acting is None:
+        raise ApiError(
+            403,
+            "forbidden",
+            f"workflow '{workflow.name}' records no identity its runs act as, so its logs "
+            "are shown to no one",
+            "apply it again: its runs then act as a recorded identity",
+        )
+    if acting == identity.user_id:
+        return
+    target = user_object(acting)
+    try:
+        decision = heimdall_of(request).authorize(identity.user_id, identity.tags, RUN_AS, target)
+    except PolicyEngineError as exc:
+        raise ApiError(
+            503,
+            "policy_engine_unavailable",
+            "no access decision could be made, so access is denied",
+            "retry later; operators: check the Heimdall policies and engine",
+        ) from exc
+    if not decision.allow:
+        raise ApiError(
+            403,
+            "forbidden",
+            f"the logs of workflow '{workflow.name}' show what its runs saw as {acting}, and "
+            f"{identity.user_id} may not act as {acting} ({RUN_AS} on {target}: "
+            f"{decision.reason})",
+            f"ask {acting} to read them, or an operator for an access policy allowing "
+            f"'{RUN_AS}' on {target}",
+        )
+
+
+def _is_run_of(client: DagsterGraphQL, job: str, run_id: str) -> bool:
+    """Whether ``run_id`` is a run of ``job`` (a run of another workflow is not shown)."""
+    data = client.execute(RUNS, {"filter": {"runIds": [run_id], "pipelineName": job}, "limit": 1})
+    found = data.get("runsOrError") or {}
+    results = found.get("results") if found.get("__typename") == "Runs" else None
+    return any(r.get("runId") == run_id and r.get("jobName") == job for r in results or [])

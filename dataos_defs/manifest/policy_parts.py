@@ -90,7 +90,7 @@ def _glob(value: str) -> str:
     return value
 
 
-OBJECT_SCHEMES = ("dataos://", "poros://", "heimdall://", "dagster://", "/")
+OBJECT_SCHEMES = ("dataos://", "poros://", "heimdall://", "dagster://", "minerva://", "/")
 
 
 def _object_path(value: str) -> str:
@@ -99,7 +99,7 @@ def _object_path(value: str) -> str:
         raise ValueError(
             "neither a UDL glob (dataos://depot:collection/dataset), a Resource "
             "(poros://workflow:public/name), a user (heimdall://user/id), the Dagster UI "
-            "(dagster://ui) nor an API path (/metis/**)"
+            "(dagster://ui), query routing (minerva://routing) nor an API path (/metis/**)"
         )
     return value
 

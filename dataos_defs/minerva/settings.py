@@ -14,6 +14,11 @@ intent, so it is not written in the manifest (as a Kubernetes Service's address 
 written in the Deployment that backs it); a cluster without one runs embedded. The URL may
 carry the user (``https://gateway@trino:8443``); ``DATAOS_MINERVA_<CLUSTER>_PASSWORD``
 adds a password (HTTPS only).
+
+``DATAOS_MINERVA_DEFAULT_CLUSTER`` (e.g. ``minervashop``): the cluster that runs the queries
+no cluster's ``selector`` matches and that name no cluster. Which cluster everybody lands on
+is an operator's decision, not a tenant's, so it is set here rather than in a manifest
+(routing.py). Unset, such queries are refused, with a hint to name a cluster.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ PG_TTL_ENV = "DATAOS_MINERVA_PG_TTL_SECONDS"
 DEFAULT_PG_TTL_SECONDS = 30.0
 LAKEHOUSE_CHECK_ENV = "DATAOS_MINERVA_LAKEHOUSE_CHECK_SECONDS"
 DEFAULT_LAKEHOUSE_CHECK_SECONDS = 1.0
+DEFAULT_CLUSTER_ENV = "DATAOS_MINERVA_DEFAULT_CLUSTER"
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,12 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     if value < 0:
         raise ValueError(f"{name} must not be negative")
     return value
+
+
+def default_cluster(environ: Mapping[str, str] | None = None) -> str | None:
+    """The cluster named by ``DATAOS_MINERVA_DEFAULT_CLUSTER`` (lower case), or None."""
+    env = os.environ if environ is None else environ
+    return env.get(DEFAULT_CLUSTER_ENV, "").strip().lower() or None
 
 
 def trino_url_env(cluster: str) -> str:

@@ -26,6 +26,7 @@ from trino.auth import BasicAuthentication
 from dataos_defs.adapters import iceberg
 from dataos_defs.api.client import DataosClient
 from dataos_defs.manifest.loader import load_documents
+from dataos_defs.minerva.settings import DEFAULT_CLUSTER_ENV
 from tests.interfaces.conftest import ROOT, Server, run_cli, start_server, stop_server
 
 CUSTOMERS = pa.table(
@@ -50,7 +51,10 @@ LAKEHOUSE = {
             {
                 "collection": "shop",
                 "dataset": "customers_360",
-                "columns": [{"name": "first_name", "tags": ["PII.Name"]}],
+                "columns": [
+                    {"name": "email", "tags": ["PII.Email"]},
+                    {"name": "first_name", "tags": ["PII.Name"]},
+                ],
             }
         ],
     },
@@ -104,7 +108,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, 
     catalog = iceberg.open_catalog("lakehouse", home / "warehouse")
     iceberg.write_table(catalog, "shop", "customers_360", CUSTOMERS, "overwrite")
     iceberg.write_table(catalog, "hr", "salaries", SALARIES, "overwrite")
-    server = start_server(home)
+    server = start_server(home, extra_env={DEFAULT_CLUSTER_ENV: "minervashop"})
     try:
         keys: dict[str, str] = {}
         with DataosClient(server.url, api_key=server.api_key) as admin:

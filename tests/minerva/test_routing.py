@@ -86,11 +86,13 @@ def test_ties_go_to_the_first_name() -> None:
     assert pick([second, first]) == "aaa"
 
 
-def test_a_cluster_without_selector_serves_only_when_alone_or_named() -> None:
-    assert pick([PLAIN]) == "plain"
+def test_a_cluster_without_selector_serves_only_when_named_or_the_default() -> None:
+    with pytest.raises(RoutingError) as caught:
+        pick([PLAIN])
+    assert "no cluster's selector matches user 'alice'" in caught.value.message
+    assert pick([PLAIN], default="plain") == "plain"
     with pytest.raises(RoutingError) as caught:
         pick([PLAIN, ANALYSTS])
-    assert "no cluster's selector matches user 'alice'" in caught.value.message
     assert "available: analysts, plain" in caught.value.hint
     assert pick([PLAIN, ANALYSTS], requested="plain") == "plain"
 

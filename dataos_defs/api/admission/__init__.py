@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from dataos_defs.api.admission.clusters import check_cluster
 from dataos_defs.api.admission.context import Admission, Check, Subject
 from dataos_defs.api.admission.datasets import check_datasets
 from dataos_defs.api.admission.depots import check_depot
@@ -42,7 +43,7 @@ from dataos_defs.poros.store import Store
 
 __all__ = ["Admission", "Check", "Subject", "admit"]
 
-BY_KIND: dict[str, Check] = {"depot": check_depot}
+BY_KIND: dict[str, Check] = {"depot": check_depot, "cluster": check_cluster}
 
 
 def admit(
