@@ -12,6 +12,7 @@ import gateway_e2e
 import gateway_rewrite
 import heimdall_engine
 import heimdall_http
+import run_governance
 import spine1
 import spine2
 
@@ -28,6 +29,8 @@ def main() -> None:
     gateway_rewrite.main()
     print()
     gateway_e2e.main()
+    print()
+    run_governance.main()
     print()
     admission.main()
 

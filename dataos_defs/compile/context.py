@@ -20,14 +20,18 @@ from dataos_defs.manifest.stacks import StackSpecValue
 
 @dataclass(frozen=True)
 class CompileInput:
-    """One stored Resource: its model, the workspace it lives in and who applied it.
+    """One stored Resource: its model, the workspace it lives in, who applied it and the
+    identity its runs act as.
 
     ``workspace`` defaults to the manifest's own or ``public``; ``owner`` to the manifest's.
+    ``run_as`` is what the store admitted (the code location passes the owner for rows
+    stored before runs had an identity); None compiles jobs that refuse to run.
     """
 
     model: ResourceBase
     workspace: str | None = None
     owner: str | None = None
+    run_as: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,9 @@ class JobContext:
     """Applied depots the job reads or writes; each is a resource the job's asset requires
     (see :func:`dataos_defs.compile.keys.depot_resource_key`), empty when the Definitions
     were compiled without depot resources."""
+    run_as: str | None = None
+    """The user the job's runs act as, compiled from the store. Executors take the identity
+    from here, never from a run's tags, which whoever launches a run can set."""
 
 
 @dataclass(frozen=True)

@@ -63,9 +63,17 @@ def _external(plan: Plan) -> list[AssetSpec]:
 
 
 def _workflow_tags(workflow: WorkflowPlan) -> dict[str, str]:
+    """The job's tags, which its schedule, sensors, retries and re-executions carry too.
+
+    ``dataos/run-as`` names the identity the runs act as, for people and tools reading
+    runs; executors never trust it (they take the identity compiled into the job).
+    """
     tags = keys.system_tags(workspace=workflow.workspace, workflow=workflow.workflow.name)
     if workflow.owner:
         tags["dataos/owner"] = workflow.owner
+    run_as = keys.tag_value(workflow.run_as) if workflow.run_as else None
+    if run_as:
+        tags["dataos/run-as"] = run_as
     return tags
 
 

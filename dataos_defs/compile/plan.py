@@ -64,6 +64,7 @@ class WorkflowPlan:
     workspace: str
     owner: str | None
     jobs: list[JobPlan]
+    run_as: str | None = None
 
 
 @dataclass
@@ -142,7 +143,12 @@ def _soda(spec: SodaSpec) -> tuple[list[AssetKey], list[CheckPlan]]:
 
 
 def _job_plan(
-    job: Job, workflow: Workflow, workspace: str, owner: str | None, applied: frozenset[str]
+    job: Job,
+    workflow: Workflow,
+    workspace: str,
+    owner: str | None,
+    applied: frozenset[str],
+    run_as: str | None = None,
 ) -> JobPlan:
     spec = job.spec
     stack_spec = spec.stack_spec if spec is not None else None
@@ -172,6 +178,7 @@ def _job_plan(
         retry=job.effective_retry,
         marker=marker,
         depots=_depots(stack_spec, inputs, outputs, applied) if applied else (),
+        run_as=run_as,
     )
     return JobPlan(context, job, workflow, owner, outputs, checks)
 
@@ -242,8 +249,11 @@ def build_plan(resources: Sequence[CompileInput], *, with_depots: bool = False) 
             continue
         workspace = item.workspace or model.workspace or DEFAULT_WORKSPACE
         owner = keys.owner(item.owner or model.owner)
-        jobs = [_job_plan(job, model, workspace, owner, applied) for job in model.workflow.dag]
-        workflows.append(WorkflowPlan(model, workspace, owner, jobs))
+        run_as = item.run_as
+        jobs = [
+            _job_plan(job, model, workspace, owner, applied, run_as) for job in model.workflow.dag
+        ]
+        workflows.append(WorkflowPlan(model, workspace, owner, jobs, run_as))
     plans = [plan for workflow in workflows for plan in workflow.jobs]
     writers = _writers(plans)
     _unique_check_names(plans)

@@ -5,7 +5,9 @@ when ``DATAOS_MINERVA_<CLUSTER>_URL`` names one (minerva/settings.py). Engines a
 across store changes unless the cluster's manifest or one of its depots changed, so loaded
 tables and views survive unrelated applies; a replaced engine is closed after a grace
 period, so queries already running on it can finish. The data policies and the column
-tags (declared on depots, later from Metis) are rebuilt on every change.
+tags (declared on depots and derived by runs, later from Metis) are rebuilt on every change;
+every engine reads tags through one :class:`LiveColumnTags`, so a change of tags alone
+(a run recording what its output inherits) reaches the next query without a new engine.
 
 On a Trino endpoint the Gateway still analyses every statement, authorizes every dataset
 and refuses what it cannot govern, but it sends the statement without masks: the masks and
@@ -33,9 +35,10 @@ from dataos_defs.manifest.registry import resource_adapter
 from dataos_defs.minerva.duck import PRIVATE_SCHEMA
 from dataos_defs.minerva.embedded import EmbeddedCluster
 from dataos_defs.minerva.routing import RoutingError, route
-from dataos_defs.minerva.settings import trino_endpoint
-from dataos_defs.minerva.tags import ManifestColumnTags
+from dataos_defs.minerva.settings import default_cluster, trino_endpoint
+from dataos_defs.minerva.tags import LiveColumnTags, ManifestColumnTags
 from dataos_defs.minerva.trino_cluster import TrinoCluster
+from dataos_defs.poros.column_tags import DerivedColumnTags
 from dataos_defs.poros.depots import StoreDepots
 from dataos_defs.poros.records import StoredResource
 from dataos_defs.poros.store import Store
@@ -99,6 +102,7 @@ class ClusterSet:
         self._workspaces: dict[str, str | None] = {}
         self._depots: dict[str, Depot] = {}
         self._engines: dict[str, tuple[tuple[Any, ...], Engine]] = {}
+        self._tags = LiveColumnTags()
         self._generation = 0
         self._lock = threading.Lock()
 
@@ -108,10 +112,12 @@ class ClusterSet:
         clusters = [model for _, model in stored_clusters]
         depots = _models(self.store, "depot")
         revisions = {stored.name: stored.revision for stored, _ in depots}
-        tags = ManifestColumnTags([d for _, d in depots if isinstance(d, Depot)])
+        declared = [d for _, d in depots if isinstance(d, Depot)]
+        tags = ManifestColumnTags(declared, DerivedColumnTags(self.store).all())
         policies = [p for _, p in _models(self.store, "policy") if isinstance(p, Policy)]
         with self._lock:
             self.policies = DataPolicies(policies)
+            self._tags.replace(tags)
             self._clusters = [c for c in clusters if isinstance(c, Cluster)]
             self._workspaces = {model.name: stored.workspace for stored, model in stored_clusters}
             self._depots = {d.name: d for _, d in depots if isinstance(d, Depot)}
@@ -123,7 +129,7 @@ class ClusterSet:
                     keep[cluster.name] = current
                     continue
                 self._generation += 1
-                keep[cluster.name] = (key, self._build(cluster, tags))
+                keep[cluster.name] = (key, self._build(cluster))
             retired = [
                 engine
                 for name, (_, engine) in self._engines.items()
@@ -136,6 +142,9 @@ class ClusterSet:
     def route(
         self, *, user_id: str, user_tags: tuple[str, ...], source: str | None, requested: str | None
     ) -> Engine:
+        """The engine of the cluster routing picks (minerva/routing.py), the default cluster
+        read from the environment at each query, as an operator sets it."""
+        fallback = default_cluster()
         with self._lock:
             chosen = route(
                 self._clusters,
@@ -143,6 +152,7 @@ class ClusterSet:
                 user_tags=user_tags,
                 source=source,
                 requested=requested,
+                default=fallback,
             )
             return self._engines[chosen.name][1]
 
@@ -173,14 +183,14 @@ class ClusterSet:
         for engine in engines:
             engine.cluster.close()
 
-    def _build(self, cluster: Cluster, tags: ManifestColumnTags) -> Engine:
+    def _build(self, cluster: Cluster) -> Engine:
         endpoint = trino_endpoint(cluster.name)
         built: ClusterEngine
         if endpoint is not None:
             url, password = endpoint
-            built = TrinoCluster(cluster, url, password=password, tags=tags)
+            built = TrinoCluster(cluster, url, password=password, tags=self._tags)
         else:
-            built = EmbeddedCluster(cluster, StoreDepots(self.store), self.home, tags=tags)
+            built = EmbeddedCluster(cluster, StoreDepots(self.store), self.home, tags=self._tags)
         return Engine(cluster.name, self._generation, built)
 
 

@@ -112,7 +112,10 @@ def read_resources(settings: Settings) -> list[StoredResource]:
 
 
 def compile_inputs(stored: Sequence[StoredResource]) -> list[CompileInput]:
-    """Validate the stored manifests the compiler reads; all problems are reported together."""
+    """Validate the stored manifests the compiler reads; all problems are reported together.
+
+    Runs act as the stored ``run_as``; rows stored before runs had one act as their owner.
+    """
     inputs: list[CompileInput] = []
     problems: list[str] = []
     for resource in stored:
@@ -128,7 +131,8 @@ def compile_inputs(stored: Sequence[StoredResource]) -> list[CompileInput]:
                 f"{resource.key} (revision {resource.revision}): {path}: {first['msg']}"
             )
             continue
-        inputs.append(CompileInput(model, resource.workspace, resource.owner))
+        run_as = resource.run_as or resource.owner
+        inputs.append(CompileInput(model, resource.workspace, resource.owner, run_as))
     if problems:
         raise StoreUnreadable(
             "stored manifests no longer validate, re-apply or delete them: " + "; ".join(problems)

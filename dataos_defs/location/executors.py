@@ -8,6 +8,11 @@ requires (``dataos_defs.location.depot_resources``), which read them and their c
 Poros store at run time, in the step's process: secrets never pass through compiled
 Definitions.
 
+Every built-in executor runs its job as the job's identity (``JobContext.run_as``), through
+a governor from ``dataos_defs.location.governance``: the identity must exist, may read and
+write every dataset the job names (decided before anything is read), and reads only what
+its masks and row filters let it see. A refusal fails the step with the reason.
+
 ``DATAOS_EXECUTORS`` adds or replaces executors: ``module:attribute`` naming a mapping of
 stack name -> executor (tests register a stub stack this way; so can a plugin).
 """
@@ -19,7 +24,7 @@ import os
 from collections.abc import Iterator, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import (
     AssetExecutionContext,
@@ -31,11 +36,15 @@ from dagster import (
 )
 
 from dataos_defs.compile import CheckOutput, JobContext, StackExecutor, StackOutput
+from dataos_defs.compile.keys import udl_of
 from dataos_defs.location.depot_resources import ResourceDepots
 from dataos_defs.manifest.udl import Udl
 from dataos_defs.poros.secret_env import store_secret_env
 from dataos_defs.poros.settings import Settings
 from dataos_defs.stacks.container.pipes import run_container
+
+if TYPE_CHECKING:
+    from dataos_defs.location.governance import RunGovernor
 
 run_local_or_k8s = partial(run_container, secret_env=store_secret_env)
 """The container stack: a local process gets its Secrets from the store (never logged);
@@ -45,22 +54,41 @@ EXECUTORS_ENV = "DATAOS_EXECUTORS"
 FLARE_STATE_DIR = "flare-state"
 
 
+def run_container_as(
+    context: AssetExecutionContext, job: JobContext
+) -> Iterator[StackOutput | CheckOutput]:
+    """The container stack as the job's identity: it must exist and may read and write the
+    datasets the job declares (what the container's own code reads is its own, see
+    SECURITY.md)."""
+    from dataos_defs.location.governance import governed_step
+
+    with governed_step(job) as governor:
+        writes = [] if job.marker else [udl_of(key) for key in job.outputs]
+        governor.authorize([udl_of(key) for key in job.inputs], writes)
+    context.log.info(f"runs as {governor.user.id}")
+    yield from run_local_or_k8s(context, job)
+
+
 def run_flare(context: AssetExecutionContext, job: JobContext) -> Iterator[StackOutput]:
     """Run a flare job and report each dataset it wrote (rows, columns, save mode)."""
+    from dataos_defs.location.governance import governed_step
     from dataos_defs.manifest.stacks import FlareSpec
     from dataos_defs.stacks.flare import run_flare_job
 
     if not isinstance(job.stack_spec, FlareSpec):
         raise TypeError(f"job '{job.job}' of workflow '{job.workflow}' has no flare stackSpec")
     home = Settings.from_env().home
-    result = run_flare_job(
-        job.stack_spec,
-        ResourceDepots.of(context, job.depots),
-        state_dir(home),
-        dry_run=job.dry_run,
-        job_name=f"{job.workspace}/{job.workflow}/{job.job}",
-        home=home,
-    )
+    with governed_step(job) as governor:
+        result = run_flare_job(
+            job.stack_spec,
+            ResourceDepots.of(context, job.depots),
+            state_dir(home),
+            dry_run=job.dry_run,
+            job_name=f"{job.workspace}/{job.workflow}/{job.job}",
+            home=home,
+            governor=governor,
+        )
+    _log_governance(context, governor)
     for item in result.inputs:
         context.log.info(f"read {item.rows} rows from input '{item.name}'")
     for output in result.outputs:
@@ -68,6 +96,7 @@ def run_flare(context: AssetExecutionContext, job: JobContext) -> Iterator[Stack
             continue
         metadata: dict[str, Any] = {
             "dataos/udl": output.dataset,
+            "dataos/run_as": governor.user.id,
             "dagster/row_count": output.rows,
             "dataos/save_mode": output.save_mode,
             "dataos/format": output.format,
@@ -100,13 +129,17 @@ def _key_of(address: str) -> list[str]:
 
 def run_soda(context: AssetExecutionContext, job: JobContext) -> Iterator[CheckOutput]:
     """Evaluate a soda job's checks and report each as its compiled asset check."""
+    from dataos_defs.location.governance import governed_step
     from dataos_defs.manifest.stacks import SodaSpec
     from dataos_defs.stacks.soda import run_soda_job
 
     if not isinstance(job.stack_spec, SodaSpec):
         raise TypeError(f"job '{job.job}' of workflow '{job.workflow}' has no soda stackSpec")
     home = Settings.from_env().home
-    result = run_soda_job(job.stack_spec, ResourceDepots.of(context, job.depots), home=home)
+    with governed_step(job) as governor:
+        depots = ResourceDepots.of(context, job.depots)
+        result = run_soda_job(job.stack_spec, depots, home=home, governor=governor)
+    _log_governance(context, governor)
     for dataset in result.datasets:
         context.log.info(f"checked {dataset.rows} rows of {dataset.dataset}")
     by_text = {(r.dataset, r.check): r for r in result.checks}
@@ -129,6 +162,14 @@ def run_soda(context: AssetExecutionContext, job: JobContext) -> Iterator[CheckO
         )
 
 
+def _log_governance(context: AssetExecutionContext, governor: RunGovernor) -> None:
+    """Say whom the step ran as and which data policies shaped what it read."""
+    context.log.info(f"ran as {governor.user.id}")
+    for address, policies in sorted(governor.policies.items()):
+        if policies:
+            context.log.info(f"read {address} through data policies {', '.join(policies)}")
+
+
 def _extra(spec: str) -> Mapping[str, StackExecutor]:
     module, _, attribute = spec.partition(":")
     if not module or not attribute:
@@ -145,8 +186,8 @@ def executors(environ: Mapping[str, str] | None = None) -> dict[str, StackExecut
     registry: dict[str, StackExecutor] = {
         "flare": run_flare,
         "soda": run_soda,
-        "container": run_local_or_k8s,
-        "alpha": run_local_or_k8s,
+        "container": run_container_as,
+        "alpha": run_container_as,
     }
     if env.get(EXECUTORS_ENV):
         registry.update(_extra(env[EXECUTORS_ENV]))

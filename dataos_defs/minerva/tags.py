@@ -3,7 +3,10 @@
 Data policies select columns by tag (``PII.Email``). A catalog (Metis) will own those tags;
 until it exists they are declared on depot manifests (``depot.datasets``, see
 ``manifest/depot.py``). Clusters read them only through :class:`ColumnTags`, so swapping the
-source changes no cluster.
+source changes no cluster. Runs derive tags too (an output column made from a ``PII.Email``
+column carries ``PII.Email``, recorded by Poros' ``DerivedColumnTags``); they are merged
+with the declared ones. :class:`LiveColumnTags` lets clusters built once see tags that
+change afterwards.
 """
 
 from __future__ import annotations
@@ -28,9 +31,14 @@ class ColumnTags(Protocol):
 
 
 class ManifestColumnTags:
-    """Tags declared on depot manifests (``depot.datasets[].tags`` and ``columns[].tags``)."""
+    """Tags declared on depot manifests (``depot.datasets[].tags`` and ``columns[].tags``),
+    plus column tags ``derived`` by runs (dataset id -> column -> tags, lower case)."""
 
-    def __init__(self, depots: Iterable[Depot]) -> None:
+    def __init__(
+        self,
+        depots: Iterable[Depot],
+        derived: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
+    ) -> None:
         self._datasets: dict[str, tuple[str, ...]] = {}
         self._columns: dict[str, dict[str, tuple[str, ...]]] = {}
         for depot in depots:
@@ -40,6 +48,10 @@ class ManifestColumnTags:
                 known = self._columns.setdefault(dataset, {})
                 for column, tags in columns.items():
                     known[column] = _merged(known.get(column, ()), tags)
+        for dataset, derived_columns in (derived or {}).items():
+            known = self._columns.setdefault(dataset.lower(), {})
+            for column, column_tags in derived_columns.items():
+                known[column.lower()] = _merged(known.get(column.lower(), ()), column_tags)
 
     def for_table(self, name: TableName) -> DatasetTags:
         key = name.dataset_id.lower()
@@ -49,6 +61,21 @@ class ManifestColumnTags:
         """Every declared column tag: dataset id -> column -> tags (for Heimdall's Trino
         document, ``heimdall.trino_data.compile_column_tags``)."""
         return self._columns
+
+
+class LiveColumnTags:
+    """The column tags of the moment: a :class:`ColumnTags` whose source is replaced as a
+    whole when the tags change (each store change, in the Gateway). Clusters keep this one
+    object, so new tags reach the next table they describe without rebuilding them."""
+
+    def __init__(self, source: ColumnTags | None = None) -> None:
+        self._source: ColumnTags = source or ManifestColumnTags(())
+
+    def replace(self, source: ColumnTags) -> None:
+        self._source = source
+
+    def for_table(self, name: TableName) -> DatasetTags:
+        return self._source.for_table(name)
 
 
 def _merged(first: Iterable[str], second: Iterable[str]) -> tuple[str, ...]:

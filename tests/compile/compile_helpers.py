@@ -34,9 +34,10 @@ def model(text: str) -> ResourceBase:
 
 
 def example_inputs() -> list[CompileInput]:
-    """The example data product of ``resources/``, as Poros hands it over (with who applied)."""
+    """The example data product of ``resources/``, as Poros hands it over (with who applied
+    and whom its runs act as)."""
     parsed = parse_documents(load_documents([RESOURCES]))
-    return [CompileInput(p.model, p.workspace(None), "shop-team") for p in parsed]
+    return [CompileInput(p.model, p.workspace(None), "shop-team", "shop-team") for p in parsed]
 
 
 def compile_texts(
@@ -45,8 +46,9 @@ def compile_texts(
     workspace: str | None = None,
     owner: str | None = None,
     depot_resource: DepotResourceFactory | None = None,
+    run_as: str | None = None,
 ) -> dg.Definitions:
-    inputs = [CompileInput(model(t), workspace, owner) for t in texts]
+    inputs = [CompileInput(model(t), workspace, owner, run_as) for t in texts]
     return compile_definitions(inputs, executors or {}, depot_resource=depot_resource)
 
 

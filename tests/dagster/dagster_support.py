@@ -21,8 +21,11 @@ from typing import Any
 
 from dataos_defs.adapters.dagster_graphql import DagsterGraphQL, DagsterGraphQLError
 from dataos_defs.manifest.loader import load_documents
-from dataos_defs.manifest.validate import parse_documents
+from dataos_defs.manifest.validate import ParsedResource, parse_documents
+from dataos_defs.manifest.workflow import Workflow
 from dataos_defs.poros.apply import apply_resources
+from dataos_defs.poros.identities import Identities
+from dataos_defs.poros.records import ResourceKey
 from dataos_defs.poros.settings import Settings
 from dataos_defs.poros.store import Store
 
@@ -54,12 +57,32 @@ def interfaces() -> ModuleType:
 
 
 def apply_example(home: Path) -> list[str]:
-    """Apply ``resources/`` to the store of ``home`` through the apply service."""
+    """Apply ``resources/`` to the store of ``home`` through the apply service, as
+    ``shop-team``; each workflow runs as its jobs' ``runAsUser`` (as admission records it),
+    an application user created here as ``make up`` creates it."""
     parsed = parse_documents(load_documents([ROOT / "resources"]))
     settings = Settings.from_env({"DATAOS_HOME": str(home)})
+    run_as = _run_as(parsed)
     with Store.open(settings=settings) as store:
-        results = apply_resources(store, parsed, None, "shop-team")
+        results = apply_resources(store, parsed, None, "shop-team", run_as=run_as)
+        people = Identities(store)
+        for user in sorted(set(run_as.values())):
+            if people.get_user(user) is None:
+                people.create_user(user, "application")
     return [f"{r.kind}/{r.name}" for r in results]
+
+
+def _run_as(parsed: list[ParsedResource]) -> dict[ResourceKey, str]:
+    """Workflow -> the ``runAsUser`` its jobs name (admission requires them to agree)."""
+    found = {}
+    for resource in parsed:
+        if isinstance(resource.model, Workflow):
+            named = [j.spec.runAsUser for j in resource.model.workflow.dag if j.spec]
+            users = [user for user in named if user]
+            if users:
+                key = ResourceKey(resource.kind, resource.name, resource.workspace(None))
+                found[key] = users[0]
+    return found
 
 
 def dagster_env(home: Path, **extra: str) -> dict[str, str]:

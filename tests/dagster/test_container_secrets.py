@@ -28,6 +28,7 @@ from dataos_defs.manifest.loader import parse_yaml
 from dataos_defs.manifest.validate import parse_documents
 from dataos_defs.manifest.workflow import Workflow
 from dataos_defs.poros.apply import apply_resources
+from dataos_defs.poros.identities import Identities
 from dataos_defs.poros.secret_env import SecretNotFound, secret_env, store_secret_env
 from dataos_defs.poros.settings import Settings
 from dataos_defs.poros.store import Store
@@ -118,6 +119,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     assert not problems
     with Store.open(settings=Settings.from_env()) as store:
         apply_resources(store, parse_documents(documents), None, "tester")
+        Identities(store).create_user("tester", "application")
     return tmp_path
 
 
@@ -132,7 +134,7 @@ def workflow() -> Workflow:
 
 def test_the_process_sees_its_secrets_and_no_value_is_recorded(home: Path) -> None:
     executor = executors()["container"]
-    defs = compile_definitions([CompileInput(workflow())], {"container": executor})
+    defs = compile_definitions([CompileInput(workflow(), run_as="tester")], {"container": executor})
     instance = dg.DagsterInstance.ephemeral()
     result = defs.resolve_job_def("public__ship").execute_in_process(instance=instance)
     assert result.success

@@ -15,8 +15,8 @@ from dataos_defs.location.definitions import StoreUnreadable, build_definitions
 from dataos_defs.location.executors import (
     EXECUTORS_ENV,
     executors,
+    run_container_as,
     run_flare,
-    run_local_or_k8s,
     run_soda,
 )
 from dataos_defs.manifest.loader import load_documents
@@ -141,8 +141,8 @@ def test_executors_registry_takes_extra_stacks_from_the_environment() -> None:
     assert executors({}) == {
         "flare": run_flare,
         "soda": run_soda,
-        "container": run_local_or_k8s,
-        "alpha": run_local_or_k8s,
+        "container": run_container_as,
+        "alpha": run_container_as,
     }
     extra = executors({EXECUTORS_ENV: "stub_stack:EXECUTORS"})
     assert set(extra) == {"flare", "soda", "container", "alpha", "python3"}

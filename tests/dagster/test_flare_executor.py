@@ -16,6 +16,7 @@ from dataos_defs.manifest.loader import load_documents
 from dataos_defs.manifest.validate import parse_documents
 from dataos_defs.poros.apply import apply_resources
 from dataos_defs.poros.depots import StoreDepots
+from dataos_defs.poros.identities import Identities
 from dataos_defs.poros.settings import Settings
 from dataos_defs.poros.store import Store
 
@@ -80,6 +81,7 @@ def _apply_product(home: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     with Store.open(settings=settings) as store:
         parsed = parse_documents(load_documents([home / "product.yaml"]))
         apply_resources(store, parsed, None, "tester")
+        Identities(store).create_user("tester", "application")
     return settings
 
 

@@ -94,7 +94,7 @@ INSERT INTO public.orders VALUES
 """
 
 
-def local_resolver(tmp_path: Path, files_path: str = "files") -> Resolver:
+def local_resolver(tmp_path: Path, files_path: str = "data/files") -> Resolver:
     """``landing`` and ``lakehouse`` as in the example, plus ``files`` (parquet) for outputs."""
     docs = example_depots()
     docs["files"] = {
@@ -126,4 +126,4 @@ def transform(tmp_path: Path, sql: str, functions: list[dict[str, Any]]) -> pa.T
         "outputs": [{"name": "out", "dataset": "dataos://files:none/out?acl=rw"}],
     }
     run_job(tmp_path, job)
-    return read_folder(tmp_path / "home" / "files" / "out")
+    return read_folder(tmp_path / "home" / "data" / "files" / "out")

@@ -201,7 +201,7 @@ def test_file_outputs_overwrite_and_append_as_part_files(tmp_path: Path) -> None
     }
     run_job(tmp_path, job)
     run_job(tmp_path, job)
-    folder = tmp_path / "home" / "files" / "exports" / "src"
+    folder = tmp_path / "home" / "data" / "files" / "exports" / "src"
     assert len(list(folder.glob("*.csv"))) == 1, "overwrite leaves one part"
     job["outputs"][0]["options"] = {"saveMode": "append"}
     run_job(tmp_path, job)

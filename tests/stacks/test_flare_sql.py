@@ -31,7 +31,7 @@ def test_spark_only_constructs_run_on_duckdb(tmp_path: Path) -> None:
     )
     assert "STRFTIME" in transpile(sql, "step").sql
     run_job(tmp_path, one_step(sql))
-    out = read_folder(tmp_path / "home" / "files" / "out").sort_by("tag").to_pylist()
+    out = read_folder(tmp_path / "home" / "data" / "files" / "out").sort_by("tag").to_pylist()
     assert out == [
         {"id": 1, "day": "2024-05-01", "n": 1, "tag": "a"},
         {"id": 1, "day": "2024-05-01", "n": 1, "tag": "b"},

@@ -42,7 +42,7 @@ PEOPLE_UDL = "dataos://files:none/people"
 @pytest.fixture
 def files(tmp_path: Path) -> Resolver:
     """``people`` and ``countries`` as parquet files of the ``files`` depot."""
-    folder = tmp_path / "home" / "files"
+    folder = tmp_path / "home" / "data" / "files"
     folder.mkdir(parents=True)
     pq.write_table(PEOPLE, folder / "people.parquet")
     pq.write_table(pa.table({"code": ["UK", "US"]}), folder / "countries.parquet")

@@ -4,6 +4,10 @@ PostgreSQL tables arrive through ``COPY`` as Arrow, Iceberg tables through a pyi
 local files through DuckDB's readers and object-store files through fsspec and pyarrow.
 ``query`` inputs run on the same connection; a ``depot.collection.dataset`` reference in
 them is loaded like a dataset input first (Minerva's federated addressing).
+
+A governed run (its ``Sources`` carry a governor) loads each dataset into a private DuckDB
+connection, replaces it there by the view its identity may see (masks, row filters) and
+hands only that to the run's connection: the raw data is never reachable from the job's SQL.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pyiceberg.exceptions import NoSuchTableError
 from dataos_defs.adapters import duckdb_engine as engine
 from dataos_defs.adapters import iceberg, postgres
 from dataos_defs.manifest.stacks.flare import Input
+from dataos_defs.manifest.udl import Udl
 from dataos_defs.stacks.flare.datasets import Location, Sources, is_remote
 from dataos_defs.stacks.flare.model import FlareError, InputResult
 from dataos_defs.stacks.flare.sql import (
@@ -37,6 +42,8 @@ from dataos_defs.stacks.flare.sql import (
 from dataos_defs.stacks.flare.state import key_values, next_state
 
 _FILE_FORMATS = ("csv", "parquet", "json")
+_RAW = "__dataos_raw"
+"""The loaded data in the private connection a governed load uses."""
 _KIND_FORMATS = {"postgres": ("jdbc",), "lakehouse": ("iceberg",), "file": _FILE_FORMATS}
 
 
@@ -91,6 +98,33 @@ def load_inputs(
     return loaded
 
 
+def confine(con: duckdb.DuckDBPyConnection) -> None:
+    """Leave the job's SQL only the views registered on ``con``: no file, URL or Python
+    object can be read (``read_parquet``, ``COPY``, a variable's name), and the settings
+    cannot be changed back. Used by the soda stack too."""
+    con.execute("SET python_enable_replacements = false")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+def input_addresses(items: list[Input]) -> list[str]:
+    """Every dataset the inputs read, before anything is read: dataset inputs and each
+    ``depot.collection.dataset`` a ``query`` names (addresses without ``?acl``)."""
+    found: dict[str, None] = {}
+    for item in items:
+        where = f"input '{item.name}'"
+        if item.dataset is not None:
+            try:
+                found[Udl.parse(item.dataset).address] = None
+            except ValueError as exc:
+                raise FlareError(where, str(exc)) from None
+        if item.query is not None:
+            body = transpile(item.query, where, QUERY_DIALECTS)
+            for table in dataset_tables(body.tree):
+                found[f"dataos://{table.catalog}:{table.db}/{table.name}"] = None
+    return list(found)
+
+
 def _check_format(item: Input, loc: Location, where: str) -> None:
     if "format" not in item.model_fields_set:
         return
@@ -138,9 +172,41 @@ def load_dataset(
     where: str,
 ) -> None:
     """Read one dataset (PostgreSQL table, Iceberg table or files) into ``view``; any failure
-    is a FlareError naming ``where``, with credentials redacted. Shared with the soda stack."""
+    is a FlareError naming ``where``, with credentials redacted. Shared with the soda stack.
+
+    With a governor, ``view`` holds only what the run's identity may see of the dataset."""
+    governor = sources.governor
+    if governor is None:
+        _load_raw(con, view, loc, file_format, sources, where)
+        return
+    private = engine.connect()
+    try:
+        arrow = _load_raw(private, _RAW, loc, file_format, sources, where)
+        governed = governor.govern(loc.address, engine.columns(private, _RAW), engine.quote(_RAW))
+        if governed is None and arrow is not None:
+            data = arrow
+        else:
+            try:
+                query = governed or f"SELECT * FROM {engine.quote(_RAW)}"
+                data = private.sql(query).to_arrow_table()
+            except duckdb.Error as exc:
+                raise FlareError(where, f"cannot apply the data policies: {exc}") from None
+    finally:
+        private.close()
+    engine.register_arrow(con, view, data)
+
+
+def _load_raw(
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    loc: Location,
+    file_format: str,
+    sources: Sources,
+    where: str,
+) -> pa.Table | None:
+    """Load the dataset as stored into ``view``; return it when it came as Arrow."""
     if loc.kind == "postgres":
-        engine.register_arrow(con, view, _read_postgres(loc, sources, where))
+        data = _read_postgres(loc, sources, where)
     elif loc.kind == "lakehouse":
         try:
             data = iceberg.read_table(sources.catalog(loc), loc.collection, loc.dataset)
@@ -148,9 +214,10 @@ def load_dataset(
             raise FlareError(
                 where, f"no Iceberg table {loc.collection}.{loc.dataset} in '{loc.depot_name}'"
             ) from None
-        engine.register_arrow(con, view, data)
     else:
-        _load_files(con, view, loc, file_format, sources, where)
+        return _load_files(con, view, loc, file_format, sources, where)
+    engine.register_arrow(con, view, data)
+    return data
 
 
 def _read_postgres(loc: Location, sources: Sources, where: str) -> pa.Table:
@@ -172,8 +239,9 @@ def _load_files(
     file_format: str,
     sources: Sources,
     where: str,
-) -> None:
-    """``<path>.<ext>`` if it exists, else every ``*.<ext>`` under the folder ``<path>``."""
+) -> pa.Table | None:
+    """``<path>.<ext>`` if it exists, else every ``*.<ext>`` under the folder ``<path>``;
+    object-store files are returned as the Arrow table registered, local ones are not."""
     path, _ = sources.file_path(loc)
     ext = "." + file_format
     if not is_remote(path):
@@ -183,7 +251,7 @@ def _load_files(
         if not files:
             raise FlareError(where, f"no file {single} and no {ext} files under {local}/")
         _run(con, where, engine.create_file_table, view, files, file_format)
-        return
+        return None
     fs, root = fsspec.core.url_to_fs(path)
     if fs.isfile(root + ext):
         names = [root + ext]
@@ -195,7 +263,9 @@ def _load_files(
     for name in names:
         with fs.open(name, "rb") as handle:
             tables.append(_read_arrow(handle, file_format))
-    engine.register_arrow(con, view, pa.concat_tables(tables, promote_options="default"))
+    data = pa.concat_tables(tables, promote_options="default")
+    engine.register_arrow(con, view, data)
+    return data
 
 
 def _read_arrow(handle: object, file_format: str) -> pa.Table:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -20,6 +20,53 @@ class DepotResolver(Protocol):
     def depot(self, name: str) -> Depot: ...
 
     def credentials(self, name: str, acl: str) -> Mapping[str, str]: ...
+
+
+class AccessDenied(Exception):
+    """A :class:`Governor` refused the run: its identity may not read or write a dataset,
+    or no decision could be made (``decided`` False). The message says who, what and why;
+    the stacks pass it on untouched, and nothing has been read or written for it."""
+
+    def __init__(self, message: str, *, decided: bool = True) -> None:
+        super().__init__(message)
+        self.message = message
+        self.decided = decided
+
+
+class Governor(Protocol):
+    """The identity a run acts as, enforced by the caller (the code location).
+
+    A run asks :meth:`authorize` for everything it will read and write before it reads
+    anything; every dataset it loads is then replaced, right after loading, by what
+    :meth:`govern` lets that identity see; and before an output is written,
+    :meth:`derive_tags` records the column tags it inherits. Each raises
+    :class:`AccessDenied` to stop the run (fail closed). Addresses are UDLs without
+    ``?acl`` (``dataos://depot:collection/dataset``).
+    """
+
+    def authorize(self, reads: Sequence[str], writes: Sequence[str]) -> None:
+        """Raise unless the identity may read every ``reads`` and write every ``writes``."""
+        ...
+
+    def govern(self, address: str, columns: Sequence[tuple[str, str]], relation: str) -> str | None:
+        """A DuckDB ``SELECT`` over ``relation`` (quoted SQL name of the loaded data, whose
+        ``(name, DuckDB type)`` columns are ``columns``) with the identity's masks and row
+        filters, or None when none applies. Raises for a dataset not authorized."""
+        ...
+
+    def derive_tags(
+        self,
+        address: str,
+        lineage: Mapping[str, Sequence[ColumnSource]],
+        untraced: Collection[str] = (),
+        *,
+        append: bool = False,
+    ) -> None:
+        """Record, before ``address`` is written, the tags each of its columns inherits from
+        the columns ``lineage`` names; ``untraced`` columns (lineage unknown) inherit the
+        tags of everything the run read. An ``append`` keeps the tags the dataset's rows
+        already carry. Raises for a dataset not authorized for writing."""
+        ...
 
 
 class FlareError(Exception):

@@ -4,6 +4,12 @@ Order of work: check what this runner cannot do (before touching data), read the
 build each step as a view (SQL transpiled to DuckDB, then its functions), write every
 output, and only then save the incremental state, so a failed run is retried from the same
 keys.
+
+A governed run (``governor`` given, as the code location always does) first asks the
+governor for every dataset it will read and write, before reading anything; reads only
+what its identity may see of each input (see ``inputs.load_dataset``); runs the job's SQL
+on a connection that can reach no file and no Python object, so nothing but the governed
+inputs is readable; and records the column tags of each output before writing it.
 """
 
 from __future__ import annotations
@@ -15,15 +21,17 @@ from pathlib import Path
 import duckdb
 
 from dataos_defs.adapters import duckdb_engine as engine
-from dataos_defs.manifest.stacks.flare import FlareSpec, SequenceStep
-from dataos_defs.stacks.flare.datasets import opened
+from dataos_defs.manifest.stacks.flare import FlareSpec, Output, SequenceStep
+from dataos_defs.stacks.flare.datasets import Sources, opened
 from dataos_defs.stacks.flare.functions import apply_function
-from dataos_defs.stacks.flare.inputs import load_inputs
-from dataos_defs.stacks.flare.lineage import column_lineage
+from dataos_defs.stacks.flare.inputs import confine, input_addresses, load_inputs
+from dataos_defs.stacks.flare.lineage import Schema, trace_columns
 from dataos_defs.stacks.flare.model import (
+    AccessDenied,
     DepotResolver,
     FlareError,
     FlareResult,
+    Governor,
     OutputResult,
     Redactor,
 )
@@ -50,20 +58,27 @@ def run_flare_job(
     job_name: str = "flare",
     home: Path | None = None,
     sql_dir: Path | None = None,
+    governor: Governor | None = None,
 ) -> FlareResult:
     """Run ``spec`` and describe what it read and wrote.
 
     ``home`` is ``DATAOS_HOME`` (default: that variable, else ``.dataos``): relative file
     depot paths and lakehouse warehouses are under it. ``job_name`` keys the incremental
     state in ``state_dir``; ``sql_dir`` resolves relative ``sqlFile`` paths. A dry run reads
-    and computes everything but writes no output and no state.
+    and computes everything but writes no output and no state. ``governor`` governs the
+    run as its identity; :class:`AccessDenied` from it ends the run as raised.
     """
     home = home or Path(os.environ.get("DATAOS_HOME", ".dataos"))
     _refuse_unsupported(spec)
+    if governor is not None:
+        writes = [o.address for o in spec.job.outputs or [] if o.address is not None]
+        governor.authorize(input_addresses(spec.job.inputs), writes)
     redact = Redactor()
     con = engine.connect()
     try:
-        with opened(depots, home, redact) as sources:
+        if governor is not None:
+            confine(con)
+        with opened(depots, home, redact, governor) as sources:
             saved = load_state(state_dir, job_name)
             loaded = load_inputs(con, spec.job.inputs, sources, saved)
             views = dict(loaded.queries)
@@ -73,33 +88,14 @@ def run_flare_job(
             for step in spec.job.steps or []:
                 for item in step.sequence:
                     views[item.name] = _run_step(con, item, sql_dir or Path.cwd())
-            outputs = []
-            for output in spec.job.outputs or []:
-                where = f"output '{output.name}'"
-                loc = output_location(output, sources, where)
-                fmt = output_format(output, loc, where)
-                query, columns = output_query(con, output.name)
-                partition_fields(output, [c for c, _ in columns], where)
-                data = fetch(con, query, where)
-                if not dry_run:
-                    write_output(output, loc, fmt, data, sources, where)
-                log.info("%s: %d rows -> %s", where, data.num_rows, loc.address)
-                names = [c for c, _ in columns]
-                outputs.append(
-                    OutputResult(
-                        name=output.name,
-                        dataset=loc.address,
-                        asset_key=loc.asset_key,
-                        rows=data.num_rows,
-                        columns=tuple(columns),
-                        save_mode=output.options.saveMode if output.options else "overwrite",
-                        format=fmt,
-                        lineage=column_lineage(output.name, names, views, base, loaded.addresses),
-                        written=not dry_run,
-                    )
-                )
+            outputs = [
+                _output(con, output, sources, (views, base, loaded.addresses), dry_run)
+                for output in spec.job.outputs or []
+            ]
             if loaded.state and not dry_run:
                 save_state(state_dir, job_name, {**saved, **loaded.state})
+    except AccessDenied:
+        raise
     except FlareError as exc:
         raise FlareError(exc.where, redact(exc.problem)) from None
     except Exception as exc:
@@ -107,6 +103,44 @@ def run_flare_job(
     finally:
         con.close()
     return FlareResult(tuple(loaded.results), tuple(outputs), loaded.state, dry_run)
+
+
+def _output(
+    con: duckdb.DuckDBPyConnection,
+    output: Output,
+    sources: Sources,
+    traced: tuple[dict[str, str], Schema, dict[str, str]],
+    dry_run: bool,
+) -> OutputResult:
+    """Write one output (its derived column tags recorded first when governed).
+
+    ``traced`` is what column lineage needs: the SQL of every view, the columns of the
+    views holding inputs, and their dataset addresses."""
+    where = f"output '{output.name}'"
+    loc = output_location(output, sources, where)
+    fmt = output_format(output, loc, where)
+    query, columns = output_query(con, output.name)
+    partition_fields(output, [c for c, _ in columns], where)
+    data = fetch(con, query, where)
+    lineage, untraced = trace_columns(output.name, [c for c, _ in columns], *traced)
+    save_mode = output.options.saveMode if output.options else "overwrite"
+    if not dry_run:
+        if sources.governor is not None:
+            append = save_mode != "overwrite"
+            sources.governor.derive_tags(loc.address, lineage, untraced, append=append)
+        write_output(output, loc, fmt, data, sources, where)
+    log.info("%s: %d rows -> %s", where, data.num_rows, loc.address)
+    return OutputResult(
+        name=output.name,
+        dataset=loc.address,
+        asset_key=loc.asset_key,
+        rows=data.num_rows,
+        columns=tuple(columns),
+        save_mode=save_mode,
+        format=fmt,
+        lineage=lineage,
+        written=not dry_run,
+    )
 
 
 def _refuse_unsupported(spec: FlareSpec) -> None:

@@ -19,6 +19,14 @@ from dataos_defs.stacks.soda.model import SodaError
 _FILE_FORMATS = ("csv", "parquet", "json")
 
 
+def address(dataset: str) -> str:
+    """The dataset's address without ``?acl`` (what access is decided on)."""
+    try:
+        return Udl.parse(dataset).address
+    except ValueError as exc:
+        raise SodaError(dataset, str(exc)) from None
+
+
 def locate(sources: Sources, address: str) -> Location:
     try:
         return sources.locate(address, f"dataset '{address}'")

@@ -4,6 +4,11 @@ Each input dataset is read once into a table and exposed, narrowed by ``filter.w
 view named after the dataset (so ``<metric> query`` SQL can name it as it would on Minerva).
 Datasets cited by reference and ``same as`` checks are read on first use, unfiltered.
 ``options.engine: minerva`` and ``clusterName`` select the same embedded engine here.
+
+A governed run (``governor`` given, as the code location always does) asks for every
+dataset it will read (inputs and the datasets their checks compare with) before reading
+any, checks only the rows and values its identity may see, and runs the checks' SQL on a
+connection that reaches nothing else (see the flare stack's ``inputs``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import duckdb
 from dataos_defs.adapters import duckdb_engine as engine
 from dataos_defs.manifest.stacks.soda import SodaInput, SodaSpec
 from dataos_defs.stacks.flare.datasets import Sources, opened
-from dataos_defs.stacks.flare.model import DepotResolver, Redactor
+from dataos_defs.stacks.flare.inputs import confine
+from dataos_defs.stacks.flare.model import DepotResolver, Governor, Redactor
 from dataos_defs.stacks.soda import loader, sqltext
 from dataos_defs.stacks.soda.checks import Scope, evaluate
 from dataos_defs.stacks.soda.model import CheckResult, DatasetResult, SodaError, SodaResult
@@ -31,30 +37,49 @@ def run_soda_job(
     *,
     home: Path | None = None,
     now: dt.datetime | None = None,
+    governor: Governor | None = None,
 ) -> SodaResult:
     """Evaluate every check of every input and return one result per check.
 
     ``home`` is ``DATAOS_HOME`` (default: that variable, else ``.dataos``), under which
     relative file depot paths and lakehouse warehouses lie. ``now`` (default: the current
     UTC time) is what ``freshness`` measures against. Raises ``SodaError`` for a dataset
-    that cannot be read; failing checks are results, not errors.
+    that cannot be read; failing checks are results, not errors. ``governor`` governs the
+    run as its identity (``AccessDenied`` from it ends the run as raised).
     """
     home = home or Path(os.environ.get("DATAOS_HOME", ".dataos"))
     now = now or dt.datetime.now(dt.UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=dt.UTC)
+    if governor is not None:
+        governor.authorize(read_addresses(spec), ())
     datasets: list[DatasetResult] = []
     checks: list[CheckResult] = []
-    with opened(depots, home, Redactor()) as sources:
+    with opened(depots, home, Redactor(), governor) as sources:
         for item in spec.inputs:
             con = engine.connect()
             try:
+                if governor is not None:
+                    confine(con)
                 dataset, scope = _load_input(con, item, sources, now)
                 datasets.append(dataset)
                 checks.extend(evaluate(scope, check) for check in item.parsed_checks)
             finally:
                 con.close()
     return SodaResult(tuple(datasets), tuple(checks))
+
+
+def read_addresses(spec: SodaSpec) -> list[str]:
+    """Every dataset the job reads: each input and each dataset its reference and
+    ``same as`` checks compare with (addresses without ``?acl``)."""
+    found: dict[str, None] = {}
+    for item in spec.inputs:
+        found[loader.address(item.dataset)] = None
+        for check in item.parsed_checks:
+            other = check.parsed.other_table
+            if other is not None:
+                found[loader.sibling(item.dataset, other)] = None
+    return list(found)
 
 
 def _load_input(
