@@ -20,7 +20,9 @@ from trino.auth import BasicAuthentication
 from trino.exceptions import Error as TrinoError
 from trino.exceptions import HttpError, TrinoConnectionError, TrinoQueryError
 
-DEFAULT_USER = "dataos-gateway"
+from dataos_defs.heimdall.trino_data import GATEWAY_PRINCIPALS
+
+DEFAULT_USER = GATEWAY_PRINCIPALS[0]
 DEFAULT_SOURCE = "dataos-gateway"
 
 
@@ -67,15 +69,21 @@ class Statement:
     close: Callable[[], None]
 
 
-def run(endpoint: Endpoint, sql: str) -> Statement:
-    """Start ``sql`` and wait for its columns; rows are fetched on demand."""
+def run(endpoint: Endpoint, sql: str, *, session_user: str | None = None) -> Statement:
+    """Start ``sql`` and wait for its columns; rows are fetched on demand.
+
+    ``session_user`` is the user the statement runs as (``X-Trino-User``): the Gateway's
+    caller, so that Trino's access control (the OPA plugin asking Heimdall) applies that
+    user's access, masks and row filters. The endpoint's own user stays the authenticated
+    principal, which Trino lets impersonate the caller only if its access control allows
+    ``ImpersonateUser`` (``policies/trino``: the Gateway's principal only)."""
     password = endpoint.password
     auth = BasicAuthentication(endpoint.user, password) if password else None
     conn = trino.dbapi.connect(
         host=endpoint.host,
         port=endpoint.port,
         http_scheme=endpoint.scheme,
-        user=endpoint.user,
+        user=session_user or endpoint.user,
         source=endpoint.source,
         auth=auth or trino.constants.DEFAULT_AUTH,
         request_timeout=endpoint.timeout,

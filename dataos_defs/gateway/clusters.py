@@ -52,7 +52,9 @@ class ClusterEngine(Catalog, Protocol):
     name: str
     dialect: str
 
-    def execute(self, sql: str, reads: Iterable[TableName] = ()) -> Rows: ...
+    def execute(
+        self, sql: str, reads: Iterable[TableName] = (), user: str | None = None
+    ) -> Rows: ...
 
     def close(self) -> None: ...
 
@@ -78,9 +80,12 @@ class Engine:
         """True when the Gateway applies masks and filters itself (embedded engine)."""
         return self.cluster.dialect == "duckdb"
 
-    def execute(self, sql: str, reads: Iterable[TableName]) -> Rows:
-        """Run the governed statement; only the datasets it was found to read are loaded."""
-        return self.cluster.execute(sql, reads)
+    def execute(self, sql: str, reads: Iterable[TableName], user: str) -> Rows:
+        """Run the governed statement as ``user``; only the datasets it was found to read
+        are loaded. The embedded engine runs the statement the Gateway already masked; a
+        Trino endpoint runs it as ``user`` (impersonated), so its OPA access control applies
+        that user's masks and filters, never the Gateway's service account's."""
+        return self.cluster.execute(sql, reads, user)
 
     def describe_error(self, exc: Exception) -> str:
         """The engine's message with internal table names shown as dataset ids."""

@@ -113,7 +113,7 @@ class Gateway:
             audit.cluster = engine.name
             rewritten = self._governed(caller, request, engine)
             audit.rewritten = rewritten
-            result = self._execute(engine, rewritten)
+            result = self._execute(engine, rewritten, caller)
         except Exception as exc:
             audit.fail(exc)
             raise
@@ -258,9 +258,9 @@ class Gateway:
                     "ask an operator for an access policy allowing select or read on it",
                 )
 
-    def _execute(self, engine: Engine, rewritten: Rewritten) -> Any:
+    def _execute(self, engine: Engine, rewritten: Rewritten, caller: Caller) -> Any:
         try:
-            return engine.execute(rewritten.sql, rewritten.tables)
+            return engine.execute(rewritten.sql, rewritten.tables, caller.user_id)
         except Exception as exc:
             raise QueryFailed(engine.describe_error(exc)) from exc
 

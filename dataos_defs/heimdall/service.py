@@ -32,7 +32,7 @@ from dataos_defs.heimdall.pdp import (
     PolicyDecisionPoint,
     PolicyEngineError,
 )
-from dataos_defs.heimdall.trino_data import trino_document
+from dataos_defs.heimdall.trino_data import GATEWAY_PRINCIPALS, trino_document
 from dataos_defs.manifest.base import MAX_NAME_LENGTH
 from dataos_defs.manifest.depot import Depot
 from dataos_defs.manifest.policy import Policy
@@ -42,6 +42,7 @@ from dataos_defs.poros.identities import Identities
 from dataos_defs.poros.store import Store
 
 POLICIES_ROOT_VARIABLE = "DATAOS_POLICIES_ROOT"
+GATEWAY_PRINCIPALS_VARIABLE = "DATAOS_TRINO_GATEWAY_PRINCIPALS"
 DEFAULT_POLICIES_ROOT = Path(__file__).resolve().parents[2] / "policies"
 MEMBER_PREDICATES = ["create", "read", "update", "delete"]
 FRESHNESS_SECONDS = 1.0
@@ -56,6 +57,14 @@ def rego_modules(root: Path | None = None) -> dict[str, str]:
     base = root or Path(os.environ.get(POLICIES_ROOT_VARIABLE) or DEFAULT_POLICIES_ROOT)
     files = sorted(p for p in base.rglob("*.rego") if not p.name.endswith("_test.rego"))
     return {str(p.relative_to(base)): p.read_text(encoding="utf-8") for p in files}
+
+
+def gateway_principals() -> tuple[str, ...]:
+    """The Trino principals that may run statements as the Gateway's callers
+    (``DATAOS_TRINO_GATEWAY_PRINCIPALS``, comma-separated; default ``dataos-gateway``)."""
+    given = os.environ.get(GATEWAY_PRINCIPALS_VARIABLE, "")
+    named = tuple(p.strip() for p in given.split(",") if p.strip())
+    return named or GATEWAY_PRINCIPALS
 
 
 def _policy_name(prefix: str, name: str) -> str:
@@ -194,7 +203,10 @@ class Heimdall:
         marker = self.store.change_marker()
         identities = {u.id: u.tags for u in Identities(self.store).list_users()}
         document = trino_document(
-            self.stored_policies(), identities=identities, column_tags=self.column_tags()
+            self.stored_policies(),
+            identities=identities,
+            column_tags=self.column_tags(),
+            impersonators=gateway_principals(),
         )
         self.pdp.set_data({**self.extra_data, **document})
         self._marker = marker

@@ -54,6 +54,10 @@ _COMPARISONS = {
     "greater_than_equals": ">=",
 }
 
+GATEWAY_PRINCIPALS = ("dataos-gateway",)
+"""The Trino principal the Gateway authenticates as (``adapters/trino_client.py``'s default
+user); ``DATAOS_TRINO_GATEWAY_PRINCIPALS`` names others (comma-separated) for Heimdall."""
+
 
 def quote_identifier(name: str) -> str:
     '''A Trino identifier, double quotes doubled.
@@ -390,13 +394,20 @@ def trino_document(
     identities: Mapping[str, Iterable[str]] | None = None,
     column_tags: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
     system: bool = True,
+    impersonators: Iterable[str] = GATEWAY_PRINCIPALS,
 ) -> dict[str, Any]:
     """The whole data document for Heimdall's and Trino's policies: ``{"heimdall": ...}``
-    with the access policies (and their index) and everything the Trino package reads."""
+    with the access policies (and their index) and everything the Trino package reads.
+    ``impersonators`` are the Trino principals allowed to run statements as another user
+    (the Gateway's service account: it runs each statement as its caller)."""
     policies = list(policies)
     heimdall = compile_policies(policies, system=system)
     data_policies = compile_data_policies(policies)
     heimdall["identities"] = compile_identities(identities or {})
     heimdall["column_tags"] = compile_column_tags(column_tags or {})
-    heimdall["trino"] = {"reach": compile_reach(heimdall["policies"]), **data_policies}
+    heimdall["trino"] = {
+        "reach": compile_reach(heimdall["policies"]),
+        "impersonators": sorted(set(impersonators)),
+        **data_policies,
+    }
     return {"heimdall": heimdall}

@@ -97,11 +97,14 @@ class EmbeddedCluster:
             dataset_tags,
         )
 
-    def execute(self, sql: str, reads: Iterable[TableName] = ()) -> QueryResult:
+    def execute(
+        self, sql: str, reads: Iterable[TableName] = (), user: str | None = None
+    ) -> QueryResult:
         """Run a statement (the Gateway's rewritten SQL, DuckDB dialect) that reads the
         datasets ``reads`` (as the Gateway's analysis found them: only these are loaded or
         refreshed, whatever else the text may spell); raises MinervaError when a dataset
-        cannot be read or DuckDB rejects the statement."""
+        cannot be read or DuckDB rejects the statement. ``user`` changes nothing here: the
+        Gateway has already masked and filtered the statement for its caller."""
         for name in reads:
             physical = physical_name(name)
             source = self._source(name.depot)

@@ -86,11 +86,15 @@ class TrinoCluster:
         )
         return Table(wanted, columns, physical, dataset_tags)
 
-    def execute(self, sql: str, reads: Iterable[TableName] = ()) -> QueryResult:
-        """Run a statement (Trino dialect) on the coordinator; raises MinervaError. Trino
-        reads its catalogs itself, so ``reads`` needs no preparation here."""
+    def execute(
+        self, sql: str, reads: Iterable[TableName] = (), user: str | None = None
+    ) -> QueryResult:
+        """Run a statement (Trino dialect) on the coordinator as ``user`` (the Gateway's
+        caller: Trino's OPA access control then applies that user's masks and row filters);
+        raises MinervaError. Trino reads its catalogs itself, so ``reads`` needs no
+        preparation here."""
         try:
-            statement = trino_client.run(self.endpoint, sql)
+            statement = trino_client.run(self.endpoint, sql, session_user=user)
         except TrinoClientError as exc:
             raise MinervaError(f"Trino ({self.name}): {exc.message}") from None
 

@@ -292,6 +292,14 @@ allow if {
 	readable_somewhere
 }
 
+# The Gateway authenticates to Trino as its service account and runs each statement as its
+# caller (impersonation), so that the caller's own access, masks and row filters apply, never
+# the service account's. Only the principals Heimdall names may impersonate anyone.
+allow if {
+	input.action.operation == "ImpersonateUser"
+	user in object.get(data.heimdall.trino, "impersonators", [])
+}
+
 allow if {
 	input.action.operation in renames
 	permits(["delete"], dataset_path(input.action.resource.table), [])

@@ -133,3 +133,13 @@ test_users_see_their_own_queries if {
 	allowed("alice", "ViewQueryOwnedBy", {"resource": {"user": {"user": "alice", "groups": []}}})
 	not allowed("alice", "KillQueryOwnedBy", {"resource": {"user": {"user": "carol", "groups": []}}})
 }
+
+test_only_the_gateway_principal_impersonates_callers if {
+	impersonate := {"resource": {"user": {"user": "alice"}}}
+	trino.allow with input as request("dataos-gateway", "ImpersonateUser", impersonate)
+		with data.heimdall.trino.impersonators as ["dataos-gateway"]
+	not trino.allow with input as request("alice", "ImpersonateUser", {"resource": {"user": {"user": "carol"}}})
+		with data.heimdall.trino.impersonators as ["dataos-gateway"]
+	not trino.allow with input as request("dataos-gateway", "ImpersonateUser", impersonate)
+		with data.heimdall.trino.impersonators as []
+}

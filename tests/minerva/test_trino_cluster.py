@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from dataos_defs.gateway.clusters import Engine
 from dataos_defs.manifest.cluster import Cluster
 from dataos_defs.manifest.depot import Depot
 from dataos_defs.minerva.model import TableName
@@ -286,3 +287,19 @@ def test_the_endpoint_is_a_setting_per_cluster() -> None:
     }
     assert trino_endpoint("minervashop", env) == ("https://gw@trino:8443", "pw")
     assert trino_endpoint("other", env) is None
+
+
+def test_statements_run_as_the_gateways_caller(stand_in: StandIn) -> None:
+    """The documented Trino contract (no Trino server runs here): a statement's session user
+    (``X-Trino-User``) is the Gateway's caller, so Trino's OPA access control applies the
+    caller's access, masks and row filters; the endpoint's own user stays the principal (its
+    catalog queries, and HTTP Basic when a password is set), which ``policies/trino`` lets
+    impersonate callers (``ImpersonateUser``, tested in ``trino_test.rego``)."""
+    trino = cluster_on(stand_in)
+    engine = Engine("minervashop", 1, trino)
+    with engine.execute("SELECT * FROM lakehouse.shop.customers", (), "ana") as result:
+        list(result.batches(10))
+    trino.tables()
+    users = [(sql, h["X-Trino-User"]) for method, sql, h in stand_in.requests if method == "POST"]
+    assert users[0] == ("SELECT * FROM lakehouse.shop.customers", "ana")
+    assert {user for _, user in users[1:]} == {"analyst"}
