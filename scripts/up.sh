@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
-# Start the DataOS API server and Dagster (webserver + daemon, `dagster dev`), each in its
-# own process group, and the example's embedded PostgreSQL (seeded with the demo shop data);
-# wait until they answer, apply the example data product and print where everything is.
-# Applying reloads the Dagster code location (it compiles from the Poros store) and turns
-# the workflows' schedules on.
+# Start the DataOS API server, Dagster and the example's embedded PostgreSQL (seeded with the
+# demo shop data), each in its own process group; wait until they answer, apply the example
+# data product and print where everything is.
+#
+# Dagster runs as three processes around one code server (`dagster code-server start` on a
+# unix socket in a private folder), so that a reload of the code location is seen by both
+# webservers; they start once the code server serves, and the instance's storage is created
+# once before they start:
+#   - the daemon (schedules, sensors, run queue);
+#   - the writable webserver on 127.0.0.1:$DAGSTER_INTERNAL_PORT (3070): the API server
+#     reconciles and launches through it (DAGSTER_WEBSERVER_URL); no user is given its address;
+#   - a read-only webserver (`dagster-webserver --read-only --path-prefix /dagster`) on
+#     127.0.0.1:$DAGSTER_UI_PORT (3071), which users reach only through the API server's door,
+#     http://127.0.0.1:7400/dagster/ (DAGSTER_UI_URL), signed in with a DataOS API key.
+# Applying reloads the code location (it compiles from the Poros store) and turns the
+# workflows' schedules on.
 # The first start creates the operator and writes its API key to $home/credentials (0600),
 # where dataos-ctl finds it; the key is also printed once into the server log, so the
 # state folder and the log stay private to this user.
@@ -12,11 +23,16 @@ umask 077
 home="${DATAOS_HOME:-$PWD/.dataos}"
 url="${DATAOS_API_URL:-http://127.0.0.1:7400}"
 port="${url##*:}"
-dagster_port="${DAGSTER_PORT:-3000}"
-dagster_url="http://127.0.0.1:$dagster_port"
+internal_port="${DAGSTER_INTERNAL_PORT:-3070}"
+ui_port="${DAGSTER_UI_PORT:-3071}"
+dagster_url="http://127.0.0.1:$internal_port"
+dagster_ui_url="http://127.0.0.1:$ui_port"
 export DATAOS_HOME="$home"
 export DAGSTER_HOME="$home/dagster"
 export DAGSTER_WEBSERVER_URL="$dagster_url"
+export DAGSTER_UI_URL="$dagster_ui_url"
+# Queries that name no cluster and match no selector run on the example's cluster.
+export DATAOS_MINERVA_DEFAULT_CLUSTER="${DATAOS_MINERVA_DEFAULT_CLUSTER:-minervashop}"
 mkdir -p "$home/logs" "$DAGSTER_HOME"
 if [ ! -f "$DAGSTER_HOME/dagster.yaml" ]; then
   cat >"$DAGSTER_HOME/dagster.yaml" <<YAML
@@ -39,6 +55,20 @@ os.execv(sys.argv[1], sys.argv[1:])'
 
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# start NAME PIDFILE LOG COMMAND...: in its own process group, with SIGINT restored (a
+# background job of a script starts with it ignored, and Dagster's processes shut down
+# cleanly on it).
+start() {
+  local name="$1" pidfile="$2" log="$3"
+  shift 3
+  if running "$pidfile"; then
+    echo "$name already running (pid $(cat "$pidfile"))"
+    return
+  fi
+  setsid .venv/bin/python -c "$restore_sigint" "$@" >"$log" 2>&1 &
+  echo $! >"$pidfile"
+}
+
 # wait_for NAME SECONDS PYTHON-EXIT-0-WHEN-READY
 wait_for() {
   local deadline=$((SECONDS + $2))
@@ -51,50 +81,97 @@ wait_for() {
   done
 }
 
+# location_loaded URL: exits 0 once the webserver at URL has loaded the code location.
+location_loaded() {
+  printf '%s' "
+import sys
+from dataos_defs.adapters.dagster_graphql import DagsterGraphQL
+with DagsterGraphQL('$1', timeout=5) as dagster:
+    sys.exit(dagster.location_state().load_status != 'LOADED')"
+}
+
 started=$SECONDS
-if running "$home/api.pid"; then
-  echo "API server already running (pid $(cat "$home/api.pid"))"
-else
-  setsid .venv/bin/dataos-ctl serve --port "$port" >"$home/logs/api.log" 2>&1 &
-  echo $! >"$home/api.pid"
+# A new instance's storage is created once, before Dagster's processes start together (each
+# would otherwise create it at the same time); meanwhile the API server starts.
+migrate_pid=""
+if [ ! -d "$DAGSTER_HOME/storage" ]; then
+  .venv/bin/dagster instance migrate >"$home/logs/dagster-instance.log" 2>&1 &
+  migrate_pid=$!
 fi
+start "API server" "$home/api.pid" "$home/logs/api.log" \
+  .venv/bin/dataos-ctl serve --port "$port"
 wait_for "the API server" 30 "import httpx,sys; sys.exit(httpx.get('$url/health').status_code != 200)"
 echo "API server ready after $((SECONDS - started)) s"
 
 # Dagster starts once the store exists (the API server migrated it): its code location
-# reads the store when it loads.
-if running "$home/dagster.pid"; then
-  echo "Dagster already running (pid $(cat "$home/dagster.pid"))"
-else
-  # A background job of a script starts with SIGINT ignored, and `dagster dev` shuts down
-  # cleanly only on SIGINT: restore its default before exec so `make down` can use it.
-  setsid .venv/bin/python -c "$restore_sigint" .venv/bin/dagster dev -w workspace.yaml \
-    -h 127.0.0.1 -p "$dagster_port" >"$home/logs/dagster.log" 2>&1 &
-  echo $! >"$home/dagster.pid"
+# reads the store when it loads. The code server's socket lives in a private folder (a unix
+# socket path must stay short, so not under $home) named in the generated workspace.
+if ! running "$home/dagster-code.pid"; then
+  bash scripts/down.sh --socket-only
+  mktemp -d "${TMPDIR:-/tmp}/dataos-dagster.XXXXXX" >"$DAGSTER_HOME/socket-dir"
 fi
+socket="$(cat "$DAGSTER_HOME/socket-dir")/code.sock"
+cat >"$DAGSTER_HOME/workspace.yaml" <<YAML
+# Written by scripts/up.sh: both webservers and the daemon load the code location from one
+# code server (workspace.yaml's location, served by \`dagster code-server start\`).
+load_from:
+  - grpc_server:
+      socket: $socket
+      location_name: dataos
+YAML
+start "Dagster code server" "$home/dagster-code.pid" "$home/logs/dagster-code.log" \
+  .venv/bin/dagster code-server start --socket "$socket" --location-name dataos \
+  -m dataos_defs.location.definitions -a defs -d "$PWD"
 
-# While Dagster loads: the example's PostgreSQL (embedded, under $home/postgres, unix socket
+# While the code loads: the example's PostgreSQL (embedded, under $home/postgres, unix socket
 # only) started and seeded, the products CSV written; SHOP_PG_HOST/PORT exported for the
 # apply, whose depot interpolates them.
 pg_env="$(.venv/bin/python -m dataos_defs.demo start)"
 eval "$pg_env"
-wait_for "the Dagster webserver" 180 "
-import sys
-from dataos_defs.adapters.dagster_graphql import DagsterGraphQL
-with DagsterGraphQL('$dagster_url', timeout=5) as dagster:
-    sys.exit(dagster.location_state().load_status != 'LOADED')"
+
+# The code server binds its socket once the code has loaded. The others start after it: a
+# gRPC client that finds no socket backs off, and its first calls would fail meanwhile.
+deadline=$((SECONDS + 180))
+until [ -S "$socket" ]; do
+  if ! running "$home/dagster-code.pid" || [ "$SECONDS" -ge "$deadline" ]; then
+    echo "the Dagster code server did not start; see $home/logs/dagster-code.log" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+if [ -n "$migrate_pid" ] && ! wait "$migrate_pid"; then
+  echo "creating the Dagster instance failed; see $home/logs/dagster-instance.log" >&2
+  exit 1
+fi
+start "Dagster webserver (writable)" "$home/dagster.pid" "$home/logs/dagster.log" \
+  .venv/bin/dagster-webserver -h 127.0.0.1 -p "$internal_port" -w "$DAGSTER_HOME/workspace.yaml"
+start "Dagster daemon" "$home/dagster-daemon.pid" "$home/logs/dagster-daemon.log" \
+  .venv/bin/dagster-daemon run -w "$DAGSTER_HOME/workspace.yaml"
+start "Dagster UI (read-only webserver)" "$home/dagster-ui.pid" "$home/logs/dagster-ui.log" \
+  .venv/bin/dagster-webserver --read-only --path-prefix /dagster -h 127.0.0.1 -p "$ui_port" \
+  -w "$DAGSTER_HOME/workspace.yaml"
+wait_for "the Dagster webserver" 180 "$(location_loaded "$dagster_url")"
+wait_for "the read-only Dagster webserver" 60 "$(location_loaded "$dagster_ui_url/dagster")"
 echo "Dagster ready after $((SECONDS - started)) s"
 
+# The example's pipeline runs as this application user (resources/workflow.yaml, runAsUser):
+# its policies let it read the sources raw and write the shop's datasets.
+if ! .venv/bin/dataos-ctl user get -i shop-pipeline >/dev/null 2>&1; then
+  .venv/bin/dataos-ctl user create -i shop-pipeline -t application -n "shop pipeline" >/dev/null
+fi
 .venv/bin/dataos-ctl apply -f resources -R
 cat <<MSG
 
 DataOS is up in $((SECONDS - started)) s (state in $home):
   API server   $url        (OpenAPI docs: $url/docs)
-  Dagster UI   $dagster_url        (jobs, schedules, runs, lineage; instance in $DAGSTER_HOME)
+  Dagster UI   $url/dagster/        (read-only: runs, logs, schedules, lineage)
+               sign in with a DataOS API key: the operator's is in $home/credentials;
+               operators, system developers and users tagged roles:id:dagster-viewer
   CLI          .venv/bin/dataos-ctl get        (DATAOS_API_URL=$url)
   Credentials  $home/credentials   (the operator's API key, read by dataos-ctl;
                log in as someone else with: dataos-ctl login)
   PostgreSQL   $SHOP_PG_HOST (socket, port $SHOP_PG_PORT, database shop: the example's source)
-  Logs         $home/logs/api.log, $home/logs/dagster.log, $home/postgres/log
-Stop it with: make down
+  Logs         $home/logs/api.log, $home/logs/dagster{,-ui,-daemon,-code}.log, $home/postgres/log
+Dagster's own webservers listen on 127.0.0.1 only ($dagster_url for the API server,
+$dagster_ui_url behind the door); instance in $DAGSTER_HOME. Stop it with: make down
 MSG

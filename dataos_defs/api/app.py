@@ -10,7 +10,9 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from dataos_defs import __version__
+from dataos_defs.adapters.localfs import Storage
 from dataos_defs.api import (
+    dagster_door,
     gateway_routes,
     heimdall_routes,
     opa,
@@ -54,11 +56,13 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = Store.open(database_url)
         state_home = home or Settings.from_env().home
+        Storage.from_env(state_home)  # refuse storage roots inside the platform's state now
         heimdall: Heimdall | None = None
         gateway: Gateway | None = None
         watch: EndOnWatch | None = None
         try:
             app.state.store = store
+            app.state.home = state_home
             app.state.identities = Identities(store)
             bootstrap_operator(
                 app.state.identities,
@@ -97,6 +101,7 @@ def create_app(
         app.include_router(resources.router)
         app.include_router(workspaces.router)
         app.include_router(runtime.router)
+        app.include_router(dagster_door.router)
     app.include_router(users.router)
     app.include_router(heimdall_routes.router)
     app.include_router(opa.router)

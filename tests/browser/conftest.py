@@ -1,7 +1,8 @@
 """Browser tests: headless Debian Chromium driven by Playwright against the real platform.
 
 The Dagster helpers (``dagster_support``) live beside the Dagster tests; their folder is put
-on ``sys.path`` here so ``from dagster_support import ...`` works whatever runs first.
+on ``sys.path`` here so ``from dagster_support import ...`` works whatever runs first. The
+platform as ``make up`` runs it, for a browser, is ``browser_support.door_platform``.
 Screenshots a test records with ``record_property("screenshot", path)`` are listed at the
 end of the run.
 """

@@ -1,19 +1,25 @@
-"""The Dagster UI's global asset lineage page shows the example data product, in a real browser.
+"""The Dagster UI's global asset lineage page shows the example data product, in a real browser,
+through the API server's door.
 
-The platform runs as ``make up`` runs it: the API server and ``dagster dev`` on free ports
-under a temporary ``DATAOS_HOME``; ``resources/`` is applied through ``dataos-ctl apply``,
-which reloads the code location. No PostgreSQL is needed: apply validates the depots and
-secrets without connecting, and nothing is materialized.
+The platform runs as ``make up`` runs it (``browser_support.door_platform``): the
+API server, one code server, the writable webserver (the API server's alone) and the
+read-only one behind ``/dagster/`` on the API server, all on free ports under a temporary
+``DATAOS_HOME``; ``resources/`` is applied through ``dataos-ctl apply``, which reloads the code
+location (both webservers see it: they share the code server). No PostgreSQL is needed: apply
+validates the depots and secrets without connecting, and nothing is materialized.
 
-Headless Debian Chromium, driven by Playwright, opens ``/asset-groups`` (Dagster 1.13's
-"Global asset lineage" page) with every asset group expanded, and the test reads what the
-page drew: the asset nodes (SVG ``foreignObject`` boxes, labelled with the last part of the
-asset key, inside their group's box) and the lineage edges (SVG ``path`` elements with an
-arrow marker). Each edge is mapped to the nodes its ends touch, and the lineage drawn must be
-exactly the one Dagster's GraphQL API reports (``assetNodes { assetKey dependencyKeys }``),
-which must hold the example's lineage. Clicking ``customers_360`` must open it (its full key
-in the URL, its key and the manifest's description in the side panel) and highlight exactly
-its three edges. No uncaught error may occur in the page.
+Headless Debian Chromium, driven by Playwright, first meets the door: asking for the lineage
+page without a session lands on the sign-in page, where it signs in with the operator's API
+key (from the credentials file) and is sent back to the page it asked for. It opens
+``/dagster/asset-groups`` (Dagster 1.13's "Global asset lineage" page) with every asset group
+expanded, and the test reads what the page drew: the asset nodes (SVG ``foreignObject``
+boxes, labelled with the last part of the asset key, inside their group's box) and the
+lineage edges (SVG ``path`` elements with an arrow marker). Each edge is mapped to the nodes
+its ends touch, and the lineage drawn must be exactly the one Dagster's GraphQL API reports
+through the door (``assetNodes { assetKey dependencyKeys }``), which must hold the example's
+lineage. Clicking ``customers_360`` must open it (its full key in the URL, its key and the
+manifest's description in the side panel) and highlight exactly its three edges. The page's
+GraphQL websocket must run through the door, and no uncaught error may occur in the page.
 
 Screenshots go to ``artifacts/`` (git-ignored) and are listed at the end of the run.
 """
@@ -31,10 +37,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import httpx
 import pytest
-from dagster_support import ROOT, Dagster, interfaces, running_platform
+from browser_support import Platform, door_platform
+from dagster_support import ROOT, interfaces
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(200)]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -53,6 +61,7 @@ INSTALL_HINT = (
     "(never `playwright install`: the test drives /usr/bin/chromium)"
 )
 ARTIFACTS = ROOT / "artifacts"
+SESSION = "dataos_dagster_session"
 VIEWPORT = {"width": 1600, "height": 1000}
 WAIT_MS = 30_000
 
@@ -161,24 +170,25 @@ def _skip_the_welcome_dialog(env: dict[str, str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Dagster]]:
-    """The API server and ``dagster dev`` on free ports, each stopped with its process group."""
-    with running_platform(
-        tmp_path_factory.mktemp("dataos-home"), _skip_the_welcome_dialog
-    ) as running:
-        yield running
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """``make up``'s processes on free ports, each stopped with its process group."""
+    with door_platform(tmp_path_factory.mktemp("dataos-home"), _skip_the_welcome_dialog) as up:
+        yield up
 
 
 def key_of(path: list[str]) -> str:
     return "/".join(path)
 
 
-def graphql_lineage(dagster: Dagster, timeout: float = 30) -> tuple[dict[str, str], set[Any]]:
-    """``{asset key: group}`` and ``{(upstream, downstream)}`` once the example is loaded."""
+def graphql_lineage(platform: Platform, timeout: float = 30) -> tuple[dict[str, str], set[Any]]:
+    """``{asset key: group}`` and ``{(upstream, downstream)}`` once the example is loaded,
+    asked through the door with the operator's API key."""
     deadline = time.monotonic() + timeout
-    with dagster.client() as client:
+    with httpx.Client(headers=platform.server.headers, timeout=30) as client:
         while True:
-            nodes = client.execute(ASSET_NODES)["assetNodes"]
+            answer = client.post(f"{platform.door}/graphql", json={"query": ASSET_NODES})
+            assert answer.status_code == 200, answer.text
+            nodes = answer.json()["data"]["assetNodes"]
             groups = {key_of(n["assetKey"]["path"]): n["groupName"] for n in nodes}
             if groups.keys() >= ASSETS or time.monotonic() > deadline:
                 break
@@ -236,22 +246,24 @@ def test_global_asset_lineage_page_shows_the_example_graph(
     browser_tools()  # before the platform starts, and a failure of the test, not a setup error
     from playwright.sync_api import sync_playwright
 
-    server, dagster = request.getfixturevalue("platform")
+    platform: Platform = request.getfixturevalue("platform")
+    server = platform.server
     started = time.monotonic()
     applied = interfaces().run_cli(server, "apply", "-f", str(ROOT / "resources"))
     assert applied.returncode == 0, applied.stderr
     assert "shop-daily:v1:workflow" in applied.stdout
 
-    group_of, expected_edges = graphql_lineage(dagster)
+    group_of, expected_edges = graphql_lineage(platform)
     assert group_of.keys() >= ASSETS, sorted(group_of)
     assert expected_edges >= LINEAGE, sorted(expected_edges)
     assert {group_of[k] for k in ASSETS} == {"public", "depot_shoppg", "depot_landing"}
 
     expanded = ",".join(f"global@global:{g}" for g in sorted(set(group_of.values())))
-    url = f"{dagster.url}/asset-groups?{urlencode({'expanded': expanded})}"
+    url = f"{platform.door}/asset-groups?{urlencode({'expanded': expanded})}"
     ARTIFACTS.mkdir(exist_ok=True)
     screenshot = ARTIFACTS / "asset-graph.png"
     selected_shot = ARTIFACTS / "asset-graph-selected.png"
+    sign_in_shot = ARTIFACTS / "dagster-sign-in.png"
     errors: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -261,12 +273,29 @@ def test_global_asset_lineage_page_shows_the_example_graph(
             page = browser.new_page(viewport=VIEWPORT)
             page.set_default_timeout(WAIT_MS)
             page.on("pageerror", lambda error: errors.append(str(error)))
+            sockets: list[Any] = []
+            # A lambda: Playwright cannot wrap a builtin method such as list.append.
+            page.on("websocket", lambda socket: sockets.append(socket))  # noqa: PLW0108
             page.goto(url, wait_until="domcontentloaded")
+            # No session yet: the door sends the browser to its sign-in page, then back.
+            page.wait_for_url(re.compile(r"/dagster/login\?next="))
+            page.screenshot(path=str(sign_in_shot))
+            record_property("screenshot", str(sign_in_shot))
+            page.fill("#api_key", server.api_key)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(re.compile(r"/dagster/asset-groups\?expanded="))
+            [session] = [c for c in page.context.cookies() if c["name"] == SESSION]
+            assert session["httpOnly"] and session["sameSite"] == "Strict"
+            assert server.api_key not in session["value"]
             page.get_by_text("Global asset lineage").first.wait_for()
             page.wait_for_function(
                 RENDERED, arg=[len(group_of), len(expected_edges)], polling=250, timeout=WAIT_MS
             )
             graph = page.evaluate(READ_GRAPH)
+            # Read-only: the UI offers no launch.
+            materialize = page.get_by_role("button", name=re.compile("Materialize"))
+            materialize.first.wait_for()
+            assert all(button.is_disabled() for button in materialize.all())
             page.screenshot(path=str(screenshot), full_page=True)
             record_property("screenshot", str(screenshot))
 
@@ -296,6 +325,10 @@ def test_global_asset_lineage_page_shows_the_example_graph(
                 edge_ends(e["d"], boxes) for e in after["edges"] if "highlighted" in e["stroke"]
             }
             assert highlighted == {e for e in expected_edges if CUSTOMERS_360 in e}
+            door = server.url.replace("http", "ws", 1) + "/dagster/graphql"
+            door_sockets = [w for w in sockets if w.url == door]
+            assert door_sockets, [w.url for w in sockets]
+            assert not any(w.is_closed() for w in door_sockets)
         finally:
             browser.close()
 

@@ -198,3 +198,43 @@ def test_kubernetes_mode_runs_each_job_in_its_own_pod(monkeypatch: pytest.Monkey
     values = helm_values()["dagster-user-deployments"]["deployments"][0]
     assert {"name": "DATAOS_RUN_MODE", "value": "k8s"} in values["env"]
     assert "DATAOS_RUN_MODE=k8s" in deploy_instance()["run_launcher"]["config"]["env_vars"]
+
+
+RELEASE = "dagster"
+"""The Helm release of ``values.yaml`` (its header's install command)."""
+API_SERVER_PODS = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "dataos-api"}}}
+
+
+def test_the_dagster_ui_is_read_only_and_stays_inside_the_cluster() -> None:
+    """Users reach Dagster only through the API server's door: the chart adds a read-only
+    webserver under /dagster, both webservers get ClusterIP Services and no Ingress."""
+    values = helm_values()
+    webserver = values["dagsterWebserver"]
+    assert webserver["enableReadOnly"] is True
+    assert webserver["pathPrefix"] == "/dagster"
+    assert webserver["service"]["type"] == "ClusterIP"
+    assert values["ingress"]["enabled"] is False
+    probe = webserver["readinessProbe"]["httpGet"]
+    assert probe["path"] == f"{webserver['pathPrefix']}/server_info"
+    assert probe["port"] == webserver["service"]["port"]
+
+
+def test_network_policies_admit_only_the_api_server_to_the_webservers() -> None:
+    """One policy per webserver (the chart's labels for each), each admitting the API
+    server's pods on the Service port and nothing else; valid for the Kubernetes versions."""
+    policies = list(yaml.safe_load_all((DEPLOY / "networkpolicy.yaml").read_text()))
+    port = helm_values()["dagsterWebserver"]["service"]["port"]
+    selected = {}
+    for policy in policies:
+        assert validate_strict(policy)
+        assert policy["kind"] == "NetworkPolicy"
+        assert policy["metadata"]["namespace"] == K8sSettings().job_namespace
+        spec = policy["spec"]
+        labels = spec["podSelector"]["matchLabels"]
+        assert labels["app.kubernetes.io/instance"] == RELEASE
+        assert spec["policyTypes"] == ["Ingress"]
+        assert spec["ingress"] == [
+            {"from": [API_SERVER_PODS], "ports": [{"protocol": "TCP", "port": port}]}
+        ]
+        selected[labels["component"]] = policy["metadata"]["name"]
+    assert set(selected) == {"dagster-webserver", "dagster-webserver-read-only"}
