@@ -17,16 +17,16 @@ def heimdall_of(request: Request) -> Heimdall:
     return heimdall
 
 
-def authorize(
+def decide(
     request: Request,
     identity: Identity,
     predicate: str,
     path: str,
     object_tags: Iterable[str] = (),
 ) -> Decision:
-    """Allow or raise: 403 with Heimdall's reason, 503 (and deny) when it cannot decide."""
+    """Heimdall's decision, allow or deny; 503 (and deny) when it cannot decide."""
     try:
-        decision = heimdall_of(request).authorize(
+        return heimdall_of(request).authorize(
             identity.user_id, identity.tags, predicate, path, object_tags
         )
     except PolicyEngineError as exc:
@@ -36,6 +36,17 @@ def authorize(
             "no access decision could be made, so access is denied",
             "retry later; operators: check the Heimdall policies and engine",
         ) from exc
+
+
+def authorize(
+    request: Request,
+    identity: Identity,
+    predicate: str,
+    path: str,
+    object_tags: Iterable[str] = (),
+) -> Decision:
+    """Allow or raise: 403 with Heimdall's reason, 503 (and deny) when it cannot decide."""
+    decision = decide(request, identity, predicate, path, object_tags)
     if not decision.allow:
         raise ApiError(
             403,

@@ -31,7 +31,7 @@ from dataos_defs.adapters.dagster_graphql import (
     DagsterGraphQLError,
 )
 from dataos_defs.api.admission.runas import RUN_AS
-from dataos_defs.api.authz import authorize, heimdall_of
+from dataos_defs.api.authz import authorize, decide
 from dataos_defs.api.deps import get_store
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity, current_identity
@@ -43,7 +43,6 @@ from dataos_defs.api.reconcile import (
     has_ended,
 )
 from dataos_defs.heimdall.objects import resource_object, user_object
-from dataos_defs.heimdall.pdp import PolicyEngineError
 from dataos_defs.location import naming
 from dataos_defs.poros.records import StoredResource
 from dataos_defs.poros.store import Store
@@ -326,15 +325,7 @@ def _may_see_as(request: Request, identity: Identity, workflow: StoredResource) 
     if acting == identity.user_id:
         return
     target = user_object(acting)
-    try:
-        decision = heimdall_of(request).authorize(identity.user_id, identity.tags, RUN_AS, target)
-    except PolicyEngineError as exc:
-        raise ApiError(
-            503,
-            "policy_engine_unavailable",
-            "no access decision could be made, so access is denied",
-            "retry later; operators: check the Heimdall policies and engine",
-        ) from exc
+    decision = decide(request, identity, RUN_AS, target)
     if not decision.allow:
         raise ApiError(
             403,

@@ -249,6 +249,9 @@ def test_global_asset_lineage_page_shows_the_example_graph(
     platform: Platform = request.getfixturevalue("platform")
     server = platform.server
     started = time.monotonic()
+    pipeline = ("user", "create", "-i", "shop-pipeline", "-t", "application")
+    created = interfaces().run_cli(server, *pipeline)
+    assert created.returncode == 0, created.stderr
     applied = interfaces().run_cli(server, "apply", "-f", str(ROOT / "resources"))
     assert applied.returncode == 0, applied.stderr
     assert "shop-daily:v1:workflow" in applied.stdout

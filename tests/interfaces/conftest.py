@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from dataos_defs.heimdall.credentials import credentials_path, read_credentials
+from dataos_defs.manifest.loader import parse_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "dataos_defs.cli"]
@@ -120,3 +121,25 @@ def run_cli(
     return subprocess.run(
         [*CLI, *args], cwd=cwd, env=base, capture_output=True, text=True, timeout=120, check=False
     )
+
+
+def wire(text: str, file: str = "m.yaml") -> list[dict[str, object]]:
+    """Manifests as the CLI sends them to ``/poros/api/v1/apply`` (with positions)."""
+    documents, issues = parse_yaml(text, file)
+    assert not issues, issues
+    return [
+        {"manifest": d.data, "file": d.file, "index": d.index, "positions": d.source.to_json()}
+        for d in documents
+    ]
+
+
+def user_key(server: Server, user_id: str, tags: list[str], kind: str = "person") -> str:
+    """Create a user (as the operator) with ``tags`` and return a fresh API key of theirs."""
+    with httpx.Client(base_url=server.url, headers=server.headers) as operator:
+        created = operator.post(
+            "/heimdall/api/v1/users", json={"id": user_id, "type": kind, "tags": tags}
+        )
+        assert created.status_code == 201, created.text
+        key = operator.post(f"/heimdall/api/v1/users/{user_id}/apikeys", json={"name": "t"})
+        assert key.status_code == 201, key.text
+        return str(key.json()["key"])

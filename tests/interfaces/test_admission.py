@@ -14,43 +14,21 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from conftest import ROOT, Server, run_cli, start_server, stop_server
+from conftest import ROOT, Server, run_cli, start_server, stop_server, user_key, wire
 
 from dataos_defs.api.client import ApiFailure, DataosClient
-from dataos_defs.manifest.loader import parse_yaml
 
 pytestmark = pytest.mark.slow
-
-
-def wire(text: str, file: str = "m.yaml") -> list[dict[str, object]]:
-    documents, issues = parse_yaml(text, file)
-    assert not issues
-    return [
-        {"manifest": d.data, "file": d.file, "index": d.index, "positions": d.source.to_json()}
-        for d in documents
-    ]
-
-
-def new_user(server: Server, user_id: str, tags: list[str], kind: str = "person") -> str:
-    operator = httpx.Client(base_url=server.url, headers=server.headers)
-    created = operator.post(
-        "/heimdall/api/v1/users", json={"id": user_id, "type": kind, "tags": tags}
-    )
-    assert created.status_code == 201, created.text
-    key = operator.post(f"/heimdall/api/v1/users/{user_id}/apikeys", json={"name": "t"})
-    assert key.status_code == 201, key.text
-    return str(key.json()["key"])
 
 
 @pytest.fixture(scope="module")
 def world(server: Server) -> Iterator[dict[str, DataosClient]]:
     """The example applied by the operator; a data developer ``dev``."""
-    new_user(server, "shop-pipeline", [], kind="application")
+    user_key(server, "shop-pipeline", [], kind="application")
     applied = run_cli(server, "apply", "-f", str(ROOT / "resources"), "-R")
     assert applied.returncode == 0, applied.stdout + applied.stderr
-    dev = DataosClient(server.url, api_key=new_user(server, "dev", ["roles:id:data-dev"]))
+    dev = DataosClient(server.url, api_key=user_key(server, "dev", ["roles:id:data-dev"]))
     operator = DataosClient(server.url, api_key=server.api_key)
     yield {"dev": dev, "operator": operator}
     dev.close()
@@ -222,7 +200,7 @@ def test_the_operator_may_run_a_workflow_as_the_application_user(world) -> None:
 
 
 def test_run_as_api_key_runs_as_the_keys_user(server: Server, world) -> None:
-    key = new_user(server, "reporter", [])
+    key = user_key(server, "reporter", [])
     grant = GRANT_DEV.replace("dev-sandbox", "reporter-sandbox").replace(
         "users:id:dev", "users:id:reporter"
     )
@@ -335,7 +313,7 @@ def test_the_cli_prints_every_refusal_with_its_position(server: Server, world, t
     FILE:LINE:COL: path: message (hint), exit code 1, nothing applied."""
     manifest = tmp_path / "leak.yaml"
     manifest.write_text(LEAKING_WORKFLOW)
-    dev_key = new_user(server, "dev-cli", ["roles:id:data-dev"])
+    dev_key = user_key(server, "dev-cli", ["roles:id:data-dev"])
     result = run_cli(server, "apply", "-f", str(manifest), DATAOS_API_KEY=dev_key)
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.startswith(str(manifest))]

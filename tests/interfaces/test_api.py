@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from conftest import wire
 from manifests import product
 
 from dataos_defs.api.client import ApiFailure, ApiUnavailable, DataosClient
-from dataos_defs.manifest.loader import parse_yaml
 
 pytestmark = pytest.mark.slow
-
-
-def wire(text: str, file: str = "product.yaml") -> list[dict[str, object]]:
-    documents, issues = parse_yaml(text, file)
-    assert not issues
-    return [
-        {"manifest": d.data, "file": d.file, "index": d.index, "positions": d.source.to_json()}
-        for d in documents
-    ]
 
 
 def test_health_and_openapi(server) -> None:

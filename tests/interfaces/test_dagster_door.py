@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT, Server, free_port, start_server, stop_server
+from conftest import ROOT, Server, free_port, start_server, stop_server, user_key
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -148,17 +148,6 @@ class Doors:
         return {"Authorization": f"Bearer {self.keys[user]}"}
 
 
-def make_user(server: Server, user: str, tags: list[str]) -> str:
-    operator = httpx.Client(base_url=server.url, headers=server.headers)
-    created = operator.post(
-        "/heimdall/api/v1/users", json={"id": user, "type": "person", "tags": tags}
-    )
-    assert created.status_code == 201, created.text
-    key = operator.post(f"/heimdall/api/v1/users/{user}/apikeys", json={"name": "door"})
-    assert key.status_code == 201, key.text
-    return str(key.json()["key"])
-
-
 @pytest.fixture(scope="module")
 def doors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Doors]:
     folder = tmp_path_factory.mktemp("dagster-door")
@@ -177,8 +166,8 @@ def doors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Doors]:
             ("sysdev", ["roles:id:system-dev"]),
             ("plain", ["roles:id:user", "dataos:workspace:public"]),
         ):
-            keys[user] = make_user(real, user, tags)
-        keys["recorded-dev"] = make_user(
+            keys[user] = user_key(real, user, tags)
+        keys["recorded-dev"] = user_key(
             recorded, "dev", ["roles:id:data-dev", "roles:id:dagster-viewer"]
         )
         wait_for_assets(url, webserver, folder / "webserver.log")
@@ -588,7 +577,7 @@ def test_forged_expired_and_tampered_cookies_are_401(doors: Doors) -> None:
 
 def test_revoking_the_key_ends_its_sessions(doors: Doors) -> None:
     server = doors.real
-    key = make_user(server, "leaver", ["roles:id:data-dev", "roles:id:dagster-viewer"])
+    key = user_key(server, "leaver", ["roles:id:data-dev", "roles:id:dagster-viewer"])
     value = cookie_value(session_cookie(sign_in(server, key)))
     assert httpx.get(f"{server.url}/dagster/", headers=with_cookie(value)).status_code == 200
     operator = httpx.Client(base_url=server.url, headers=server.headers)

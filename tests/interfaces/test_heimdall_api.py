@@ -9,35 +9,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Server, run_cli, start_server, stop_server
+from conftest import Server, run_cli, start_server, stop_server, user_key, wire
 from manifests import product, workflow
 from opa_client.opa import OpaClient
 
 from dataos_defs.api.client import ApiFailure, DataosClient
-from dataos_defs.manifest.loader import parse_yaml
 
 pytestmark = pytest.mark.slow
 
 
-def wire(text: str, file: str = "m.yaml") -> list[dict[str, object]]:
-    documents, issues = parse_yaml(text, file)
-    assert not issues
-    return [
-        {"manifest": d.data, "file": d.file, "index": d.index, "positions": d.source.to_json()}
-        for d in documents
-    ]
-
-
 def new_user(server: Server, user_id: str, tags: list[str]) -> DataosClient:
     """A person with ``tags`` and a fresh API key, as a client."""
-    operator = httpx.Client(base_url=server.url, headers=server.headers)
-    created = operator.post(
-        "/heimdall/api/v1/users", json={"id": user_id, "type": "person", "tags": tags}
-    )
-    assert created.status_code == 201, created.text
-    key = operator.post(f"/heimdall/api/v1/users/{user_id}/apikeys", json={"name": "t"})
-    assert key.status_code == 201, key.text
-    return DataosClient(server.url, api_key=key.json()["key"])
+    return DataosClient(server.url, api_key=user_key(server, user_id, tags))
 
 
 DATA_ACCESS = """\
