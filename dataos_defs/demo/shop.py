@@ -1,5 +1,6 @@
 """Deterministic shop data for the example: customers and orders in PostgreSQL, products in
-a CSV file, with the columns the SQL of ``resources/workflow.yaml`` reads.
+a CSV file, with the columns the SQL of ``resources/workflow.yaml`` reads. Prices are
+money: exact decimals with two places, which the workflow reads as ``DECIMAL``.
 
 Everything comes from one seeded ``random.Random``, so every start produces the same rows
 and tests can count on them. A tenth of the customers never ordered (the customer 360 view
@@ -62,11 +63,19 @@ class ShopData:
     products: list[tuple[str, str, Decimal]]
 
 
+CENT = Decimal("0.01")
+
+
+def _cents(cents: int) -> Decimal:
+    """A price: exact, with two decimals (``Decimal("12.50")``, written so to the CSV)."""
+    return (Decimal(cents) / 100).quantize(CENT)
+
+
 def generate(seed: int = SEED) -> ShopData:
     """The demo rows; the same ``seed`` always gives the same data."""
     rng = random.Random(seed)
     products = [
-        (f"P{n:03d}", rng.choice(_CATEGORIES), Decimal(rng.randrange(199, 9999)) / 100)
+        (f"P{n:03d}", rng.choice(_CATEGORIES), _cents(rng.randrange(199, 9999)))
         for n in range(1, PRODUCTS + 1)
     ]
     customers = []

@@ -15,10 +15,11 @@ tree is a construct the rewrite is known to govern:
 * words and types: unquoted names and keywords are plain words, types are standard ones
   (``fidelity.py``: what is written out verbatim must read the same to the engine).
 
-Table names (``dataset_name``): ``depot.collection.dataset``; two parts take the session's
-catalog, one part its catalog and schema. Unquoted parts fold to lower case (the catalog
-stores lower-case names); a quoted part is taken literally and must equal the catalog's
-spelling exactly, so ``"Customers"`` is not ``customers``.
+Names fold to lower case as Trino folds them, quoted ones included (``fold_identifiers``):
+``"CUSTOMERS"``, ``Customers`` and ``customers`` are one table, and the same for schemas,
+catalogs, columns, aliases and CTE names. Table names (``dataset_name``):
+``depot.collection.dataset``; two parts take the session's catalog, one part its catalog
+and schema.
 """
 
 from __future__ import annotations
@@ -291,8 +292,22 @@ def _shown(node: exp.Expr, limit: int = 60) -> str:
 
 
 def spelled(identifier: exp.Identifier) -> str:
-    """A name as the catalog stores it: unquoted names fold to lower case."""
-    return identifier.this if identifier.quoted else identifier.this.lower()
+    """A name as the catalog stores it: folded to lower case, quoted or not (Trino)."""
+    return fold(identifier.this)
+
+
+def fold(name: str) -> str:
+    """A name as Trino compares it (``"EMAIL"`` is ``email``)."""
+    return name.lower()
+
+
+def fold_identifiers(tree: exp.Expr) -> None:
+    """Every name of ``tree`` folded to lower case, so the engine resolves each one as
+    Trino does, whatever its own rules for quoted or non-ASCII names."""
+    for identifier in tree.find_all(exp.Identifier):
+        name = identifier.this
+        if isinstance(name, str) and name != (folded := fold(name)):
+            identifier.set("this", folded)
 
 
 def dataset_name(
@@ -301,7 +316,7 @@ def dataset_name(
     """The dataset a table reference names, with the session's defaults filled in."""
     parts = [node.args.get(key) for key in ("catalog", "db", "this")]
     given = [spelled(part) for part in parts if isinstance(part, exp.Identifier)]
-    defaults = [default_catalog, default_schema][: 3 - len(given)]
+    defaults = [_folded(default_catalog), _folded(default_schema)][: 3 - len(given)]
     if None in defaults:
         lacking = "catalog" if default_catalog is None else "schema"
         raise Refused(
@@ -311,6 +326,10 @@ def dataset_name(
         )
     depot, collection, dataset = [name for name in defaults if name is not None] + given
     return TableName(depot, collection, dataset)
+
+
+def _folded(name: str | None) -> str | None:
+    return None if name is None else fold(name)
 
 
 def resolve(
@@ -327,7 +346,7 @@ def resolve(
     what Heimdall authorizes) would read as other parts."""
     name = dataset_name(node, default_catalog, default_schema)
     table = None if _ambiguous(name) else catalog.table(name)
-    if table is not None and _same_spelling(node, table.name):
+    if table is not None:
         return table
     if name.collection.lower() in SYSTEM_SCHEMAS or name.depot.lower() in SYSTEM_CATALOGS:
         raise Refused(
@@ -343,16 +362,3 @@ def resolve(
 def _ambiguous(name: TableName) -> bool:
     parts = (name.depot, name.collection, name.dataset)
     return any(not part or _SEPARATORS & set(part) for part in parts)
-
-
-def _same_spelling(node: exp.Table, name: TableName) -> bool:
-    """Quoted parts must match the catalog's spelling exactly."""
-    pairs = (
-        (node.args.get("catalog"), name.depot),
-        (node.args.get("db"), name.collection),
-        (node.this, name.dataset),
-    )
-    return all(
-        not (isinstance(part, exp.Identifier) and part.quoted) or part.this == stored
-        for part, stored in pairs
-    )

@@ -10,9 +10,10 @@ engine answers:
 * NULL stays NULL, except ``redact``, whose replacement replaces NULL too (as in Trino);
 * every value from a policy enters the SQL as a sqlglot literal, never as SQL text.
 
-What DuckDB cannot do the way Trino does is refused (:class:`Refused`), never approximated:
-hash algorithms DuckDB lacks (sha512, xxhash64) and replacements DuckDB's RE2 cannot
-express (a group number above 9).
+What DuckDB cannot do the way Trino does is refused, never approximated: the policy model
+refuses it when the policy is applied (hash algorithms DuckDB lacks, patterns and
+replacements RE2 cannot run: ``dataos_defs/manifest/re2.py``), and the same checks refuse
+the query (:class:`Refused`) should such a mask reach the Gateway another way.
 """
 
 from __future__ import annotations
@@ -30,7 +31,15 @@ from dataos_defs.gateway.model import Refused
 from dataos_defs.heimdall.policy_data import PolicyDataError
 from dataos_defs.heimdall.trino_data import sql_number
 from dataos_defs.manifest.base import Scalar
-from dataos_defs.manifest.policy_parts import HashMask, Mask, RedactMask, RowFilter
+from dataos_defs.manifest.policy_parts import (
+    HASH_ALGORITHMS,
+    HashMask,
+    Mask,
+    RedactMask,
+    RowFilter,
+)
+from dataos_defs.manifest.re2 import re2_problem
+from dataos_defs.manifest.re2 import re2_replacement as _re2_replacement
 
 TypeFamily = Literal["text", "number", "date", "timestamp", "other"]
 Returns = Literal["varchar", "literal", "date_trunc"]
@@ -55,10 +64,9 @@ FAMILIES: dict[TypeFamily, frozenset[exp.DType]] = {
     ),
 }
 """DuckDB types (as sqlglot parses them) by the type families of the Trino templates."""
-DUCKDB_HASHES = {"md5": "md5", "sha1": "sha1", "sha256": "sha256"}
+DUCKDB_HASHES = {algo: algo for algo in HASH_ALGORITHMS}
 """Algorithms both engines compute; DuckDB's give the lower-case hex digest of the UTF-8
 bytes, as Trino's ``lower(to_hex(<algo>(to_utf8(...))))``."""
-MAX_RE2_GROUP = 9
 
 
 @dataclass(frozen=True)
@@ -155,6 +163,12 @@ def _regex_replace(column: exp.Expr, mask: Mask, family: TypeFamily) -> _Masked 
     if family != "text" or mask.regex_replace is None:
         return None
     pattern = mask.regex_replace.pattern
+    problem = re2_problem(pattern)
+    if problem:
+        raise Refused(
+            f"the regex_replace pattern {pattern!r} cannot run on DuckDB (RE2): {problem}",
+            code="unsupported_mask",
+        )
     replacement = re2_replacement(pattern, mask.regex_replace.replacement)
     arguments = [column.copy(), *map(exp.Literal.string, (pattern, replacement, "g"))]
     return _Masked(exp.Anonymous(this="regexp_replace", expressions=arguments), "varchar")
@@ -213,67 +227,16 @@ def _random_digit() -> exp.Expr:
 
 
 def re2_replacement(pattern: str, replacement: str) -> str:
-    """Trino's replacement syntax translated for DuckDB (RE2).
-
-    Trino: ``$n`` and ``${name}`` insert a group (``$12`` is group 12 if the pattern has
-    that many groups, else group 1 followed by ``2``), ``\\x`` is a literal ``x``, anything
-    else is literal. RE2: ``\\n`` inserts group n (0-9), ``\\\\`` is a backslash, ``$`` is
-    literal. A replacement Trino would reject is refused.
+    """Trino's replacement syntax translated for DuckDB (RE2), or Refused
+    (``dataos_defs.manifest.re2.re2_replacement``).
 
     >>> print(re2_replacement("(a)(b)", "$2$1 \\\\$ \\\\\\\\"))
     \\2\\1 $ \\\\
     """
-    compiled = re.compile(pattern)
-    out: list[str] = []
-    index = 0
-    while index < len(replacement):
-        char = replacement[index]
-        if char == "$":
-            group, index = _group_reference(replacement, index + 1, compiled)
-            if group > MAX_RE2_GROUP:
-                raise _bad_replacement(replacement, f"DuckDB cannot insert group {group} (0-9)")
-            out.append(f"\\{group}")
-            continue
-        if char == "\\":
-            if index + 1 == len(replacement):
-                raise _bad_replacement(replacement, "it ends with a lone '\\'")
-            index += 1
-            char = replacement[index]
-        out.append("\\\\" if char == "\\" else char)
-        index += 1
-    return "".join(out)
-
-
-def _group_reference(text: str, index: int, pattern: re.Pattern[str]) -> tuple[int, int]:
-    """The group a ``$`` reference at ``text[index - 1]`` names, and where the text goes on."""
-    if index == len(text):
-        raise _bad_replacement(text, "it ends with a lone '$'")
-    if text[index] == "{":
-        end = text.find("}", index)
-        name = text[index + 1 : end if end >= 0 else len(text)]
-        if name not in pattern.groupindex:
-            raise _bad_replacement(text, f"the pattern has no group named {name!r}")
-        return pattern.groupindex[name], (end + 1 if end >= 0 else len(text))
-    if not text[index].isascii() or not text[index].isdigit():
-        raise _bad_replacement(text, "'$' must be followed by a group number or {name}")
-    group = int(text[index])
-    if group > pattern.groups:
-        raise _bad_replacement(text, f"the pattern has no group {group}")
-    index += 1
-    while index < len(text) and text[index].isascii() and text[index].isdigit():
-        longer = group * 10 + int(text[index])
-        if longer > pattern.groups:
-            break
-        group, index = longer, index + 1
-    return group, index
-
-
-def _bad_replacement(replacement: str, problem: str) -> Refused:
-    return Refused(
-        f"the regex_replace replacement {replacement!r} is not valid: {problem}",
-        hint="write groups as $1 or ${name}, and a literal '$' or '\\' as '\\$' or '\\\\'",
-        code="unsupported_mask",
-    )
+    try:
+        return _re2_replacement(pattern, replacement)
+    except ValueError as error:
+        raise Refused(str(error), code="unsupported_mask") from None
 
 
 def filter_condition(filters: Sequence[RowFilter], column: Callable[[str], exp.Expr]) -> exp.Expr:

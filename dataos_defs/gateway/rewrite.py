@@ -8,9 +8,14 @@
 with all the dataset's columns in order, so ``SELECT *``, ``c.*``, joins, WHERE, GROUP BY,
 window partitions and correlated subqueries can only ever see masked values of kept rows.
 A table without an alias keeps its name as the alias, and column references qualified
-with the schema (``shop.customers.email``, ``lakehouse.shop.customers.email``) are cut
-back to it. The engine never sees a dataset name, only the physical names the catalog
-gives and the subqueries around them.
+with more of its name (``shop.customers.email``, ``lakehouse.shop.customers.email``) are
+cut back to it: as in Trino, a qualifier names the table whose full name ends with it, and
+one that ends two tables' names is refused as ambiguous. The engine never sees a dataset
+name, only the physical names the catalog gives and the subqueries around them.
+
+Names fold to lower case, quoted ones too, as Trino folds them (``analyse.fold``); the
+result's columns keep the labels the user wrote (``"Email"`` is read as ``email`` and
+labelled ``Email``).
 
 CTEs shadow datasets: a one-part name refers to the nearest visible CTE of that name
 (case-insensitive; a CTE sees the CTEs before it, and itself under RECURSIVE). Every CTE is
@@ -34,7 +39,8 @@ from sqlglot import exp
 from dataos_defs import __version__
 from dataos_defs.gateway.analyse import (
     check_constructs,
-    dataset_name,
+    fold,
+    fold_identifiers,
     leading_keyword,
     parse_query,
     resolve,
@@ -105,10 +111,8 @@ def rewrite(
 def trino_column_names(tree: exp.Expr) -> exp.Expr:
     """Name the result's unnamed columns as Trino does (``_col0``, ``_col1``, ...), not as
     the engine would (``count_star()``); plain column references keep their names."""
-    select = tree
-    while isinstance(select, exp.SetOperation | exp.Subquery):
-        select = select.this
-    if not isinstance(select, exp.Select):
+    select = _first_select(tree)
+    if select is None:
         return tree
     for index, item in enumerate(list(select.expressions)):
         if not isinstance(item, exp.Alias | exp.Column | exp.Star):
@@ -145,18 +149,20 @@ class _Rewriter:
         for version_call in list(tree.find_all(exp.CurrentVersion)):
             version_call.replace(exp.Literal.string(SERVER_VERSION))
         check_constructs(tree)
+        labels = output_labels(tree)
+        fold_identifiers(tree)
         references = [(node, visible_cte(node)) for node in tree.find_all(exp.Table)]
         cte_names = {
             id(cte): f"__cte{number}" for number, cte in enumerate(tree.find_all(exp.CTE), 1)
         }
-        unaliased: set[TableName] = set()
+        unaliased: dict[TableName, str] = {}
         for node, cte in references:
             if cte is not None:
                 _point_to_cte(node, cte_names[id(cte)])
             else:
                 table = self._read(node)
                 if not node.alias:
-                    unaliased.add(table.name)
+                    unaliased[table.name] = node.name
                 subquery = exp.Subquery(
                     this=self._subquery(table), alias=_alias(node), joins=node.args.get("joins")
                 )
@@ -164,7 +170,8 @@ class _Rewriter:
         for cte in tree.find_all(exp.CTE):
             cte.args["alias"].set("this", exp.to_identifier(cte_names[id(cte)]))
         if unaliased:
-            self._unqualify_columns(tree, unaliased)
+            unqualify_columns(tree, unaliased)
+        keep_labels(tree, labels)
         return tree
 
     def _read(self, node: exp.Table) -> Table:
@@ -184,18 +191,71 @@ class _Rewriter:
         self._subqueries[table.name] = built
         return built
 
-    def _unqualify_columns(self, tree: exp.Expr, unaliased: set[TableName]) -> None:
-        """``shop.customers.email`` → ``customers.email`` when ``shop.customers`` is read
-        without an alias (its subquery is then aliased ``customers``)."""
-        for column in tree.find_all(exp.Column):
-            db, name = column.args.get("db"), column.args.get("table")
-            if not isinstance(db, exp.Identifier) or not isinstance(name, exp.Identifier):
-                continue
-            qualifier = exp.Table(this=name, db=db, catalog=column.args.get("catalog"))
-            if dataset_name(qualifier, self.default_catalog, self.default_schema) in unaliased:
-                column.set("catalog", None)
-                column.set("db", None)
-                column.set("table", name.copy())
+
+def unqualify_columns(tree: exp.Expr, unaliased: dict[TableName, str]) -> None:
+    """``shop.customers.email`` → ``customers.email`` when ``lakehouse.shop.customers`` is
+    read without an alias (its subquery is then aliased ``customers``): the qualifier names
+    the table whose full name ends with it (Trino's rule). A qualifier ending no table's
+    name is left to the engine (a field of a row column, or an unknown name)."""
+    for column in tree.find_all(exp.Column):
+        parts = [column.args.get(key) for key in ("catalog", "db", "table")]
+        if not isinstance(parts[1], exp.Identifier):
+            continue
+        qualifier = tuple(fold(part.name) for part in parts if isinstance(part, exp.Identifier))
+        matches = sorted(
+            (name for name in unaliased if _ends_with(name, qualifier)),
+            key=lambda name: name.dataset_id,
+        )
+        if len(matches) > 1:
+            raise Refused(
+                f"column '{'.'.join((*qualifier, column.name))}' is ambiguous: "
+                f"'{'.'.join(qualifier)}' ends the names of "
+                f"{' and '.join(name.dataset_id for name in matches)}",
+                "qualify the column with more of the table's name, or give the tables "
+                "aliases and qualify columns with them",
+            )
+        if matches:
+            column.set("catalog", None)
+            column.set("db", None)
+            column.set("table", exp.to_identifier(unaliased[matches[0]]))
+
+
+def _ends_with(name: TableName, qualifier: tuple[str, ...]) -> bool:
+    parts = (name.depot, name.collection, name.dataset)
+    return tuple(fold(part) for part in parts[-len(qualifier) :]) == qualifier
+
+
+def _first_select(tree: exp.Expr) -> exp.Select | None:
+    select = tree
+    while isinstance(select, exp.SetOperation | exp.Subquery):
+        select = select.this
+    return select if isinstance(select, exp.Select) else None
+
+
+def output_labels(tree: exp.Expr) -> list[str | None]:
+    """The names the result's columns get, as the user wrote them (Trino labels a column
+    with the name or alias as written, though it compares names folded)."""
+    select = _first_select(tree)
+    if select is None:
+        return []
+    return [
+        item.alias_or_name if isinstance(item, exp.Alias | exp.Column) else None
+        for item in select.expressions
+    ]
+
+
+def keep_labels(tree: exp.Expr, labels: list[str | None]) -> None:
+    """Give the result's columns back the labels ``output_labels`` read before folding."""
+    select = _first_select(tree)
+    if select is None or len(select.expressions) != len(labels):
+        return
+    for item, label in zip(list(select.expressions), labels, strict=True):
+        if not label or item.alias_or_name == label:
+            continue
+        if isinstance(item, exp.Alias):
+            item.set("alias", exp.to_identifier(label, quoted=True))
+        elif isinstance(item, exp.Column):
+            item.replace(exp.alias_(item.copy(), label, quoted=True))
 
 
 def visible_cte(node: exp.Table) -> exp.CTE | None:

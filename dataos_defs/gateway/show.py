@@ -11,8 +11,8 @@ caller may see (``may_see``), with the columns Trino names:
 
 Each accepts a trailing ``LIKE 'pattern' [ESCAPE 'c']`` (except DESCRIBE, as in Trino). A
 catalog or schema holding no visible dataset does not exist for the caller, and is refused
-with the same words as an unknown table. Names follow ``analyse.py``'s rule (unquoted names
-fold to lower case, quoted ones are exact).
+with the same words as an unknown table. Names follow ``analyse.py``'s rule (Trino's:
+every name folds to lower case, quoted ones included).
 
 sqlglot 30 parses Trino's SHOW as an opaque ``exp.Command`` and DESCRIBE as
 ``exp.Describe``; rather than trust either shape, the words after the keyword are read
@@ -29,7 +29,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from dataos_defs.gateway.analyse import resolve, spelled
+from dataos_defs.gateway.analyse import fold, resolve, spelled
 from dataos_defs.gateway.model import Catalog, Refused, Rewritten, StatementKind, TableName
 
 SHOW_FORMS = (
@@ -141,7 +141,7 @@ def show(text: str, catalog: Catalog, session: Session) -> Rewritten:
         depot = _only_part(parts) if parts else _default(session.default_catalog, "catalog")
         inside = [name for name in visible if _matches(depot, name.depot)]
         if not inside:
-            raise _not_visible("catalog", depot.this)
+            raise _not_visible("catalog", spelled(depot))
         rows = sorted({(name.collection,) for name in inside})
         return _answer("show", ("Schema",), rows, tokens, session.write)
     if what == "TABLES":
@@ -166,7 +166,7 @@ def _tables(tokens: _Tokens, visible: list[TableName], session: Session) -> Rewr
         if _matches(depot, name.depot) and _matches(collection, name.collection)
     ]
     if not inside:
-        raise _not_visible("schema", f"{depot.this}.{collection.this}")
+        raise _not_visible("schema", f"{spelled(depot)}.{spelled(collection)}")
     rows = sorted({(name.dataset,) for name in inside})
     return _answer("show", ("Table",), rows, tokens, session.write)
 
@@ -228,7 +228,7 @@ def _default(name: str | None, what: str) -> exp.Identifier:
 
 
 def _matches(written: exp.Identifier, stored: str) -> bool:
-    return spelled(written) == (stored if written.quoted else stored.lower())
+    return spelled(written) == fold(stored)
 
 
 def _not_visible(what: str, name: str) -> Refused:

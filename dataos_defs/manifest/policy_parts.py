@@ -7,12 +7,14 @@ levels, ``[abc]``/``[!a-c]`` character classes, ``{x,y}`` alternatives and ``\\`
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator
 
 from dataos_defs.manifest.base import Scalar, StrictModel
+from dataos_defs.manifest.re2 import re2_problem, re2_replacement
 
 Predicate = Literal[
     "create", "read", "update", "delete", "write",
@@ -132,22 +134,53 @@ def _ascending(buckets: list[float]) -> list[float]:
     return buckets
 
 
+def _finite(buckets: list[float]) -> list[float]:
+    for bound in buckets:
+        if not math.isfinite(bound):
+            raise ValueError(f"bucket bounds must be finite numbers, not {bound}")
+    return buckets
+
+
 def _regex(pattern: str) -> str:
     try:
         re.compile(pattern)
     except re.error as exc:
         raise ValueError(f"not a valid regular expression: {exc}") from exc
+    problem = re2_problem(pattern)
+    if problem:
+        raise ValueError(
+            f"the regular expression cannot run on the query engine (RE2): {problem}; "
+            "RE2 has no lookaround, backreferences, possessive quantifiers, atomic groups, "
+            "conditionals or comments"
+        )
     return pattern
 
 
+HASH_ALGORITHMS = ("md5", "sha1", "sha256")
+"""Algorithms every query engine computes."""
+TRINO_ONLY_HASHES = frozenset({"sha512", "xxhash64"})
+"""Trino's algorithms DuckDB, Minerva's embedded engine, lacks."""
+
+
+def _hash_algorithm(value: Any) -> Any:
+    if isinstance(value, str) and value in TRINO_ONLY_HASHES:
+        raise ValueError(
+            f"the hash algorithm {value!r} is not available on the query engine (DuckDB); "
+            f"use one of {', '.join(HASH_ALGORITHMS)}"
+        )
+    return value
+
+
 class HashMask(StrictModel):
-    algo: Literal["md5", "sha1", "sha256", "sha512", "xxhash64"] = "sha256"
+    algo: Annotated[Literal["md5", "sha1", "sha256"], BeforeValidator(_hash_algorithm)] = "sha256"
 
 
 class BucketNumberMask(StrictModel):
     """Each value is replaced by the lower bound of its bucket."""
 
-    buckets: Annotated[list[float], Field(min_length=1), AfterValidator(_ascending)]
+    buckets: Annotated[
+        list[float], Field(min_length=1), AfterValidator(_finite), AfterValidator(_ascending)
+    ]
 
 
 class BucketDateMask(StrictModel):
@@ -155,8 +188,19 @@ class BucketDateMask(StrictModel):
 
 
 class RegexReplaceMask(StrictModel):
+    """Every match of ``pattern`` replaced (Trino's ``regexp_replace``): the pattern must
+    be one RE2 runs, the replacement one Trino accepts and RE2 can express."""
+
     pattern: Annotated[str, AfterValidator(_regex)]
     replacement: str
+
+    @field_validator("replacement")
+    @classmethod
+    def _replacement_runs(cls, replacement: str, info: ValidationInfo) -> str:
+        pattern = info.data.get("pattern")
+        if pattern is not None:
+            re2_replacement(pattern, replacement)
+        return replacement
 
 
 class RandPatternMask(StrictModel):

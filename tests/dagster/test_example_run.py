@@ -16,6 +16,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -113,9 +114,13 @@ def test_shop_daily_builds_customer_360_and_its_checks_pass(
     assert {row["customer_id"] for row in table if row["orders"] == 0} == (
         {c[0] for c in data.customers} - ordered
     )
-    prices = {p[0]: float(p[2]) for p in data.products}
-    expected = sum(o[3] * prices[o[4]] for o in data.orders)
-    assert sum(row["lifetime_value"] for row in table) == pytest.approx(expected)
+    prices = {p[0]: p[2] for p in data.products}
+    spent: dict[int, Decimal] = {}
+    for order in data.orders:
+        spent[order[1]] = spent.get(order[1], Decimal(0)) + order[3] * prices[order[4]]
+    assert {row["customer_id"]: row["lifetime_value"] for row in table} == {
+        c[0]: spent.get(c[0], Decimal(0)).quantize(shop.CENT) for c in data.customers
+    }, "money is exact: DECIMAL, no float noise"
 
 
 def assert_governed_for_analysts(home: Path, emails: set[str]) -> None:

@@ -17,6 +17,7 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 from sqlglot import exp
 
 from dataos_defs.gateway.masks import (
@@ -232,7 +233,12 @@ def test_hash_is_the_lower_case_hex_digest_of_the_utf8_text(
 
 @pytest.mark.parametrize("algo", ["sha512", "xxhash64"])
 def test_hash_algorithms_duckdb_lacks_are_refused(algo: str) -> None:
-    mask = Mask(operator="hash", hash=HashMask(algo=algo))
+    """By the policy model (so at lint and apply), and by the Gateway should an unvalidated
+    mask reach it."""
+    with pytest.raises(ValidationError, match=f"hash algorithm '{algo}' is not available"):
+        HashMask(algo=algo)
+    unchecked = HashMask.model_construct(algo=algo)
+    mask = Mask.model_construct(operator="hash", hash=unchecked)
     with pytest.raises(Refused, match="not available on DuckDB"):
         mask_expression(exp.column("name"), "VARCHAR", mask)
     assert mask_expression(exp.column("n"), "INTEGER", mask).sql("duckdb") == "CAST(NULL AS INT)"
@@ -402,10 +408,15 @@ def test_regex_replacements_with_any_text_insert_literals_and_groups(
 def test_raw_regex_parameters_run_or_are_refused(
     scratch: duckdb.DuckDBPyConnection, replacement: str, pattern: str, text: str
 ) -> None:
+    """What the policy model accepts runs; what it refuses the Gateway refuses too."""
     try:
-        sql = mask_expression(exp.column("v"), "VARCHAR", regex(pattern, replacement)).sql("duckdb")
-    except Refused as refusal:
-        assert refusal.code == "unsupported_mask"
+        mask = regex(pattern, replacement)
+    except ValidationError as invalid:
+        assert "regex_replace replacement" in str(invalid)
+        with pytest.raises(Refused) as refusal:
+            re2_replacement(pattern, replacement)
+        assert refusal.value.code == "unsupported_mask"
         return
+    sql = mask_expression(exp.column("v"), "VARCHAR", mask).sql("duckdb")
     result = scratch.execute(f"SELECT {sql} FROM (SELECT ? AS v)", [text]).fetchall()
     assert isinstance(result[0][0], str)

@@ -16,7 +16,7 @@ from dataos_defs.gateway.model import (
     TableName,
 )
 from dataos_defs.gateway.rewrite import rewrite
-from dataos_defs.manifest.policy_parts import Mask, RowFilter
+from dataos_defs.manifest.policy_parts import HashMask, Mask, RowFilter
 from tests.gateway.support import DictCatalog
 
 CUSTOMERS = Table(
@@ -84,7 +84,7 @@ STATEMENTS = [
 TABLES = [
     ("SELECT * FROM nope", "table 'lakehouse.shop.nope' does not exist or is not visible"),
     ("SELECT * FROM other.shop.customers", "table 'other.shop.customers' does not exist"),
-    ('SELECT * FROM "Customers"', "table 'lakehouse.shop.Customers' does not exist"),
+    ('SELECT * FROM "Nope"', "table 'lakehouse.shop.nope' does not exist"),
     (
         "SELECT * FROM information_schema.tables",
         "'lakehouse.information_schema.tables' is a system table",
@@ -196,7 +196,7 @@ def test_a_mask_the_engine_cannot_apply_refuses_the_query() -> None:
             "email": AppliedMask(
                 "pii",
                 "email",
-                Mask.model_validate({"operator": "hash", "hash": {"algo": "sha512"}}),
+                Mask.model_construct(operator="hash", hash=HashMask.model_construct(algo="sha512")),
                 1,
             )
         }

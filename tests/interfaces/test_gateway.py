@@ -213,6 +213,62 @@ def test_a_dataset_without_access_is_403_naming_it(gateway: Any) -> None:
     assert query(server, keys["ana"], joined).status_code == 403
 
 
+def test_quoted_names_fold_to_lower_case_as_in_trino(gateway: Any) -> None:
+    """``"EMAIL"`` is ``email``, and a dataset named in upper case is still authorized:
+    a denied one is 403, not "does not exist"."""
+    server, keys = gateway
+    sql = 'SELECT "EMAIL" FROM "LAKEHOUSE".shop."CUSTOMERS_360" ORDER BY "CUSTOMER_ID" LIMIT 2'
+    response = query(server, keys["ana"], sql)
+    assert response.status_code == 200, response.text
+    assert [c["name"] for c in response.json()["columns"]] == ["EMAIL"]
+    assert response.json()["rows"] == [[sha256("ada@example.com")], [sha256("bob@example.com")]]
+    denied = query(server, keys["ana"], 'SELECT * FROM lakehouse."HR"."SALARIES"')
+    assert denied.status_code == 403, denied.text
+    assert "lakehouse.hr.salaries" in denied.json()["error"]["message"]
+    assert rows(server, keys["ana"], 'SHOW TABLES FROM "LAKEHOUSE"."SHOP"') == [["customers_360"]]
+
+
+def test_a_mask_the_engine_cannot_run_is_refused_at_apply(gateway: Any) -> None:
+    """Valid for Java and Python regexes, not for RE2: refused with the construct and its
+    position, and the queries on the column keep working."""
+    server, keys = gateway
+    policy = {
+        "name": "lookahead-email",
+        "version": "v1",
+        "type": "policy",
+        "policy": {
+            "data": {
+                "type": "mask",
+                "priority": 5,
+                "depot": "lakehouse",
+                "selector": {"column": {"names": ["email"]}, "user": {"tags": ["roles:id:user"]}},
+                "mask": {
+                    "operator": "regex_replace",
+                    "regex_replace": {"pattern": "[0-9](?=.{4})", "replacement": "#"},
+                },
+            }
+        },
+    }
+    response = httpx.post(
+        f"{server.url}/poros/api/v1/apply",
+        json={"documents": [{"manifest": policy}], "workspace": None, "dry_run": False},
+        headers=server.headers,
+        timeout=60,
+    )
+    assert response.status_code in (400, 422), response.text
+    assert "a lookahead '(?=' at position 5" in response.text
+    assert rows(server, keys["ana"], ORDERED)[0][1] == sha256("ada@example.com")
+
+
+def test_a_two_part_column_qualifier_needs_no_session_catalog(gateway: Any) -> None:
+    server, keys = gateway
+    sql = (
+        "SELECT shop.customers_360.email FROM lakehouse.shop.customers_360 "
+        "ORDER BY shop.customers_360.customer_id LIMIT 1"
+    )
+    assert rows(server, keys["ana"], sql) == [[sha256("ada@example.com")]]
+
+
 @pytest.mark.parametrize(
     "sql",
     [

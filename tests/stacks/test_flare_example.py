@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from flare_support import Shop, example_jobs
@@ -79,7 +80,7 @@ def test_ingest_orders_joins_csv_appends_and_partitions_by_day(shop: Shop) -> No
     assert {i.name: i.rows for i in first.inputs} == {"orders": 3, "products": 3}
     (out,) = first.outputs
     assert out.save_mode == "append"
-    assert dict(out.columns)["amount"] == "DOUBLE", "CSV numbers are inferred as doubles"
+    assert dict(out.columns)["amount"] == "DECIMAL(12,2)", "money is cast to DECIMAL"
     assert out.lineage["amount"] == (
         ColumnSource("dataos://landing:none/products", "unit_price"),
         ColumnSource(f"{PG}/orders", "quantity"),
@@ -97,7 +98,7 @@ def test_ingest_orders_joins_csv_appends_and_partitions_by_day(shop: Shop) -> No
         (dt.date(2024, 5, 2) - dt.date(1970, 1, 1)).days,
     }
     only_may_2 = table.scan(row_filter="ordered_at >= '2024-05-02T00:00:00'").to_arrow()
-    assert only_may_2.column("amount").to_pylist() == [29.0] * 2
+    assert only_may_2.column("amount").to_pylist() == [Decimal("29.00")] * 2
 
 
 def test_customer_360_reads_the_lakehouse(shop: Shop) -> None:
@@ -114,9 +115,9 @@ def test_customer_360_reads_the_lakehouse(shop: Shop) -> None:
     assert out.lineage["customer_id"] == (ColumnSource(f"{LAKE}/customers", "customer_id"),)
     rows = lake_table(shop, "customers_360").scan().to_arrow().sort_by("customer_id").to_pylist()
     assert [(r["customer_id"], r["orders"], r["lifetime_value"]) for r in rows] == [
-        (1, 2, 65.0),
-        (2, 1, 29.0),
-        (3, 0, 0.0),
+        (1, 2, Decimal("65.00")),
+        (2, 1, Decimal("29.00")),
+        (3, 0, Decimal("0.00")),
     ]
 
 
