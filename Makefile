@@ -15,16 +15,23 @@ uv:
 
 # OPA 1.20.2 in-process (the reference Rego engine) declares Python >= 3.14 but runs on 3.11,
 # so it cannot sit in uv.lock: it is pinned by hash in requirements/opa-golib.txt instead.
-OPA_GOLIB := uv pip install --quiet --python $(BIN)/python --no-deps --require-hashes \
-	--python-version 3.14 -r requirements/opa-golib.txt
+# `uv sync --inexact` leaves it in place, and it is installed only when the pinned version
+# is not (so a second `make up` installs nothing). Inexact syncs also keep the test tools
+# after `make test`; a package dropped from uv.lock stays until `make clean`.
+OPA_GOLIB_VERSION := $(shell sed -n 's/^opa-golib-python-bindings==\([^ ]*\).*/\1/p' \
+	requirements/opa-golib.txt)
+OPA_GOLIB_INSTALLED := $(BIN)/python -c "import importlib.metadata as m, sys; \
+	sys.exit(m.version('opa-golib-python-bindings') != '$(OPA_GOLIB_VERSION)')" 2>/dev/null
+OPA_GOLIB := $(OPA_GOLIB_INSTALLED) || uv pip install --quiet --python $(BIN)/python \
+	--no-deps --require-hashes --python-version 3.14 -r requirements/opa-golib.txt
 
 install: uv ## install the platform from the lock file into .venv
-	uv sync --frozen --no-dev
-	$(OPA_GOLIB)
+	uv sync --frozen --no-dev --inexact
+	@$(OPA_GOLIB)
 
 install-dev: uv chromium ## install the platform and the test tools from the lock file
-	uv sync --frozen
-	$(OPA_GOLIB)
+	uv sync --frozen --inexact
+	@$(OPA_GOLIB)
 
 # The browser test drives Debian's Chromium through Playwright (never `playwright install`).
 chromium:

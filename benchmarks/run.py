@@ -8,10 +8,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import admission
+import deletes
 import gateway_e2e
 import gateway_rewrite
 import heimdall_engine
 import heimdall_http
+import log_rotation
 import run_governance
 import spine1
 import spine2
@@ -33,6 +35,10 @@ def main() -> None:
     run_governance.main()
     print()
     admission.main()
+    print()
+    log_rotation.main()
+    print()
+    deletes.main()
 
 
 if __name__ == "__main__":

@@ -53,18 +53,30 @@ restore_sigint='import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.execv(sys.argv[1], sys.argv[1:])'
 
-running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# shellcheck source=scripts/pids.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pids.sh"
+
+# expected COMMAND...: what the command line of the started process holds (the program's
+# name and its first argument), to tell it from a process that reused its pid.
+expected() { echo "$(basename "$1") $2"; }
 
 # start NAME PIDFILE LOG COMMAND...: in its own process group, with SIGINT restored (a
 # background job of a script starts with it ignored, and Dagster's processes shut down
-# cleanly on it).
+# cleanly on it). A pid file left by a crash (dead, zombie or reused pid) is replaced; the
+# previous log is kept as LOG.1 (LOG.2...).
 start() {
-  local name="$1" pidfile="$2" log="$3"
+  local name="$1" pidfile="$2" log="$3" state
   shift 3
-  if running "$pidfile"; then
-    echo "$name already running (pid $(cat "$pidfile"))"
-    return
+  if [ -f "$pidfile" ]; then
+    state="$(pid_state "$(cat "$pidfile")" "$(expected "$@")")"
+    if [ "$state" = ours ]; then
+      echo "$name already running (pid $(cat "$pidfile"))"
+      return
+    fi
+    echo "$name: removing a stale pid file (pid $(cat "$pidfile") is $state)"
+    rm -f "$pidfile"
   fi
+  rotate_log "$log"
   setsid .venv/bin/python -c "$restore_sigint" "$@" >"$log" 2>&1 &
   echo $! >"$pidfile"
 }
@@ -106,7 +118,8 @@ echo "API server ready after $((SECONDS - started)) s"
 # Dagster starts once the store exists (the API server migrated it): its code location
 # reads the store when it loads. The code server's socket lives in a private folder (a unix
 # socket path must stay short, so not under $home) named in the generated workspace.
-if ! running "$home/dagster-code.pid"; then
+code_server=(.venv/bin/dagster code-server start)
+if ! running "$home/dagster-code.pid" "$(expected "${code_server[@]}")"; then
   bash scripts/down.sh --socket-only
   mktemp -d "${TMPDIR:-/tmp}/dataos-dagster.XXXXXX" >"$DAGSTER_HOME/socket-dir"
 fi
@@ -120,7 +133,7 @@ load_from:
       location_name: dataos
 YAML
 start "Dagster code server" "$home/dagster-code.pid" "$home/logs/dagster-code.log" \
-  .venv/bin/dagster code-server start --socket "$socket" --location-name dataos \
+  "${code_server[@]}" --socket "$socket" --location-name dataos \
   -m dataos_defs.location.definitions -a defs -d "$PWD"
 
 # While the code loads: the example's PostgreSQL (embedded, under $home/postgres, unix socket
@@ -133,7 +146,8 @@ eval "$pg_env"
 # gRPC client that finds no socket backs off, and its first calls would fail meanwhile.
 deadline=$((SECONDS + 180))
 until [ -S "$socket" ]; do
-  if ! running "$home/dagster-code.pid" || [ "$SECONDS" -ge "$deadline" ]; then
+  if ! running "$home/dagster-code.pid" "$(expected "${code_server[@]}")" ||
+    [ "$SECONDS" -ge "$deadline" ]; then
     echo "the Dagster code server did not start; see $home/logs/dagster-code.log" >&2
     exit 1
   fi

@@ -25,8 +25,9 @@ from dataos_defs.api import (
 from dataos_defs.api.client import DEFAULT_API_URL
 from dataos_defs.api.errors import install_error_handlers
 from dataos_defs.api.identity import Unauthenticated, unauthenticated_response
+from dataos_defs.api.limits import ApplyLimits
 from dataos_defs.api.opa_fast import FastDecisions
-from dataos_defs.api.reconcile import EndOnWatch, start_end_on_watch
+from dataos_defs.api.reconcile import EndOnWatch, drain_outbox_in_background, start_end_on_watch
 from dataos_defs.gateway.service import Gateway
 from dataos_defs.heimdall.credentials import API_URL_ENV
 from dataos_defs.heimdall.identity import bootstrap_operator
@@ -76,6 +77,7 @@ def create_app(
                 app.state.gateway = gateway
             if "poros" in services:
                 watch = start_end_on_watch(store)
+                drain_outbox_in_background(store)
             yield
         finally:
             if watch is not None:
@@ -110,6 +112,7 @@ def create_app(
         app.include_router(trino_protocol.router)
 
     app.add_middleware(FastDecisions)
+    app.add_middleware(ApplyLimits)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 from fastapi import Request
 
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity
-from dataos_defs.heimdall.pdp import Decision, PolicyEngineError
+from dataos_defs.heimdall.decision_log import new_record
+from dataos_defs.heimdall.pdp import AccessRequest, Decision, PolicyEngineError
 from dataos_defs.heimdall.service import Heimdall
+
+Item = TypeVar("Item")
+Target = tuple[str, Iterable[str]]
+"""What an item of a list is to Heimdall: its object path and object tags."""
 
 
 def heimdall_of(request: Request) -> Heimdall:
@@ -73,3 +80,58 @@ def may(
     except PolicyEngineError:
         return False
     return decision.allow
+
+
+def visible(
+    request: Request,
+    identity: Identity,
+    predicate: str,
+    items: Iterable[Item],
+    target: Callable[[Item], Target],
+) -> list[Item]:
+    """Filter a list: an item is shown only when allowed; a denial or an engine error hides
+    it (fail closed). Every item is decided, but the list is logged as one decision: the
+    list's path, the subject, the predicate and how many items were shown and hidden."""
+    heimdall = heimdall_of(request)
+    started = time.perf_counter()
+    listed = list(items)
+    asked = [
+        AccessRequest.of(identity.tags, predicate, path, tags, subject_id=identity.user_id)
+        for path, tags in map(target, listed)
+    ]
+    heimdall.refresh()
+    answers = _answers(heimdall, asked)
+    shown = [item for item, answer in zip(listed, answers, strict=True) if answer is True]
+    undecided = sum(answer is None for answer in answers)
+    hidden = len(listed) - len(shown)
+    reason = f"list of {len(listed)}: {len(shown)} shown, {hidden} hidden"
+    heimdall.log.append(
+        new_record(
+            identity.user_id,
+            tuple(sorted(identity.tags)),
+            predicate,
+            request.url.path,
+            hidden == 0,
+            None,
+            reason + (f" ({undecided} undecided: policy engine error)" if undecided else ""),
+            (time.perf_counter() - started) * 1000,
+            shown=len(shown),
+            hidden=hidden,
+        )
+    )
+    return shown
+
+
+def _answers(heimdall: Heimdall, asked: Sequence[AccessRequest]) -> list[bool | None]:
+    """Each request's answer, None when the engine could not decide it."""
+    try:
+        return [d.allow for d in heimdall.pdp.decide_many(asked)]
+    except PolicyEngineError:
+        return [_answer(heimdall, request) for request in asked]
+
+
+def _answer(heimdall: Heimdall, request: AccessRequest) -> bool | None:
+    try:
+        return heimdall.pdp.decide(request).allow
+    except PolicyEngineError:
+        return None

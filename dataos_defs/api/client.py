@@ -158,6 +158,13 @@ class DataosClient:
         )
         return result
 
+    def delete_resources(
+        self, keys: list[dict[str, str | None]], force: bool = False
+    ) -> list[dict[str, Any]]:
+        """Delete ``keys`` (type, name, workspace) in one transaction; the deleted, in order."""
+        payload = {"resources": keys, "force": force}
+        return list(self._call("POST", "/poros/api/v1/delete", json=payload)["deleted"])
+
     def list_workspaces(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/poros/api/v1/workspaces")["items"])
 

@@ -18,21 +18,34 @@ sets it):
    ``--force``) have their schedules stopped and their runs terminated;
 4. a workflow whose ``schedule.endOn`` has passed is finished (DATAOS_CONTRACT §2): its
    schedule is stopped and its runs still in flight are terminated;
-5. a workflow without a schedule runs once when applied: each one the apply created or
-   changed (``changed``) gets a run of its job, tagged ``dataos/trigger=apply``. Re-applying
-   an unchanged manifest changes nothing, so it starts nothing. Jobs with ``dryRun`` run in
-   dry-run mode, as their executors decide. A run that cannot be launched makes the
-   workflow ``error`` with the reason.
+5. a workflow without a schedule runs once when applied: each apply that creates or changes
+   one records that in its own transaction (the run outbox, ``poros.outbox``), and every
+   reconciliation drains the outbox: a run of the workflow's job, tagged
+   ``dataos/trigger=apply``, claimed first (:data:`CLAIM_S`) so that two server processes
+   do not both launch it, and the entry is removed once Dagster accepted it. Re-applying
+   an unchanged manifest records nothing, so it starts nothing. A run that cannot be
+   launched makes the workflow ``error`` with the reason and stays in the outbox (with the
+   reason and a retry count), tried again by the next reconciliation. Jobs with ``dryRun``
+   run in dry-run mode, as their executors decide.
+
+The reload is skipped when what the code location compiles from has not changed since this
+process last loaded it (:func:`compile_fingerprint`: the workflows, depots and computes and
+their revisions), so deleting a secret or a policy costs no reload. Reconciliations are
+serialized and each one fingerprints the store when it starts, so changes made while a
+reload runs are all covered by the next single reload.
 
 ``endOn`` must hold when nothing is applied too: :class:`EndOnWatch`, a thread of the API
-server, checks every :data:`WATCH_INTERVAL_S` seconds. It never reloads the location, and
-reads Dagster only while some workflow's ``endOn`` has passed, so it costs one store query
-otherwise. A run may thus outlive ``endOn`` by up to that interval.
+server, checks every :data:`WATCH_INTERVAL_S` seconds. Ending workflows never reloads the
+location, and reads Dagster only while some workflow's ``endOn`` has passed; the watch also
+reconciles while runs wait in the outbox. Otherwise it costs two store queries. A run may
+thus outlive ``endOn`` by up to that interval.
 
 Without a URL nothing happens and workflows stay ``pending``: the store is the record of
 intent, and nothing has deployed them. When the webserver cannot be reached they stay
-``pending`` with the reason, and the next apply or delete reconciles them again (a
-workflow whose run-once launch was missed that way is not launched later).
+``pending`` with the reason, and the next apply or delete reconciles them again. Runs
+waiting in the outbox are launched by the next reconciliation, by the API server's start
+(:func:`drain_outbox_in_background`) and by the periodic watch, so an API server killed
+between an apply and Dagster loses no run.
 """
 
 from __future__ import annotations
@@ -41,7 +54,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -57,6 +70,7 @@ from dataos_defs.adapters.dagster_graphql import (
 )
 from dataos_defs.manifest.workflow import Schedule
 from dataos_defs.poros.errors import PorosError
+from dataos_defs.poros.outbox import OutboxEntry
 from dataos_defs.poros.records import ResourceKey, Status, StoredResource
 from dataos_defs.poros.store import Store
 
@@ -67,6 +81,14 @@ SETTLE_TIMEOUT_S = 5.0
 REASON_LIMIT = 500
 WATCH_INTERVAL_S = 30.0
 APPLY_TRIGGER = {"dataos/trigger": "apply"}
+COMPILED_KINDS = ("workflow", "depot", "compute")
+"""The Resource types the code location compiles from (``location.definitions`` reads them;
+a test keeps the two equal, this module must not import Dagster)."""
+CLAIM_S = 120.0
+"""How long a run taken from the outbox is left to this process to launch."""
+_RECONCILING = threading.Lock()
+_LOADED: dict[tuple[str, str, str], str] = {}
+"""The fingerprint of the inputs last loaded by each (webserver, location, store)."""
 
 log = logging.getLogger(__name__)
 Decision = tuple[Status, str | None]
@@ -82,6 +104,12 @@ class Outcome:
     """The run started for each workflow that runs once because the apply changed it."""
     terminated: Mapping[ResourceKey, tuple[str, ...]] = field(default_factory=dict)
     """Runs stopped because their workflow's ``endOn`` had passed."""
+    failed: Mapping[ResourceKey, str] = field(default_factory=dict)
+    """Why each workflow waiting in the run outbox was not launched (it stays there)."""
+    reloaded: bool = False
+    """Whether the code location was reloaded (its inputs had changed)."""
+    loaded: bool = False
+    """Whether Dagster had the location loaded without error: its jobs were checked."""
 
 
 def _schedule(workflow: StoredResource) -> Mapping[str, Any]:
@@ -190,16 +218,17 @@ class _Pass:
     dagster: DagsterGraphQL
     state: LocationState
     now: datetime
+    claim: Callable[[OutboxEntry], bool]
+    """Takes a run from the outbox before it is launched; False: another process has it."""
     launched: dict[ResourceKey, str] = field(default_factory=dict)
+    failed: dict[ResourceKey, str] = field(default_factory=dict)
     terminated: dict[ResourceKey, tuple[str, ...]] = field(default_factory=dict)
 
-    def workflow(self, workflow: StoredResource, changed: bool) -> Decision:
+    def workflow(self, workflow: StoredResource, run: OutboxEntry | None) -> Decision:
         job = _job_of(workflow, self.state)
         if job is None:
-            return (
-                "error",
-                f"the code location '{self.state.name}' compiled no job for this workflow",
-            )
+            reason = f"the code location '{self.state.name}' compiled no job for this workflow"
+            return self._not_launched(workflow, run, reason)
         scheduled = bool(_schedule(workflow))
         try:
             if scheduled and has_ended(workflow.manifest, self.now):
@@ -209,13 +238,21 @@ class _Pass:
             else:
                 self._unschedule(job)
         except DagsterGraphQLError as exc:
-            return "error", _reason(f"job {job}: {exc}")
-        if changed and not scheduled:
+            return self._not_launched(workflow, run, _reason(f"job {job}: {exc}"))
+        if run is not None and not scheduled and self.claim(run):
             try:
                 self.launched[workflow.key] = self.dagster.launch_run(job, APPLY_TRIGGER)
             except DagsterGraphQLError as exc:
-                return "error", _reason(f"the run started on apply could not be launched: {exc}")
+                reason = _reason(f"the run started on apply could not be launched: {exc}")
+                return self._not_launched(workflow, run, reason)
         return "active", None
+
+    def _not_launched(
+        self, workflow: StoredResource, run: OutboxEntry | None, reason: str
+    ) -> Decision:
+        if run is not None:
+            self.failed[workflow.key] = reason
+        return "error", reason
 
     def _end(self, workflow: StoredResource, job: str) -> None:
         stopped = _finish(self.dagster, job, self.state)
@@ -233,29 +270,51 @@ class _Pass:
                 self.dagster.stop_schedule(schedule.state_id)
 
 
+def _undeployed(workflows: list[StoredResource], status: Status, reason: str) -> Outcome:
+    statuses = {w.key: (status, reason) for w in workflows}
+    return Outcome(statuses, failed={w.key: reason for w in workflows})
+
+
+def _load(dagster: DagsterGraphQL, expected: set[tuple[str, str]], reload: bool) -> LocationState:
+    if not reload:
+        return dagster.location_state()
+    _retire(dagster, expected)
+    dagster.reload_location()
+    return _settled(dagster, expected)
+
+
 def _decide(
     dagster: DagsterGraphQL,
     workflows: list[StoredResource],
-    changed: Collection[ResourceKey],
+    runs: Mapping[ResourceKey, OutboxEntry],
     now: datetime,
+    reload: bool,
+    claim: Callable[[OutboxEntry], bool],
 ) -> Outcome:
     expected = {(w.workspace or "", w.name) for w in workflows}
     try:
-        _retire(dagster, expected)
-        dagster.reload_location()
-        state = _settled(dagster, expected)
+        state = _load(dagster, expected, reload)
     except DagsterGraphQLError as exc:
         reason = _reason(f"not deployed yet: reloading the Dagster code location failed: {exc}")
-        return Outcome({w.key: ("pending", reason) for w in workflows})
+        return _undeployed(workflows, "pending", reason)
     if state.load_status == "LOADING":
         reason = f"not deployed yet: the Dagster code location '{state.name}' is still loading"
-        return Outcome({w.key: ("pending", reason) for w in workflows})
+        return _undeployed(workflows, "pending", reason)
     if state.error is not None:
         reason = _reason(f"the Dagster code location '{state.name}' failed to load: {state.error}")
-        return Outcome({w.key: ("error", reason) for w in workflows}, state.error)
-    done = _Pass(dagster, state, now)
-    statuses = {w.key: done.workflow(w, w.key in changed) for w in workflows}
-    return Outcome(statuses, None, done.launched, done.terminated)
+        outcome = _undeployed(workflows, "error", reason)
+        return Outcome(outcome.statuses, state.error, failed=outcome.failed, reloaded=reload)
+    done = _Pass(dagster, state, now, claim)
+    statuses = {w.key: done.workflow(w, runs.get(w.key)) for w in workflows}
+    return Outcome(
+        statuses,
+        None,
+        done.launched,
+        done.terminated,
+        failed=done.failed,
+        reloaded=reload,
+        loaded=True,
+    )
 
 
 def _target(url: str | None, location: str | None) -> tuple[str, str] | None:
@@ -272,20 +331,61 @@ def reconcile(
     *,
     changed: Collection[ResourceKey] = (),
     now: datetime | None = None,
+    force_reload: bool = False,
 ) -> Outcome | None:
     """Reconcile every live workflow with the webserver at ``url`` (default: the env).
 
-    ``changed`` holds the Resources the triggering apply created or updated: those of them
-    that are workflows without a schedule are started. ``None`` when no webserver is
-    configured (nothing is done). Only statuses that change are written, so ``updated_at``
-    keeps meaning "last changed".
+    What runs once is what the run outbox holds (the applies record it); ``changed``, the
+    Resources the triggering change created or updated, is only logged. The location is
+    reloaded only when its inputs changed since this process last loaded it, or with
+    ``force_reload``. ``None`` when no webserver is configured (nothing is done). Only
+    statuses that change are written, so ``updated_at`` keeps meaning "last changed".
     """
     target = _target(url, location)
     if target is None:
         return None
+    if changed:
+        log.debug("reconciling after a change of %s", ", ".join(map(str, changed)))
+    with _RECONCILING:
+        return _reconcile(store, target, force_reload, now or datetime.now(UTC))
+
+
+def _reconcile(store: Store, target: tuple[str, str], force_reload: bool, now: datetime) -> Outcome:
     workflows = store.list(kind="workflow")
+    runs = {entry.key: entry for entry in store.outbox()}
+    fingerprint = compile_fingerprint(store)
+    cache = (*target, store.engine.url.render_as_string(hide_password=True))
+    loaded = _LOADED.get(cache) == fingerprint and not force_reload
+    if loaded and not runs and all(w.status == "active" for w in workflows):
+        return Outcome({w.key: (w.status, w.status_reason) for w in workflows}, loaded=True)
     with DagsterGraphQL(target[0], location=target[1]) as dagster:
-        outcome = _decide(dagster, workflows, frozenset(changed), now or datetime.now(UTC))
+        outcome = _decide(
+            dagster,
+            workflows,
+            runs,
+            now,
+            reload=not loaded,
+            claim=lambda run: store.outbox_claim(run.key, run.revision, CLAIM_S),
+        )
+    _record(store, workflows, runs, outcome)
+    if outcome.loaded:
+        _LOADED[cache] = fingerprint
+    else:
+        _LOADED.pop(cache, None)
+    return outcome
+
+
+def compile_fingerprint(store: Store) -> str:
+    """A digest of what the code location compiles from (:data:`COMPILED_KINDS`)."""
+    return store.compile_fingerprint(COMPILED_KINDS)
+
+
+def _record(
+    store: Store,
+    workflows: list[StoredResource],
+    runs: Mapping[ResourceKey, OutboxEntry],
+    outcome: Outcome,
+) -> None:
     for workflow in workflows:
         status, reason = outcome.statuses[workflow.key]
         if (workflow.status, workflow.status_reason) == (status, reason):
@@ -295,8 +395,12 @@ def reconcile(
         except PorosError as exc:
             log.info("not recording the status of %s: %s", workflow.key, exc)
     for key, run_id in outcome.launched.items():
+        if not store.outbox_done(key, runs[key].revision):
+            log.info("%s changed again while its run was launched: it runs again", key)
         log.info("started %s once on apply: run %s", key, run_id)
-    return outcome
+    for key, reason in outcome.failed.items():
+        if key in runs:
+            store.outbox_failed(key, runs[key].revision, reason)
 
 
 def reconcile_after_change(store: Store, changed: Collection[ResourceKey] = ()) -> None:
@@ -306,6 +410,29 @@ def reconcile_after_change(store: Store, changed: Collection[ResourceKey] = ()) 
         reconcile(store, changed=changed)
     except Exception:
         log.exception("reconciliation with Dagster failed")
+
+
+def drain_outbox(store: Store) -> Outcome | None:
+    """Reconcile when runs wait in the outbox (an API server start after a crash, the
+    watch); ``None`` when none waits or no webserver is configured."""
+    if _target(None, None) is None or not store.outbox():
+        return None
+    return reconcile(store)
+
+
+def drain_outbox_in_background(store: Store) -> threading.Thread:
+    """Drain the outbox without delaying the API server's start (Dagster may still be
+    loading: the entries then wait for the next reconciliation)."""
+
+    def drain() -> None:
+        try:
+            drain_outbox(store)
+        except Exception:
+            log.exception("draining the run outbox failed")
+
+    thread = threading.Thread(target=drain, name="dataos-outbox-drain", daemon=True)
+    thread.start()
+    return thread
 
 
 def end_finished_workflows(
@@ -341,7 +468,8 @@ def end_finished_workflows(
 
 
 class EndOnWatch:
-    """A daemon thread ending workflows whose ``endOn`` passes while nothing is applied."""
+    """A daemon thread ending workflows whose ``endOn`` passes while nothing is applied, and
+    launching runs still waiting in the outbox."""
 
     def __init__(self, store: Store, interval: float = WATCH_INTERVAL_S) -> None:
         self.store = store
@@ -364,6 +492,10 @@ class EndOnWatch:
                 end_finished_workflows(self.store)
             except Exception:
                 log.exception("ending workflows past their endOn failed")
+            try:
+                drain_outbox(self.store)
+            except Exception:
+                log.exception("draining the run outbox failed")
 
 
 def start_end_on_watch(store: Store, interval: float = WATCH_INTERVAL_S) -> EndOnWatch | None:

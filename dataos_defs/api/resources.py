@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
 
 from dataos_defs.api.admission import Subject, admit
-from dataos_defs.api.authz import authorize, heimdall_of, may
+from dataos_defs.api.authz import Target, authorize, heimdall_of, visible
 from dataos_defs.api.deps import get_store
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity, current_identity
+from dataos_defs.api.limits import check_manifest_sizes
 from dataos_defs.api.reconcile import reconcile_after_change
 from dataos_defs.api.runtime import runtimes_of
 from dataos_defs.api.wire import (
@@ -57,7 +59,8 @@ def apply(
 ) -> ApplyResponse:
     """All or nothing: every manifest is validated, the caller must be allowed to create (or
     update) each one, references and policies are checked, then one transaction writes them.
-    Any problem returns 422 (403 when not allowed) and changes nothing."""
+    Any problem returns 422 (403 when not allowed, 413 when too large) and changes nothing."""
+    check_manifest_sizes(request, body.documents)
     parsed = parse_documents(_documents(body), body.workspace)
     _authorize_apply(request, store, identity, parsed, body.workspace)
     _check_policies(request, parsed)
@@ -175,15 +178,15 @@ def list_resources(
         items = store.list(kind=type, workspace=workspace, name=name)
         if type is None:
             items += [r for r in store.list(name=name) if r.workspace is None]
-    readable = [
-        r
-        for r in items
-        if may(request, identity, "read", resource_object(r.kind, r.name, r.workspace))
-    ]
+    readable = visible(request, identity, "read", items, _target)
     runtimes = runtimes_of([r for r in readable if r.kind == "workflow"])
     return ResourceList(
         items=[_out(item, runtime=runtimes.get((item.name, item.workspace))) for item in readable]
     )
+
+
+def _target(resource: StoredResource) -> Target:
+    return resource_object(resource.kind, resource.name, resource.workspace), ()
 
 
 def _require(store: Store, kind: str, name: str, workspace: str | None) -> StoredResource:
@@ -272,3 +275,40 @@ def delete_resource(
     heimdall_of(request).reload()
     reconcile_after_change(store)
     return DeleteOut(type=type, name=name, workspace=ws)
+
+
+class DeleteKey(BaseModel):
+    type: str
+    name: str
+    workspace: str | None = None
+
+
+class DeleteManyRequest(BaseModel):
+    resources: list[DeleteKey] = Field(min_length=1, max_length=10_000)
+    force: bool = False
+
+
+class DeleteManyOut(BaseModel):
+    deleted: list[DeleteOut]
+    """In the order deleted: dependents before what they depend on."""
+
+
+@router.post("/delete", response_model=DeleteManyOut, summary="Delete a set of Resources")
+def delete_resources(
+    body: DeleteManyRequest, request: Request, store: StoreDep, identity: IdentityDep
+) -> DeleteManyOut:
+    """All or nothing, in one transaction (``dataos-ctl delete -f``): each Resource must
+    exist and the caller must be allowed to delete it; refused as a whole (409) while a
+    live Resource outside the set depends on one of them, unless ``force``."""
+    keys = []
+    for entry in body.resources:
+        _check_type(entry.type)
+        key = ResourceKey(entry.type, entry.name, _workspace_for(entry.type, entry.workspace))
+        authorize(request, identity, "delete", resource_object(key.kind, key.name, key.workspace))
+        keys.append(key)
+    deleted = store.delete_many(keys, identity.user_id, force=body.force)
+    heimdall_of(request).reload()
+    reconcile_after_change(store)
+    return DeleteManyOut(
+        deleted=[DeleteOut(type=k.kind, name=k.name, workspace=k.workspace) for k in deleted]
+    )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from dataos_defs.api.authz import authorize, heimdall_of, may
+from dataos_defs.api.authz import authorize, heimdall_of, visible
 from dataos_defs.api.identity import Identity, current_identity, get_identities
 from dataos_defs.api.wire import (
     ApiKeyIn,
@@ -85,7 +85,7 @@ def whoami(request: Request, identities: IdentitiesDep, identity: IdentityDep) -
 def list_users(request: Request, identities: IdentitiesDep, identity: IdentityDep) -> UserList:
     """The users the caller may read."""
     users = identities.list_users()
-    readable = [u for u in users if may(request, identity, "read", *_object(identity, u.id, None))]
+    readable = visible(request, identity, "read", users, lambda u: _object(identity, u.id, None))
     return UserList(items=[_user(u) for u in readable])
 
 

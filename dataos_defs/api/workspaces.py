@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
 
-from dataos_defs.api.authz import authorize, heimdall_of, may
+from dataos_defs.api.authz import authorize, heimdall_of, visible
 from dataos_defs.api.deps import get_store
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity, current_identity
@@ -34,13 +34,10 @@ def _out(workspace: Workspace) -> WorkspaceOut:
 @router.get("", response_model=WorkspaceList)
 def list_workspaces(request: Request, store: StoreDep, identity: IdentityDep) -> WorkspaceList:
     """The workspaces the caller may read."""
-    return WorkspaceList(
-        items=[
-            _out(w)
-            for w in store.list_workspaces()
-            if may(request, identity, "read", workspace_object(w.name))
-        ]
+    shown = visible(
+        request, identity, "read", store.list_workspaces(), lambda w: (workspace_object(w.name), ())
     )
+    return WorkspaceList(items=[_out(w) for w in shown])
 
 
 @router.post("", response_model=WorkspaceOut, status_code=status.HTTP_201_CREATED)

@@ -22,18 +22,16 @@ def lint(
     if output not in ("text", "json"):
         fail(f"unknown output format '{output}'", "one of: text, json")
     from dataos_defs.manifest.dereference import dereference
-    from dataos_defs.manifest.errors import Issue, ManifestError
-    from dataos_defs.manifest.loader import load_documents
+    from dataos_defs.manifest.errors import ManifestError
+    from dataos_defs.manifest.loader import collect_documents
     from dataos_defs.manifest.validate import parse_documents
 
-    issues: list[Issue] = []
-    count = 0
+    documents, issues = collect_documents(
+        files, recursive=recursive, interpolation=not disable_interpolation
+    )
+    count = len(documents)
+    issues.extend(dereference(documents))
     try:
-        documents = load_documents(
-            files, recursive=recursive, interpolation=not disable_interpolation
-        )
-        count = len(documents)
-        issues.extend(dereference(documents))
         parse_documents(documents)
     except ManifestError as exc:
         issues.extend(exc.issues)

@@ -5,7 +5,8 @@ text itself, which may carry personal data in literals; the rewritten SQL the en
 which is what governance reviews need), which data policies applied per dataset, how many
 rows were returned, how long it took and the outcome (``ok``, ``refused``, ``denied``,
 ``failed``) with the message the caller saw. Written asynchronously to
-``<DATAOS_HOME>/gateway/queries.jsonl``.
+``<DATAOS_HOME>/gateway/queries.jsonl``, rotated by size and by day into
+``<DATAOS_HOME>/gateway/archive/`` (gzip, kept N files and D days: rotating_log.py).
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from pathlib import Path
 from typing import Literal
 
 from dataos_defs.heimdall.decision_log import JsonLinesLog
+from dataos_defs.heimdall.log_reading import Entry, Query
+from dataos_defs.heimdall.rotating_log import Clock, Retention, utc_now
 
 AUDIT_FILE = Path("gateway") / "queries.jsonl"
+AUDIT_ARCHIVE = Path("gateway") / "archive"
 Outcome = Literal["ok", "refused", "denied", "failed"]
 
 
@@ -55,9 +59,13 @@ def now() -> str:
 class QueryAudit(JsonLinesLog):
     """Append-only, asynchronous; ``read`` filters by user and keeps the newest."""
 
-    def __init__(self, home: Path) -> None:
-        super().__init__(home / AUDIT_FILE, thread_name="gateway-audit")
+    def __init__(
+        self, home: Path, retention: Retention | None = None, clock: Clock = utc_now
+    ) -> None:
+        super().__init__(home / AUDIT_FILE, home / AUDIT_ARCHIVE, "gateway-audit", retention, clock)
 
-    def read(self, user: str | None = None, limit: int = 100) -> list[dict[str, object]]:
-        found = [e for e in self.entries() if user is None or e.get("user") == user]
-        return found[-limit:]
+    def read(self, user: str | None = None, limit: int = 100) -> list[Entry]:
+        if user is None:
+            return self.newest(Query(limit))
+        needle = json.dumps(user).encode()
+        return self.newest(Query(limit, None, (needle,), lambda e: e.get("user") == user))

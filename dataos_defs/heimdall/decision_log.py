@@ -7,6 +7,10 @@ written (subject, its tags, predicate, object, outcome, deciding policy, reason,
 latency); the credential that authenticated the subject never reaches this module. When
 the queue is full the oldest pending entries are dropped and counted, rather than
 blocking requests; ``dropped`` says how many.
+
+The file rotates by size and by day into ``<DATAOS_HOME>/logs/decisions/`` (gzip, kept N
+files and D days: rotating_log.py), and ``read`` goes back only as far as it is asked.
+A filtered list is one record (``shown`` and ``hidden`` items) rather than one per item.
 """
 
 from __future__ import annotations
@@ -16,13 +20,17 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from dataos_defs.heimdall.log_reading import Entry, Query, newest
+from dataos_defs.heimdall.rotating_log import Clock, Retention, RotatingFile, utc_now
+
 DECISION_LOG_FILE = "decisions.jsonl"
+DECISION_ARCHIVE = Path("logs") / "decisions"
+"""Where rotated decision files go, relative to the live file's folder (DATAOS_HOME)."""
 _QUEUE_SIZE = 100_000
 _BATCH = 1_000
 
@@ -40,9 +48,15 @@ class DecisionRecord:
     reason: str
     latency_ms: float
     source: str = "heimdall"
+    shown: int | None = None
+    hidden: int | None = None
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
+        fields = asdict(self)
+        for counted in ("shown", "hidden"):
+            if fields[counted] is None:
+                del fields[counted]
+        return json.dumps(fields, separators=(",", ":"))
 
 
 def new_record(
@@ -55,6 +69,9 @@ def new_record(
     reason: str,
     latency_ms: float,
     source: str = "heimdall",
+    *,
+    shown: int | None = None,
+    hidden: int | None = None,
 ) -> DecisionRecord:
     return DecisionRecord(
         decision_id=uuid.uuid4().hex,
@@ -68,6 +85,8 @@ def new_record(
         reason=reason,
         latency_ms=round(latency_ms, 3),
         source=source,
+        shown=shown,
+        hidden=hidden,
     )
 
 
@@ -76,11 +95,18 @@ class Record(Protocol):
 
 
 class JsonLinesLog:
-    """Asynchronous, append-only JSON-lines log (the decision log, the gateway's audit)."""
+    """Asynchronous, append-only, rotated JSON-lines log (the decision log, the audit)."""
 
-    def __init__(self, path: Path, thread_name: str = "decision-log") -> None:
+    def __init__(
+        self,
+        path: Path,
+        archive_dir: Path,
+        thread_name: str = "decision-log",
+        retention: Retention | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
         self.path = path
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = RotatingFile(path, archive_dir, retention, clock)
         self._queue: queue.Queue[Record | None] = queue.Queue(_QUEUE_SIZE)
         self._lock = threading.Lock()
         self.dropped = 0
@@ -104,6 +130,7 @@ class JsonLinesLog:
         self.flush()
         self._queue.put(None)
         self._writer.join(timeout=5)
+        self.file.close()
 
     def _run(self) -> None:
         while True:
@@ -116,38 +143,41 @@ class JsonLinesLog:
                     break
             records = [r for r in batch if r is not None]
             if records:
-                with self.path.open("a", encoding="utf-8") as out:
-                    out.write("".join(r.to_json() + "\n" for r in records))
+                self.file.append("".join(r.to_json() + "\n" for r in records).encode())
             for _ in batch:
                 self._queue.task_done()
             if len(records) < len(batch):
                 return
 
-    def entries(self) -> Iterator[dict[str, object]]:
-        """Every entry written so far, oldest first."""
+    def newest(self, query: Query) -> list[Entry]:
+        """The newest ``query.limit`` matching entries, across rotated files, oldest first."""
         self.flush()
-        if not self.path.exists():
-            return
-        with self.path.open(encoding="utf-8") as lines:
-            for line in lines:
-                if line.strip():
-                    yield json.loads(line)
+        return newest(self.path, self.file.archives, query)
 
 
 class DecisionLog(JsonLinesLog):
     """Every access decision Heimdall makes."""
 
+    def __init__(
+        self,
+        path: Path,
+        archive_dir: Path | None = None,
+        retention: Retention | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        folder = archive_dir or path.parent / DECISION_ARCHIVE
+        super().__init__(path, folder, "decision-log", retention, clock)
+
     def read(
         self, since: datetime | None = None, subject: str | None = None, limit: int = 1000
-    ) -> list[dict[str, object]]:
+    ) -> list[Entry]:
         """The newest ``limit`` decisions matching the filters, oldest first."""
-        matching: list[dict[str, object]] = []
-        for entry in self.entries():
-            tags = entry.get("subject_tags")
-            names = {entry.get("subject"), *(tags if isinstance(tags, list) else [])}
-            if subject and subject not in names:
-                continue
-            if since and datetime.fromisoformat(str(entry["time"])) < since:
-                continue
-            matching.append(entry)
-        return matching[-limit:]
+        if not subject:
+            return self.newest(Query(limit, since))
+        needle = json.dumps(subject).encode()
+        return self.newest(Query(limit, since, (needle,), lambda e: _about(e, subject)))
+
+
+def _about(entry: Entry, subject: str) -> bool:
+    tags = entry.get("subject_tags")
+    return entry.get("subject") == subject or (isinstance(tags, list) and subject in tags)

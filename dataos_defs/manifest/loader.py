@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from dataos_defs.manifest.compose import LimitExceeded, Limits, compose_all
 from dataos_defs.manifest.errors import Issue, ManifestError, format_path
 from dataos_defs.manifest.source import KeyPath, SourceMap
 
@@ -28,6 +30,8 @@ _VARIABLE = re.compile(
     r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
 )
 YAML_SUFFIXES = (".yaml", ".yml")
+STDIN = "-"
+STDIN_NAME = "<stdin>"
 _INTEGER = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
 _FLOAT = re.compile(r"^[-+]?[0-9]*\.[0-9]+$")
 
@@ -76,9 +80,10 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
+        merges = []
         for key_node, value_node in node.value:
             if key_node.tag == _TAG + "merge":
-                self._merge(result, value_node, path)
+                merges.append(value_node)
                 continue
             key = self._scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str | int | float | bool) or key is None:
@@ -99,17 +104,26 @@ class _Builder:
                 continue
             self.source.positions[child_path] = _position(key_node)
             result[key] = self.build(value_node, child_path)
+        for merge in merges:
+            self._merge(result, merge, path)
         return result
 
     def _merge(self, result: dict[Any, Any], node: yaml.Node, path: KeyPath) -> None:
+        """Add the keys of ``<<`` mappings that the mapping does not set itself, wherever the
+        merge stands, with the positions of the merged values (in the anchor's lines)."""
         sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
         for source in sources:
-            merged = self.build(source, path)
+            scratch = _Builder(SourceMap(self.source.file, {}), self.issues)
+            merged = scratch.build(source, path)
             if not isinstance(merged, dict):
                 self.issues.append(self._issue(source, path, "a '<<' merge needs a mapping"))
                 continue
-            for key, value in merged.items():
-                result.setdefault(key, value)
+            added = {key for key in merged if key not in result}
+            for key in added:
+                result[key] = merged[key]
+            for where, position in scratch.source.positions.items():
+                if len(where) > len(path) and where[len(path)] in added:
+                    self.source.positions.setdefault(where, position)
 
     def _issue(
         self, node: yaml.Node, path: KeyPath, message: str, hint: str | None = None
@@ -122,17 +136,22 @@ def _position(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def parse_yaml(text: str, file: str) -> tuple[list[Document], list[Issue]]:
-    """Every document of ``text`` with positions; syntax errors become issues."""
+def parse_yaml(
+    text: str, file: str, limits: Limits = Limits()
+) -> tuple[list[Document], list[Issue]]:
+    """Every document of ``text`` with positions; syntax errors and documents over
+    ``limits`` (nesting, values once aliases are expanded) become issues."""
     documents: list[Document] = []
     issues: list[Issue] = []
     try:
-        for index, node in enumerate(yaml.compose_all(text, Loader=_Loader)):
+        for index, node in enumerate(compose_all(text, _Loader, limits)):
             if node is None:
                 continue
             source = SourceMap(file, {(): _position(node)})
             data = _Builder(source, issues).build(node, ())
             documents.append(Document(file, index, data, source))
+    except LimitExceeded as exc:
+        issues.append(Issue(file, exc.line, exc.column, exc.path, exc.message, exc.hint))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -212,23 +231,61 @@ def _typed(text: str) -> Any:
 
 
 def manifest_files(paths: Iterable[str | Path], recursive: bool) -> tuple[list[Path], list[Issue]]:
-    """Expand files and directories (sub-directories only with ``recursive``) to YAML files."""
+    """Expand files and directories (sub-directories only with ``recursive``) to YAML files.
+
+    ``-`` stands for standard input; pipes such as ``/dev/stdin`` are read like files."""
     files: list[Path] = []
     issues: list[Issue] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        if str(raw) == STDIN:
+            files.append(path)
+        elif path.is_dir():
             pattern: Iterator[Path] = path.rglob("*") if recursive else path.glob("*")
             found = sorted(p for p in pattern if p.is_file() and p.suffix in YAML_SUFFIXES)
             if not found:
                 hint = "pass -R to include sub-directories" if not recursive else None
                 issues.append(Issue(str(path), 1, 1, "", "no .yaml or .yml files found", hint))
             files.extend(found)
-        elif path.is_file():
+        elif path.exists():
             files.append(path)
         else:
             issues.append(Issue(str(path), 1, 1, "", "no such file or directory", None))
     return files, issues
+
+
+def _read(file: Path) -> tuple[str, str]:
+    """The name issues give ``file`` and its text."""
+    if str(file) == STDIN:
+        return STDIN_NAME, sys.stdin.read()
+    return str(file), file.read_text(encoding="utf-8")
+
+
+def collect_documents(
+    paths: Iterable[str | Path],
+    *,
+    recursive: bool = False,
+    interpolation: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> tuple[list[Document], list[Issue]]:
+    """The documents of every file under ``paths`` that loads cleanly, and the issues of
+    those that do not: one broken file does not hide the problems of the others."""
+    files, issues = manifest_files(paths, recursive)
+    variables = os.environ if env is None else env
+    documents: list[Document] = []
+    for file in files:
+        try:
+            name, text = _read(file)
+        except (OSError, UnicodeDecodeError) as exc:
+            issues.append(Issue(str(file), 1, 1, "", f"cannot read file: {exc}", None))
+            continue
+        found, problems = parse_yaml(text, name)
+        if not problems and interpolation:
+            problems = interpolate(found, variables)
+        issues.extend(problems)
+        if not problems:
+            documents.extend(found)
+    return documents, issues
 
 
 def load_documents(
@@ -239,19 +296,9 @@ def load_documents(
     env: Mapping[str, str] | None = None,
 ) -> list[Document]:
     """All documents under ``paths``; raises :class:`ManifestError` with every issue found."""
-    files, issues = manifest_files(paths, recursive)
-    documents: list[Document] = []
-    for file in files:
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            issues.append(Issue(str(file), 1, 1, "", f"cannot read file: {exc}", None))
-            continue
-        found, problems = parse_yaml(text, str(file))
-        documents.extend(found)
-        issues.extend(problems)
-    if interpolation:
-        issues.extend(interpolate(documents, os.environ if env is None else env))
+    documents, issues = collect_documents(
+        paths, recursive=recursive, interpolation=interpolation, env=env
+    )
     if issues:
         raise ManifestError(issues)
     return documents

@@ -7,17 +7,18 @@ transaction; writes are serialized (see ``db``); revisions are append-only.
 from __future__ import annotations
 
 import builtins
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, cast
 
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
+from dataos_defs.poros import outbox, workspaces, writes
 from dataos_defs.poros import queries as q
-from dataos_defs.poros import workspaces, writes
 from dataos_defs.poros.db import make_engine, upgrade, writer
 from dataos_defs.poros.errors import (
     DependentsExist,
@@ -133,6 +134,7 @@ class Store:
                     insert(RevisionRow), [self._revision(*c, actor, at) for c in changed]
                 )
                 writes.replace_links(session, [(item, row) for item, row, _ in changed])
+                writes.record_runs(session, [(item, row) for item, row, _ in changed], at)
         return results
 
     def _revision(
@@ -219,6 +221,69 @@ class Store:
             if dependents and not force:
                 raise DependentsExist(key, dependents)
             return writes.delete_rows(session, [row], actor)[0]
+
+    def delete_many(
+        self, keys: Sequence[ResourceKey], actor: str, *, force: bool = False
+    ) -> builtins.list[ResourceKey]:
+        """Delete every Resource of ``keys`` in one transaction, dependents first; the keys
+        in the order deleted. Refused as a whole when one is missing, or (unless ``force``)
+        when a live Resource outside ``keys`` depends on one of them."""
+        if len(set(keys)) != len(keys):
+            raise InvalidRequest("the same Resource appears twice in one delete")
+        with self.writing() as session:
+            rows = q.rows_by_key(session, builtins.list(keys))
+            for key in keys:
+                if key not in rows or rows[key].status == "deleted":
+                    raise ResourceNotFound(key)
+            targets = set(keys)
+            for key in keys:
+                outside = [d for d in q.dependents(session, key, rows[key].id) if d not in targets]
+                if outside and not force:
+                    raise DependentsExist(key, outside)
+            order = writes.dependents_first(session, [rows[k] for k in keys])
+            writes.delete_rows(session, order, actor)
+            return [q.key_of(row) for row in order]
+
+    def compile_fingerprint(self, kinds: Iterable[str]) -> str:
+        """A digest of the Resources of ``kinds`` and their revisions, deleted ones included:
+        it changes whenever any of them is applied with a change or deleted, and never comes
+        back to an earlier value (revisions only grow)."""
+        query = (
+            select(
+                ResourceRow.kind,
+                ResourceRow.workspace_key,
+                ResourceRow.name,
+                ResourceRow.current_revision,
+            )
+            .where(ResourceRow.kind.in_(sorted(set(kinds))))
+            .order_by(ResourceRow.kind, ResourceRow.workspace_key, ResourceRow.name)
+        )
+        digest = hashlib.sha256()
+        with self.reading() as session:
+            for row in session.execute(query):
+                digest.update(repr(tuple(row)).encode())
+        return digest.hexdigest()
+
+    # -- the run outbox --------------------------------------------------------------------
+
+    def outbox(self) -> builtins.list[outbox.OutboxEntry]:
+        """Workflows waiting to run once (see :mod:`dataos_defs.poros.outbox`)."""
+        with self.reading() as session:
+            return outbox.pending(session)
+
+    def outbox_claim(self, key: ResourceKey, revision: int, seconds: float) -> bool:
+        """Claim the entry for ``seconds`` to launch its run; False when another holds it."""
+        at = q.now()
+        with self.writing() as session:
+            return outbox.claim(session, key, revision, at, at + timedelta(seconds=seconds))
+
+    def outbox_done(self, key: ResourceKey, revision: int) -> bool:
+        with self.writing() as session:
+            return outbox.done(session, key, revision)
+
+    def outbox_failed(self, key: ResourceKey, revision: int, reason: str) -> None:
+        with self.writing() as session:
+            outbox.failed(session, key, revision, reason, q.now())
 
     def change_marker(self) -> tuple[Any, ...]:
         """A value that changes whenever Resources, workspaces or users' tags do: lets every

@@ -205,3 +205,22 @@ class ColumnTagRow(Base):
     derived_from: Mapped[list[str]]
     written_by: Mapped[str] = mapped_column(String(1024))
     updated_at: Mapped[datetime]
+
+
+class RunOutboxRow(Base):
+    """The intent to run a workflow once, recorded in the transaction of the apply that
+    created or changed it: drained by reconciliation, removed once Dagster accepted the
+    launch, so a crash between the apply and Dagster loses no run."""
+
+    __tablename__ = "run_outbox"
+
+    resource_id: Mapped[int] = mapped_column(
+        ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True
+    )
+    revision: Mapped[int]
+    created_at: Mapped[datetime]
+    attempts: Mapped[int]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[datetime | None]
+    claimed_until: Mapped[datetime | None]
+    """Set by the process launching the run: no other one launches it meanwhile."""

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from dataos_defs.manifest.source import KeyPath
-from dataos_defs.poros.errors import InsecureKeyFile, VaultError
+from dataos_defs.poros.errors import InsecureKeyFile, InvalidRequest, VaultError
 from dataos_defs.poros.settings import SECRET_KEY_ENV, Settings
 
 REDACTED = "<redacted>"
@@ -77,9 +77,26 @@ class Vault:
 
 
 def canonical_json(value: Any) -> bytes:
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode()
+    try:
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode()
+    except RecursionError:
+        raise _too_deep() from None
+
+
+def _copy(manifest: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return copy.deepcopy(manifest)
+    except RecursionError:
+        raise _too_deep() from None
+
+
+def _too_deep() -> InvalidRequest:
+    """Input limits keep manifests far shallower; this guards callers that bypass them."""
+    return InvalidRequest(
+        "the manifest nests too deeply to be stored", "flatten it; manifests rarely need 20 levels"
+    )
 
 
 def load_or_create_key(path: Path) -> bytes:
@@ -122,7 +139,7 @@ def redact(
     """A copy of ``manifest`` with the values at ``paths`` replaced by ``REDACTED``, and
     those values. Paths that are absent are skipped; a path inside an already redacted
     value is covered by it."""
-    redacted = copy.deepcopy(manifest)
+    redacted = _copy(manifest)
     secrets: list[tuple[KeyPath, Any]] = []
     for path in sorted(set(paths), key=len):
         if not path:
@@ -137,7 +154,7 @@ def redact(
 
 
 def restore(manifest: dict[str, Any], secrets: list[tuple[KeyPath, Any]]) -> dict[str, Any]:
-    restored = copy.deepcopy(manifest)
+    restored = _copy(manifest)
     for path, value in secrets:
         parent = _walk(restored, path[:-1])
         if _has(parent, path[-1]):

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from dataos_defs.poros import outbox
 from dataos_defs.poros import queries as q
 from dataos_defs.poros.errors import WriterConflict
-from dataos_defs.poros.records import ApplyItem, Revision
+from dataos_defs.poros.records import ApplyItem, ResourceKey, Revision
 from dataos_defs.poros.tables import DatasetWriterRow, ReferenceRow, ResourceRow, RevisionRow
 
 
@@ -82,6 +83,39 @@ def replace_links(session: Session, changed: Sequence[tuple[ApplyItem, ResourceR
         )
 
 
+def record_runs(
+    session: Session, changed: Sequence[tuple[ApplyItem, ResourceRow]], at: datetime
+) -> None:
+    """Workflows without a schedule that were created or changed run once: record that in
+    the apply's transaction (the outbox); one that gained a schedule no longer waits."""
+    workflows = [(item, row) for item, row in changed if item.key.kind == "workflow"]
+    once = [row for item, row in workflows if outbox.runs_once(item.manifest)]
+    outbox.enqueue(session, once, at)
+    outbox.drop(session, [row.id for _, row in workflows if row not in once])
+
+
+def dependents_first(session: Session, rows: Sequence[ResourceRow]) -> list[ResourceRow]:
+    """``rows`` ordered so that each comes before every one of them it references (reverse
+    dependency order, as a delete goes); ties keep the given order."""
+    by_key = {q.key_of(row): row for row in rows}
+    ids = {row.id: row for row in rows}
+    needs: dict[int, set[int]] = {row.id: set() for row in rows}
+    for part in q.chunks(list(ids)):
+        query = select(ReferenceRow).where(ReferenceRow.from_resource_id.in_(part))
+        for ref in session.scalars(query):
+            target = by_key.get(ResourceKey(ref.to_kind, ref.to_name, ref.to_workspace_key or None))
+            if target is not None and target.id != ref.from_resource_id:
+                needs[target.id].add(ref.from_resource_id)
+    order: list[ResourceRow] = []
+    placed: set[int] = set()
+    while len(order) < len(rows):
+        ready = [r for r in rows if r.id not in placed and needs[r.id] <= placed]
+        for row in ready or [next(r for r in rows if r.id not in placed)]:
+            order.append(row)
+            placed.add(row.id)
+    return order
+
+
 def delete_rows(session: Session, rows: Sequence[ResourceRow], actor: str) -> list[Revision]:
     """Mark ``rows`` deleted, record a ``deleted`` revision for each, drop their links."""
     if not rows:
@@ -109,5 +143,6 @@ def delete_rows(session: Session, rows: Sequence[ResourceRow], actor: str) -> li
         )
     session.add_all(records)
     unlink(session, [row.id for row in rows])
+    outbox.drop(session, [row.id for row in rows])
     session.flush()
     return [q.to_revision(r) for r in records]

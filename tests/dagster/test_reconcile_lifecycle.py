@@ -126,14 +126,18 @@ def test_a_run_that_cannot_be_launched_makes_the_workflow_error_with_the_reason(
     assert "run launcher refused" in found.status_reason
 
 
-def test_without_changed_keys_nothing_is_launched(
+def test_the_run_asked_by_an_apply_is_launched_by_whichever_reconciliation_comes_next(
     store: Store, dagster: tuple[DagsterStandIn, str]
 ) -> None:
+    """The outbox, not the caller's ``changed`` keys, says what runs: once, and only once."""
     stand_in, url = dagster
     apply(store, ONCE.format(description="first"))
     outcome = reconcile(store, url)
     assert outcome is not None and outcome.statuses[ONCE_KEY] == ("active", None)
-    assert stand_in.launched() == []
+    assert [r.job for r in stand_in.launched()] == [ONCE_JOB]
+    assert store.outbox() == []
+    assert reconcile(store, url, changed=[ONCE_KEY]) is not None
+    assert len(stand_in.launched()) == 1
 
 
 def test_end_on_is_read_like_the_compiled_schedule() -> None:
