@@ -171,8 +171,9 @@ def _route(home: Path, url: str) -> list[float]:
 
     os.environ["DAGSTER_WEBSERVER_URL"] = url
     quiet = contextlib.redirect_stderr(io.StringIO())  # the bootstrap key of a throw-away home
+    store_url = f"sqlite:///{home / 'poros.db'}"
     try:
-        with quiet, TestClient(create_app(home=home)) as client:
+        with quiet, TestClient(create_app(store_url, home=home)) as client:
             credentials = read_credentials(credentials_path(home))
             assert credentials is not None
             headers = {"Authorization": f"Bearer {credentials.api_key}"}

@@ -336,7 +336,8 @@ def reconcile(
     """Reconcile every live workflow with the webserver at ``url`` (default: the env).
 
     What runs once is what the run outbox holds (the applies record it); ``changed``, the
-    Resources the triggering change created or updated, is only logged. The location is
+    Resources the triggering change created or updated, decides only whether Dagster may be
+    skipped (a change of no workflow, with the location loaded and nothing due). The location is
     reloaded only when its inputs changed since this process last loaded it, or with
     ``force_reload``. ``None`` when no webserver is configured (nothing is done). Only
     statuses that change are written, so ``updated_at`` keeps meaning "last changed".
@@ -346,17 +347,23 @@ def reconcile(
         return None
     if changed:
         log.debug("reconciling after a change of %s", ", ".join(map(str, changed)))
+    # Only a change that touches no workflow may skip Dagster when nothing else is due; an
+    # apply that changed nothing (a re-apply) or the periodic watch still converges the
+    # schedules' states with the store (e.g. turns a stopped schedule back on).
+    may_skip = bool(changed) and not any(key.kind == "workflow" for key in changed)
     with _RECONCILING:
-        return _reconcile(store, target, force_reload, now or datetime.now(UTC))
+        return _reconcile(store, target, force_reload, now or datetime.now(UTC), may_skip)
 
 
-def _reconcile(store: Store, target: tuple[str, str], force_reload: bool, now: datetime) -> Outcome:
+def _reconcile(
+    store: Store, target: tuple[str, str], force_reload: bool, now: datetime, may_skip: bool
+) -> Outcome:
     workflows = store.list(kind="workflow")
     runs = {entry.key: entry for entry in store.outbox()}
     fingerprint = compile_fingerprint(store)
     cache = (*target, store.engine.url.render_as_string(hide_password=True))
     loaded = _LOADED.get(cache) == fingerprint and not force_reload
-    if loaded and not runs and all(w.status == "active" for w in workflows):
+    if may_skip and loaded and not runs and all(w.status == "active" for w in workflows):
         return Outcome({w.key: (w.status, w.status_reason) for w in workflows}, loaded=True)
     with DagsterGraphQL(target[0], location=target[1]) as dagster:
         outcome = _decide(

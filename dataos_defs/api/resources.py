@@ -273,7 +273,7 @@ def delete_resource(
     _require(store, type, name, workspace)
     store.delete(type, name, ws, identity.user_id, force=force)
     heimdall_of(request).reload()
-    reconcile_after_change(store)
+    reconcile_after_change(store, [ResourceKey(type, name, ws)])
     return DeleteOut(type=type, name=name, workspace=ws)
 
 
@@ -308,7 +308,7 @@ def delete_resources(
         keys.append(key)
     deleted = store.delete_many(keys, identity.user_id, force=body.force)
     heimdall_of(request).reload()
-    reconcile_after_change(store)
+    reconcile_after_change(store, keys)
     return DeleteManyOut(
         deleted=[DeleteOut(type=k.kind, name=k.name, workspace=k.workspace) for k in deleted]
     )

@@ -70,13 +70,17 @@ def test_a_change_the_compiler_does_not_read_reloads_nothing(
 
     apply(store, SECRET.format(value="a"))
     calls = len(stand_in.calls)
-    skipped = reconcile(store, url)
+    secret = ResourceKey("instance-secret", "token", None)
+    skipped = reconcile(store, url, changed=[secret])
     assert skipped is not None and not skipped.reloaded
     assert skipped.statuses == {ONCE_KEY: ("active", None)}
     assert len(stand_in.calls) == calls, "a secret made reconciliation ask Dagster"
     store.delete("instance-secret", "token", None, "tester")
-    assert reconcile(store, url) is not None
+    assert reconcile(store, url, changed=[secret]) is not None
     assert len(stand_in.calls) == calls
+    converged = reconcile(store, url)
+    assert converged is not None and not converged.reloaded
+    assert len(stand_in.calls) > calls, "a reconcile of no change must converge schedules"
 
     forced = reconcile(store, url, force_reload=True)
     assert forced is not None and forced.reloaded and reloads(stand_in) == 2

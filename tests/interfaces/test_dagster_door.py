@@ -742,7 +742,8 @@ def test_make_up_keeps_dagster_on_loopback_behind_the_door() -> None:
     assert '-h 127.0.0.1 -p "$internal_port"' in writable, writable
     for flag in ("--path-prefix /dagster", "-h 127.0.0.1", '-p "$ui_port"'):
         assert flag in read_only, (flag, read_only)
-    [code] = [line for line in started if ".venv/bin/dagster code-server start " in line]
+    assert "code_server=(.venv/bin/dagster code-server start)" in up
+    [code] = [line for line in started if '"${code_server[@]}"' in line]
     assert '--socket "$socket"' in code and " -p " not in code and "--port" not in code
     assert not any(" dev " in line for line in started)
     assert 'dagster_url="http://127.0.0.1:$internal_port"' in up
