@@ -205,9 +205,9 @@ class PolicyDecisionPoint:
                     self._cache.move_to_end(request)
                     self.hits += 1
                 answers.append(cached)
-        missing = [i for i, found in enumerate(answers) if found is None]
-        if missing:
+            missing = [i for i, found in enumerate(answers) if found is None]
             self.misses += len(missing)
+        if missing:
             fresh = self._evaluate_many([requests[i] for i in missing])
             with self._lock:
                 keep = generation == self._generation and self.cache_size > 0

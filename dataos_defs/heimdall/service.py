@@ -201,14 +201,7 @@ class Heimdall:
         and row filters for Trino), user tags by user id, column tags (declared on depots
         until Metis holds them)."""
         marker = self.store.change_marker()
-        identities = {u.id: u.tags for u in Identities(self.store).list_users()}
-        document = trino_document(
-            self.stored_policies(),
-            identities=identities,
-            column_tags=self.column_tags(),
-            impersonators=gateway_principals(),
-        )
-        self.pdp.set_data({**self.extra_data, **document})
+        self.pdp.set_data(self._data_document())
         self._marker = marker
         self._checked_at = time.monotonic()
 
@@ -219,16 +212,23 @@ class Heimdall:
         follows the store, and leaves this instance's decisions untouched."""
         view = copy.copy(self)
         view.pdp = PolicyDecisionPoint(modules={**self.base_modules, **self.extra_modules})
-        identities = {u.id: u.tags for u in Identities(self.store).list_users()}
+        view.pdp.set_data(self._data_document(incoming))
+        view._frozen = True
+        return view
+
+    def _data_document(self, incoming: Sequence[Policy] = ()) -> dict[str, Any]:
+        """The data every decision reads: the policies in force (with ``incoming`` replacing
+        those of the same names), user tags, column tags, the Trino impersonators, and the
+        data written through the OPA API."""
         replaced = {p.name for p in incoming}
+        identities = {u.id: u.tags for u in Identities(self.store).list_users()}
         document = trino_document(
             [*self.stored_policies(replaced), *incoming],
             identities=identities,
             column_tags=self.column_tags(),
+            impersonators=gateway_principals(),
         )
-        view.pdp.set_data({**self.extra_data, **document})
-        view._frozen = True
-        return view
+        return {**self.extra_data, **document}
 
     def refresh(self) -> None:
         """Reload if another process changed the store (checked at most once a second)."""
