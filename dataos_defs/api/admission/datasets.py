@@ -10,21 +10,16 @@ what it reads, so a pipeline never produces data its identity could not see.
 
 from __future__ import annotations
 
-import re
-
-import sqlglot
-from sqlglot import exp
-
 from dataos_defs.api.admission.context import Admission, Subject
 from dataos_defs.api.admission.runas import RunAs
 from dataos_defs.manifest.errors import Issue
 from dataos_defs.manifest.source import KeyPath
 from dataos_defs.manifest.stacks import FlareSpec
 from dataos_defs.manifest.validate import ParsedResource
+from dataos_defs.stacks.flare.model import FlareError
+from dataos_defs.stacks.flare.sql import query_addresses
 
 READ, WRITE = "read", "write"
-QUERY_DIALECTS = ("spark", "trino", "duckdb")
-_PLACEHOLDER = re.compile(r"\$\|[^|]*\|")
 
 Wanted = tuple[str, str, KeyPath]
 """(predicate, dataset address, where the manifest names it)."""
@@ -60,26 +55,13 @@ def wanted_datasets(resource: ParsedResource) -> tuple[list[Wanted], list[Issue]
 
 
 def query_datasets(sql: str) -> list[str] | None:
-    """The addresses of the ``depot.collection.dataset`` names in ``sql`` (CTE names
-    excluded), or None when no dialect flare reads can parse it. Placeholders
-    (``$|key|``) are read as a literal."""
-    text = _PLACEHOLDER.sub("0", sql)
-    for dialect in QUERY_DIALECTS:
-        try:
-            trees = [t for t in sqlglot.parse(text, read=dialect) if t is not None]
-        except sqlglot.ParseError:
-            continue
-        if len(trees) != 1:
-            return None
-        ctes = {cte.alias_or_name for cte in trees[0].find_all(exp.CTE)}
-        return sorted(
-            {
-                f"dataos://{t.catalog}:{t.db}/{t.name}".lower()
-                for t in trees[0].find_all(exp.Table)
-                if t.catalog and t.db and t.name not in ctes
-            }
-        )
-    return None
+    """The addresses of the ``depot.collection.dataset`` names in ``sql``, read as the run
+    reads them (lower case, as Heimdall's paths are compared), or None when flare could not
+    parse it."""
+    try:
+        return sorted({address.lower() for address in query_addresses(sql, "query")})
+    except FlareError:
+        return None
 
 
 def check_datasets(

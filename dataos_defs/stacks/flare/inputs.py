@@ -35,6 +35,7 @@ from dataos_defs.stacks.flare.sql import (
     QUERY_DIALECTS,
     STEP_DIALECTS,
     dataset_tables,
+    query_addresses,
     rename_tables,
     substitute,
     transpile,
@@ -119,9 +120,7 @@ def input_addresses(items: list[Input]) -> list[str]:
             except ValueError as exc:
                 raise FlareError(where, str(exc)) from None
         if item.query is not None:
-            body = transpile(item.query, where, QUERY_DIALECTS)
-            for table in dataset_tables(body.tree):
-                found[f"dataos://{table.catalog}:{table.db}/{table.name}"] = None
+            found.update(dict.fromkeys(query_addresses(item.query, where)))
     return list(found)
 
 

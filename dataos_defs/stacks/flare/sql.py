@@ -67,6 +67,19 @@ def parse_problem(exc: sqlglot.ParseError | None, dialects: Sequence[str]) -> st
     )
 
 
+def query_addresses(text: str, where: str) -> list[str]:
+    """The datasets a ``query`` input names (``depot.collection.dataset``, CTEs excluded), as
+    addresses, before anything runs (admission at apply, the run's authorization). A
+    placeholder (``$|key|``) is read as a literal, since its value is known only then.
+
+    >>> query_addresses("SELECT * FROM lake.shop.t WHERE d > $|since|", "input 'q'")
+    ['dataos://lake:shop/t']
+    """
+    body = transpile(_PLACEHOLDER.sub("0", text), where, QUERY_DIALECTS)
+    found = {f"dataos://{t.catalog}:{t.db}/{t.name}": None for t in dataset_tables(body.tree)}
+    return list(found)
+
+
 def placeholders(text: str) -> list[str]:
     """Names of the ``$|key|`` placeholders in ``text``, in order of appearance."""
     return list(dict.fromkeys(_PLACEHOLDER.findall(text)))
