@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Server, run_cli
+from conftest import Server, run_cli, user_key
 from manifests import product, workflow
 
 pytestmark = pytest.mark.slow
@@ -75,3 +75,19 @@ def test_delete_takes_files_or_a_name_not_both(server: Server, tmp_path: Path) -
     both = run_cli(server, "delete", "-f", str(path), "-t", "depot", "-n", "fbpg")
     assert both.returncode == 1
     assert "either -f" in both.stderr
+
+
+def test_a_data_developer_cannot_delete_others_resources_with_delete_f(
+    server: Server, tmp_path: Path
+) -> None:
+    """As an attacker would try it: a file naming the operator's secret and depot, deleted
+    by a data developer. Each Resource is authorized; one refusal refuses the whole set."""
+    files = tmp_path / "theirs.yaml"
+    files.write_text(product("fx"))
+    assert run_cli(server, "apply", "-f", str(files)).returncode == 0
+    before = names(server)
+    key = user_key(server, "fx-dev", ["roles:id:data-dev"])
+    refused = run_cli(server, "delete", "-f", str(files), DATAOS_API_KEY=key)
+    assert refused.returncode == 1
+    assert "fx-dev may not delete" in refused.stderr
+    assert names(server) == before, "a refused delete -f deleted something"
