@@ -15,6 +15,7 @@ from dataos_defs.api import (
     dagster_door,
     gateway_routes,
     heimdall_routes,
+    history_routes,
     opa,
     resources,
     runtime,
@@ -102,6 +103,7 @@ def create_app(
     if "poros" in services:
         app.include_router(resources.router)
         app.include_router(workspaces.router)
+        app.include_router(history_routes.router)
         app.include_router(runtime.router)
         app.include_router(dagster_door.router)
     app.include_router(users.router)

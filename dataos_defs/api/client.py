@@ -165,6 +165,11 @@ class DataosClient:
         payload = {"resources": keys, "force": force}
         return list(self._call("POST", "/poros/api/v1/delete", json=payload)["deleted"])
 
+    def compact_history(self, deleted_before: str, dry_run: bool) -> dict[str, Any]:
+        payload = {"deleted_before": deleted_before, "dry_run": dry_run}
+        result: dict[str, Any] = self._call("POST", "/poros/api/v1/history/compact", json=payload)
+        return result
+
     def list_workspaces(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/poros/api/v1/workspaces")["items"])
 

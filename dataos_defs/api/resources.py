@@ -251,6 +251,7 @@ def history(
                 version=r.version,
                 source_file=r.source_file,
                 digest=r.digest,
+                compacted_at=r.compacted_at,
             )
             for r in revisions
         ],

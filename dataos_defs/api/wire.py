@@ -67,6 +67,7 @@ class RevisionOut(BaseModel):
     version: str | None = None
     source_file: str | None = None
     digest: str
+    compacted_at: datetime | None = None
 
 
 class HistoryOut(BaseModel):

@@ -103,7 +103,7 @@ def history(
         [
             (
                 r["revision"],
-                r["action"],
+                r["action"] + (" (compacted)" if r.get("compacted_at") else ""),
                 r.get("version") or "",
                 r["applied_by"],
                 r["applied_at"],

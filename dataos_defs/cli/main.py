@@ -10,6 +10,7 @@ from dataos_defs.cli import (
     delete,
     develop,
     get,
+    history,
     lint,
     login,
     policy,
@@ -36,6 +37,7 @@ app.command("log")(runtime.log)
 app.command("query")(query.query)
 app.add_typer(runtime.app, name="runtime")
 app.add_typer(get.app, name="get")
+app.add_typer(history.app, name="history")
 app.add_typer(workspace.app, name="workspace")
 app.add_typer(user.app, name="user")
 app.add_typer(policy.app, name="policy")

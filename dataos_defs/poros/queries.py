@@ -106,4 +106,5 @@ def to_revision(row: RevisionRow) -> Revision:
         applied_by=row.applied_by,
         applied_at=row.applied_at,
         source_file=row.source_file,
+        compacted_at=row.compacted_at,
     )

@@ -98,6 +98,9 @@ class Revision:
     applied_by: str
     applied_at: datetime
     source_file: str | None
+    compacted_at: datetime | None = None
+    """When an operator compacted this revision's payload (then ``manifest`` is only the
+    Resource's identity)."""
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,8 @@ class ResourceRow(Base):
 
 
 class RevisionRow(Base):
-    """Append-only: rows are inserted, never updated or deleted."""
+    """Append-only: rows are inserted, never deleted; the only update is an operator's
+    compaction of a deleted Resource's payloads (``poros.compaction``)."""
 
     __tablename__ = "revisions"
     __table_args__ = (
@@ -122,6 +123,10 @@ class RevisionRow(Base):
     applied_by: Mapped[str] = mapped_column(String(255))
     applied_at: Mapped[datetime]
     source_file: Mapped[str | None] = mapped_column(Text)
+    compacted_at: Mapped[datetime | None]
+    """Set when an operator compacted the payload of a deleted Resource (``poros.compaction``):
+    the manifest is then only its identity and the secret is gone; the rest is kept."""
+    compacted_by: Mapped[str | None] = mapped_column(String(255))
 
 
 class ReferenceRow(Base):
