@@ -17,10 +17,13 @@ import log_rotation
 import run_governance
 import spine1
 import spine2
+import unit_hot_paths
 
 
 def main() -> None:
     spine1.main()
+    print()
+    unit_hot_paths.main()
     print()
     heimdall_engine.main([])
     print()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import duckdb
@@ -102,7 +102,8 @@ class Freshness:
     location, a reader query) and when; so a dataset is rebuilt by one thread at a time and
     only when its source changed or its copy is too old."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._built: dict[str, tuple[object, float]] = {}
@@ -119,10 +120,10 @@ class Freshness:
         built = self._built.get(key)
         if built is None or built[0] != token:
             return False
-        return max_age is None or time.monotonic() - built[1] < max_age
+        return max_age is None or self._clock() - built[1] < max_age
 
     def built(self, key: str, token: object) -> None:
-        self._built[key] = (token, time.monotonic())
+        self._built[key] = (token, self._clock())
 
     def forget(self, key: str) -> None:
         self._built.pop(key, None)

@@ -19,7 +19,8 @@ a MinervaError then), and each source confines its folder on every read.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import duckdb
@@ -59,7 +60,9 @@ class EmbeddedCluster:
         *,
         tags: ColumnTags | None = None,
         settings: MinervaSettings | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock`` times the settings' TTL and check interval (tests pass one they move)."""
         self.cluster = cluster
         self.name = cluster.name
         self.depots = _attached_depots(cluster)
@@ -67,6 +70,7 @@ class EmbeddedCluster:
         self._home = home
         self._settings = settings or MinervaSettings.from_env()
         self._tags = tags
+        self._clock = clock
         self._redact = Redactor()
         self._db = Database()
         self._sources: dict[str, Source | None] = {}
@@ -167,10 +171,13 @@ class EmbeddedCluster:
                 self._local_storage(name),
                 self._db,
                 self._settings.lakehouse_check_seconds,
+                self._clock,
             )
         if kind == "postgres" and isinstance(conn, JdbcConnection | PostgresConnection):
             ttl = self._settings.pg_ttl_seconds
-            return PostgresSource(name, conn, self._resolver, self._redact, self._db, ttl)
+            return PostgresSource(
+                name, conn, self._resolver, self._redact, self._db, ttl, self._clock
+            )
         return None
 
     def _local_storage(self, depot: str) -> Storage:

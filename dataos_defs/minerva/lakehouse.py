@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from pyiceberg import types as it
 from pyiceberg.catalog import Catalog
@@ -93,9 +94,11 @@ class LakehouseSource:
         storage: Storage,
         db: Database,
         check_seconds: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.depot = depot
         self.check_seconds = check_seconds
+        self._clock = clock
         self._checked: dict[str, float] = {}
         self._conn = conn
         self._storage = storage
@@ -103,7 +106,7 @@ class LakehouseSource:
         self._catalog: Catalog | None = None
         self._place: CatalogPlace | None = None
         self._lock = threading.Lock()
-        self._fresh = Freshness()
+        self._fresh = Freshness(clock)
 
     def datasets(self) -> list[tuple[str, str]]:
         with self._lock:
@@ -124,12 +127,12 @@ class LakehouseSource:
         metadata is read at most once per ``check_seconds``."""
         key = name.dataset_id
         checked = self._checked.get(key)
-        if checked is not None and time.monotonic() - checked < self.check_seconds:
+        if checked is not None and self._clock() - checked < self.check_seconds:
             with self._lock:
                 if self._where() == self._place:
                     return
         self._refresh(name, physical)
-        self._checked[key] = time.monotonic()
+        self._checked[key] = self._clock()
 
     def _refresh(self, name: TableName, physical: str) -> None:
         table = self._load(name.collection, name.dataset)

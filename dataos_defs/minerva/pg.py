@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -77,8 +77,10 @@ class PostgresSource:
         redact: Redactor,
         db: Database,
         ttl_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.depot = depot
+        self._clock = clock
         self._conn = conn
         self._resolver = resolver
         self._redact = redact
@@ -86,7 +88,7 @@ class PostgresSource:
         self._ttl = ttl_seconds
         self._session: psycopg.Connection[Any] | None = None
         self._lock = threading.Lock()
-        self._fresh = Freshness()
+        self._fresh = Freshness(clock)
         self._described: dict[tuple[str, str], tuple[float, tuple[tuple[str, str], Columns]]] = {}
 
     def datasets(self) -> list[tuple[str, str]]:
@@ -108,7 +110,7 @@ class PostgresSource:
             found = self._read_columns(name.collection, name.dataset)
             if found is None:
                 raise gone(name)
-            self._described[(name.collection, name.dataset)] = (time.monotonic(), found)
+            self._described[(name.collection, name.dataset)] = (self._clock(), found)
             (schema, table), columns = found
             with self._connected() as session:
                 data = postgres.read_table(session, schema, table)
@@ -126,11 +128,11 @@ class PostgresSource:
         kept for the TTL, like the data (a new table is seen at once)."""
         key = (collection.lower(), dataset.lower())
         known = self._described.get(key)
-        if known is not None and time.monotonic() - known[0] < self._ttl:
+        if known is not None and self._clock() - known[0] < self._ttl:
             return known[1]
         found = self._read_columns(collection, dataset)
         if found is not None:
-            self._described[key] = (time.monotonic(), found)
+            self._described[key] = (self._clock(), found)
         return found
 
     def _read_columns(

@@ -57,6 +57,10 @@ def same_digest(stored: str, given: str) -> bool:
     return hmac.compare_digest(stored.encode(), given.encode())
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True)
 class _Entry(Generic[T]):
     value: T | None
@@ -76,11 +80,17 @@ class TtlCache(Generic[T]):
     """
 
     def __init__(
-        self, ttl: float = 5.0, size: int = 10_000, clock: Callable[[], float] = time.monotonic
+        self,
+        ttl: float = 5.0,
+        size: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = utc_now,
     ) -> None:
+        """``clock`` measures the TTL; ``now`` is the wall time keys expire by."""
         self.ttl = ttl
         self.size = size
         self._clock = clock
+        self._now = now
         self._entries: OrderedDict[str, _Entry[T]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -94,7 +104,7 @@ class TtlCache(Generic[T]):
                 del self._entries[key]
                 return False, None
             self._entries.move_to_end(key)
-        if entry.expires_at is not None and datetime.now(UTC) >= entry.expires_at:
+        if entry.expires_at is not None and self._now() >= entry.expires_at:
             return True, None
         return True, entry.value
 

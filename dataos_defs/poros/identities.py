@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import builtins
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -64,9 +64,20 @@ __all__ = [
 class Identities:
     """Users, tags and API keys in a :class:`Store`; every public method is one transaction."""
 
-    def __init__(self, store: Store, cache: apikeys.TtlCache[Principal] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        cache: apikeys.TtlCache[Principal] | None = None,
+        clock: Callable[[], datetime] = now,
+    ) -> None:
+        """``clock`` is the time users and keys are created, used and revoked at and keys
+        expire by (tests pass one they move, rather than sleep past an expiry); the default
+        cache reads it too."""
         self.store = store
-        self.cache: apikeys.TtlCache[Principal] = cache if cache is not None else apikeys.TtlCache()
+        self.clock = clock
+        self.cache: apikeys.TtlCache[Principal] = (
+            cache if cache is not None else apikeys.TtlCache(now=clock)
+        )
 
     # -- users -----------------------------------------------------------------------------
 
@@ -83,7 +94,7 @@ class Identities:
         check_user(user_id, type, email)
         wanted = checked_tags(user_id, [*(DEFAULT_PERSON_TAGS if type == "person" else ()), *tags])
         with self.store.writing() as session:
-            return _create(session, user_id, type, name, email, wanted, actor, now())
+            return _create(session, user_id, type, name, email, wanted, actor, self.clock())
 
     def get_user(self, user_id: str) -> User | None:
         with self.store.reading() as session:
@@ -103,7 +114,7 @@ class Identities:
         """Delete ``user_id``: its keys are revoked and its tags dropped at once."""
         if user_id in set(protected):
             raise ProtectedUser(user_id)
-        at = now()
+        at = self.clock()
         with self.store.writing() as session:
             row = _live(session, user_id)
             row.deleted_at = at
@@ -120,7 +131,7 @@ class Identities:
         of several servers starting at once exactly one bootstraps."""
         check_user(user_id, "application", None)
         wanted = checked_tags(user_id, tags)
-        at = now()
+        at = self.clock()
         with self.store.writing() as session:
             if session.scalar(select(exists().where(UserRow.deleted_at.is_(None)))):
                 return None
@@ -171,7 +182,7 @@ class Identities:
 
         ``name`` (default ``key-<key id>``) is unique among the user's usable keys.
         """
-        at = now()
+        at = self.clock()
         if expires_at is not None and expires_at <= at:
             raise InvalidRequest("an API key must expire in the future")
         if name is not None and not KEY_NAME.match(name):
@@ -209,7 +220,7 @@ class Identities:
             if row is None or row.user_id != user_id:
                 raise ApiKeyNotFound(user_id, key_id)
             if row.revoked_at is None:
-                row.revoked_at = now()
+                row.revoked_at = self.clock()
             info = _info(row)
         self.cache.clear()
         return info
@@ -231,7 +242,7 @@ class Identities:
         return principal
 
     def _lookup(self, key_id: str, given: str) -> tuple[Principal | None, datetime | None]:
-        at = now()
+        at = self.clock()
         with self.store.reading() as session:
             found = session.execute(
                 select(ApiKeyRow, UserRow)

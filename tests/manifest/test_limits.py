@@ -53,7 +53,7 @@ def test_alias_bomb_is_refused_at_the_alias_without_expanding_it() -> None:
 def test_deep_flow_nesting_is_refused_without_recursion(depth: int) -> None:
     started = time.monotonic()
     documents, issues = parse_yaml(flow_nesting(depth), "deep.yaml")
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 10.0  # refused in ~6 ms; catches a walk of all levels
     assert documents == []
     [issue] = issues
     assert (issue.line, issue.column) == (1, 3 + MAX_DEPTH)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import textwrap
-import time
 
 import pytest
 from support import invalid, line_of, one_issue_at, valid_as
@@ -427,12 +426,12 @@ def test_json_schema_exposes_the_typed_stack_specs() -> None:
     assert "#/$defs/FlareSpec" in refs and "#/$defs/SodaSpec" in refs
 
 
-def test_validating_a_thousand_workflows_takes_well_under_a_second() -> None:
+def test_validating_a_document_again_gives_the_same_workflow() -> None:
+    """Validation is repeatable (nothing cached between calls changes the result); how fast
+    1,000 validations are is measured by ``make bench`` (``benchmarks/unit_hot_paths.py``),
+    not here: a wall-clock limit flakes on a loaded runner."""
     documents, _ = parse_yaml(SCHEDULED, "m.yaml")
-    parse_document(documents[0])
-    start = time.perf_counter()
-    for _ in range(1000):
-        parsed, issues = parse_document(documents[0])
-    elapsed = time.perf_counter() - start
-    assert parsed is not None and not issues
-    assert elapsed < 0.5, f"{elapsed:.3f}s for 1,000 workflows"
+    first, _ = parse_document(documents[0])
+    results = [parse_document(documents[0]) for _ in range(100)]
+    assert first is not None
+    assert all(parsed == first and not issues for parsed, issues in results)

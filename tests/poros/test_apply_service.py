@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, ClassVar
 
 import pytest
@@ -110,16 +109,14 @@ def test_dry_run_writes_nothing(store: Store) -> None:
     assert counts(store) == (0, 0)
 
 
-def test_applying_100_manifests_is_fast(store: Store) -> None:
+def test_applying_100_manifests_stores_them_all(store: Store) -> None:
+    """How fast is measured by ``make bench`` (``benchmarks/unit_hot_paths.py``), not here:
+    a wall-clock limit flakes on a loaded runner."""
     texts = [secret("pgr"), depot("shop", "pgr")]
     texts += [workflow(f"copy{i}", "shop", f"t{i}") for i in range(98)]
-    parsed = parse(documents(*texts))
-    started = time.perf_counter()
-    results = apply_resources(store, parsed, None, "alice")
-    elapsed = time.perf_counter() - started
-    assert len(results) == 100
-    limit = 1.0 if store.engine.dialect.name == "sqlite" else 2.0
-    assert elapsed < limit, f"applying 100 manifests took {elapsed:.2f} s"
+    results = apply_resources(store, parse(documents(*texts)), None, "alice")
+    assert [r.action for r in results] == ["created"] * 100
+    assert counts(store) == (100, 100)
 
 
 class Probe(ResourceBase):

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
 
 from dataos_defs.poros import apikeys
 from dataos_defs.poros.db import MIGRATIONS, make_engine, write_transaction
@@ -20,6 +20,7 @@ from dataos_defs.poros.identities import (
     ApiKeyNotFound,
     Identities,
     NewApiKey,
+    Principal,
     ProtectedUser,
     UserExists,
     UserNotFound,
@@ -164,15 +165,30 @@ def test_revoke_delete_and_tag_changes_take_effect_at_once(identities: Identitie
         identities.list_api_keys("frank")
 
 
-def test_expired_keys_are_rejected_even_while_cached(identities: Identities) -> None:
+class FakeWallClock:
+    def __init__(self) -> None:
+        self.at = datetime(2031, 5, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def test_expired_keys_are_rejected_even_while_cached(store: Store) -> None:
+    """The cache's TTL clock stands still: the second authentication is answered from the
+    cache, which must see the expiry by itself."""
+    wall = FakeWallClock()
+    cache: apikeys.TtlCache[Principal] = apikeys.TtlCache(ttl=5.0, clock=FakeClock(), now=wall)
+    identities = Identities(store, cache, clock=wall)
     identities.create_user("gina")
-    soon = identities.create_api_key("gina", expires_at=datetime.now(UTC) + timedelta(seconds=1))
+    soon = identities.create_api_key("gina", expires_at=wall.at + timedelta(seconds=1))
     assert identities.authenticate(soon.key) is not None
-    time.sleep(1.1)
+    wall.at += timedelta(seconds=1)
     assert identities.authenticate(soon.key) is None
-    assert identities.list_api_keys("gina")[0].state() == "expired"
+    assert identities.list_api_keys("gina")[0].state(wall.at) == "expired"
+    cache.clear()
+    assert identities.authenticate(soon.key) is None, "the store's answer, by the same clock"
     with pytest.raises(InvalidRequest, match="future"):
-        identities.create_api_key("gina", expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        identities.create_api_key("gina", expires_at=wall.at)
 
 
 def test_expired_key_in_the_database_is_rejected(identities: Identities, store: Store) -> None:
@@ -200,15 +216,24 @@ def test_other_processes_see_revocation_within_the_ttl(store: Store) -> None:
     assert server_a.authenticate(created.key) is None
 
 
-def test_cached_authentication_is_fast(identities: Identities) -> None:
+def test_a_cached_authentication_does_not_read_the_store(identities: Identities) -> None:
+    """How fast 5,000 cached authentications are is measured by ``make bench``
+    (``benchmarks/unit_hot_paths.py``): a wall-clock limit flakes on a loaded runner."""
     identities.create_user("judy")
     key = identities.create_api_key("judy").key
-    identities.authenticate(key)
-    start = time.perf_counter()
-    for _ in range(5000):
-        identities.authenticate(key)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, f"5,000 cached authentications took {elapsed:.2f} s"
+    first = identities.authenticate(key)
+    statements: list[str] = []
+
+    def record(*arguments: Any) -> None:
+        statements.append(arguments[2])
+
+    event.listen(identities.store.engine, "before_cursor_execute", record)
+    try:
+        again = [identities.authenticate(key) for _ in range(100)]
+    finally:
+        event.remove(identities.store.engine, "before_cursor_execute", record)
+    assert first is not None and again == [first] * 100
+    assert statements == []
 
 
 def test_cache_is_bounded() -> None:
