@@ -31,6 +31,9 @@ cluster:
 """
 QUERY = "SELECT id, email FROM lake.shop.customers_copy ORDER BY id"
 ALICE = Caller("alice", ("roles:id:user", "users:id:alice"))
+TAGS_VISIBLE_S = 30.0
+"""Heimdall and the Gateway see a store change within about a second; the bound is wide
+so that a loaded CI runner does not fail the test (the point is: no restart needed)."""
 
 
 @pytest.fixture
@@ -98,7 +101,7 @@ def test_the_gateway_masks_a_copied_email_by_its_inherited_tag(world: World) -> 
             written = time.monotonic()
             expected = [(i, sha256(e)) for i, e, *_ in CUSTOMERS]
             while (rows := gateway.run(ALICE, request).rows) != expected:
-                assert time.monotonic() - written < 1.5, rows
+                assert time.monotonic() - written < TAGS_VISIBLE_S, rows
                 time.sleep(0.05)
             same = gateway.clusters.route(
                 user_id="alice", user_tags=ALICE.tags, source=None, requested="minervalake"
