@@ -9,11 +9,17 @@ tags (declared on depots and derived by runs, later from Metis) are rebuilt on e
 every engine reads tags through one :class:`LiveColumnTags`, so a change of tags alone
 (a run recording what its output inherits) reaches the next query without a new engine.
 
-On a Trino endpoint the Gateway still analyses every statement, authorizes every dataset
-and refuses what it cannot govern, but it sends the statement without masks: the masks and
-row filters are enforced by Trino itself through its OPA access control, which asks
-Heimdall's ``policies/trino`` (the same data policies, proved equivalent in
-tests/gateway/test_trino_equivalence.py). Deployments must configure Trino that way.
+On a Trino endpoint the Gateway governs exactly as on the embedded engine: it analyses
+every statement, authorizes every dataset, refuses what it cannot govern and sends the
+statement with every dataset rewritten into a masked, filtered subquery, the masks being
+the Trino SQL ``policies/trino`` gives Trino's OPA plugin (``trino_masks.py``; proved
+equivalent in tests/gateway/test_trino_rewrite_equivalence.py). Governance therefore does
+not depend on the plugin. Where the plugin is configured too, it still decides the
+caller's access (the statement runs as the caller, impersonated by the Gateway's
+principal), and it skips the masks and row filters of a statement whose authenticated
+principal is one of the Gateway's (``context.identity.principal`` in the plugin's input,
+``trino_data_policies.rego``): they are in the statement already, and applying them again
+would hash a hash. Any other client of that Trino is masked and filtered by the plugin.
 """
 
 from __future__ import annotations
@@ -75,16 +81,11 @@ class Engine:
     def catalog(self) -> Catalog:
         return self.cluster
 
-    @property
-    def rewrites_policies(self) -> bool:
-        """True when the Gateway applies masks and filters itself (embedded engine)."""
-        return self.cluster.dialect == "duckdb"
-
     def execute(self, sql: str, reads: Iterable[TableName], user: str) -> Rows:
-        """Run the governed statement as ``user``; only the datasets it was found to read
-        are loaded. The embedded engine runs the statement the Gateway already masked; a
-        Trino endpoint runs it as ``user`` (impersonated), so its OPA access control applies
-        that user's masks and filters, never the Gateway's service account's."""
+        """Run the governed statement (masked and filtered by the Gateway) as ``user``;
+        only the datasets it was found to read are loaded. A Trino endpoint runs it as
+        ``user`` (impersonated), so its access control decides that user's access, never
+        the Gateway's service account's."""
         return self.cluster.execute(sql, reads, user)
 
     def describe_error(self, exc: Exception) -> str:

@@ -1,4 +1,5 @@
-"""Column masks and row filters as sqlglot expressions for DuckDB.
+"""Column masks and row filters as sqlglot expressions for DuckDB (a Trino cluster gets
+Trino's own mask expressions from ``trino_masks.py``; the row filters here serve both).
 
 The semantics are those Trino applies through ``policies/trino`` (templates rendered by
 ``dataos_defs/heimdall/trino_data.py``), so that a user sees the same values whichever

@@ -50,6 +50,7 @@ from dataos_defs.gateway.masks import filter_condition, mask_expression
 from dataos_defs.gateway.model import (
     AppliedMask,
     Catalog,
+    Column,
     Governance,
     GovernanceFor,
     Refused,
@@ -58,6 +59,8 @@ from dataos_defs.gateway.model import (
     TableName,
 )
 from dataos_defs.gateway.show import Session, describe, listing, show
+from dataos_defs.gateway.trino_masks import column_trino_type, trino_mask_expression
+from dataos_defs.manifest.policy_parts import Mask
 
 _EXPLAIN_OPTIONS = re.compile(r"\s*(?:ANALYZE\b|\(\s*(?:TYPE|FORMAT)\b)", re.IGNORECASE)
 
@@ -302,16 +305,16 @@ def _alias(node: exp.Table) -> exp.TableAlias:
 
 def governed_select(table: Table, governance: Governance, dialect: str) -> exp.Select:
     """``SELECT <each column, masked where a policy says> FROM <physical> WHERE <filters>``
-    (``physical`` is SQL in the engine's ``dialect``)."""
+    (``physical`` is SQL in the engine's ``dialect``; masks are Trino's own expressions on
+    a Trino cluster, DuckDB's equivalents elsewhere)."""
     masks = _masks_by_column(table, governance)
     columns: list[exp.Expr] = []
     for column in table.columns:
-        reference = exp.column(column.name, quoted=True)
         applied = masks.get(column.name)
         if applied is None:
-            columns.append(reference)
+            columns.append(exp.column(column.name, quoted=True))
         else:
-            masked = mask_expression(reference, column.type, applied.mask)
+            masked = _masked(column, applied.mask, dialect)
             columns.append(exp.alias_(masked, column.name, quoted=True))
     select = exp.Select(
         expressions=columns, from_=exp.From(this=_physical(table.physical, dialect))
@@ -320,6 +323,12 @@ def governed_select(table: Table, governance: Governance, dialect: str) -> exp.S
     if condition is not None:
         select.set("where", exp.Where(this=condition))
     return select
+
+
+def _masked(column: Column, mask: Mask, dialect: str) -> exp.Expr:
+    if dialect == "trino":
+        return trino_mask_expression(column.name, column_trino_type(column), mask)
+    return mask_expression(exp.column(column.name, quoted=True), column.type, mask)
 
 
 def _masks_by_column(table: Table, governance: Governance) -> dict[str, AppliedMask]:

@@ -3,7 +3,8 @@
 1. The caller is identified before this module runs (API key → Heimdall identity).
 2. The cluster is chosen: the one asked for, else the one whose ``selector`` matches.
 3. The statement is analysed and rewritten against the cluster's catalog: every dataset it
-   reads becomes a masked, filtered subquery with the data policies in force for the user.
+   reads becomes a masked, filtered subquery with the data policies in force for the user,
+   in the cluster's dialect (DuckDB for the embedded engine, Trino for a Trino endpoint).
 4. Heimdall is asked for ``select`` (or ``read``) on every dataset read; one denial ends the
    query with 403 naming the dataset. Nothing has run on the engine yet.
 5. The rewritten SQL runs on the cluster; rows are served page by page.
@@ -171,19 +172,17 @@ class Gateway:
     def _governance(self, caller: Caller, table: Table) -> Governance:
         return self.clusters.policies.governance(table, caller.tags)
 
-    def _governance_for(
-        self, caller: Caller, engine: Engine, authorized: set[TableName]
-    ) -> GovernanceFor:
+    def _governance_for(self, caller: Caller, authorized: set[TableName]) -> GovernanceFor:
         """The policies the rewrite applies, asked only once the caller may read the table
         (so a refusal never describes the policies of a dataset the caller may not read;
-        the tables authorized are added to ``authorized``); none on a Trino endpoint, which
-        enforces them itself through its OPA access control (see clusters.py)."""
+        the tables authorized are added to ``authorized``). Every engine gets them, a
+        Trino endpoint too: its statement is masked and filtered in Trino's dialect, so
+        governance never depends on Trino's OPA plugin being configured (see clusters.py
+        for how the plugin avoids masking it twice)."""
 
         def governed(table: Table) -> Governance:
             self._authorize(caller, (table.name,))
             authorized.add(table.name)
-            if not engine.rewrites_policies:
-                return Governance()
             return self._governance(caller, table)
 
         return governed
@@ -211,7 +210,7 @@ class Gateway:
             rewritten = rewrite(
                 request.sql,
                 engine.catalog,
-                self._governance_for(caller, engine, authorized),
+                self._governance_for(caller, authorized),
                 write=engine.dialect,
                 default_catalog=request.catalog,
                 default_schema=request.schema,

@@ -5,8 +5,16 @@ The coordinator's address is deployment, not intent: ``DATAOS_MINERVA_<CLUSTER>_
 properties ``catalogs.py`` generates, so ``depot.collection.dataset`` is Trino's own
 ``catalog.schema.table`` and the physical name of a dataset is its quoted SQL name. Tables
 and columns come from each catalog's ``information_schema``; column types are given in
-DuckDB spelling like every catalog's (the Gateway's masks cast to them), results keep
-Trino's. Column tags come from the same :class:`ColumnTags` source as the embedded engine.
+DuckDB spelling like every catalog's, with Trino's own kept beside them
+(:class:`TrinoColumn`: the Gateway's Trino masks cast back to it); results keep Trino's.
+Column tags come from the same :class:`ColumnTags` source as the embedded engine.
+
+The statements this class runs are already governed: the Gateway rewrites every dataset a
+statement reads into a masked, filtered subquery in Trino's dialect, as it does for the
+embedded engine, so governance does not depend on Trino's OPA plugin being configured.
+When it is (``policies/trino``), the plugin still decides the caller's access, and it
+leaves out the masks and filters of statements the Gateway's own principal sends (they
+are applied already); a client that reaches Trino directly is masked by the plugin.
 
 No Trino server can run where this is developed: ``tests/minerva/test_trino_cluster.py``
 drives this class through the real ``trino`` client against a small HTTP stand-in on
@@ -17,6 +25,7 @@ drives this class through the real ``trino`` client against a small HTTP stand-i
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from dataos_defs.adapters import trino_client
 from dataos_defs.adapters.duckdb_engine import quote
@@ -28,6 +37,15 @@ from dataos_defs.minerva.tags import ColumnTags, ManifestColumnTags
 from dataos_defs.minerva.types import duckdb_type
 
 _MISSING = frozenset({"CATALOG_NOT_FOUND", "SCHEMA_NOT_FOUND", "TABLE_NOT_FOUND"})
+
+
+@dataclass(frozen=True)
+class TrinoColumn(Column):
+    """A column of a Trino catalog: its type in DuckDB spelling like every catalog's, and
+    ``trino_type`` exactly as Trino reports it (``varchar(4)``, ``timestamp(3) with time
+    zone``): the Gateway's masks cast back to this type, as Trino's OPA plugin does."""
+
+    trino_type: str = ""
 
 
 def literal(value: str) -> str:
@@ -78,7 +96,7 @@ class TrinoCluster:
             return None
         dataset_tags, column_tags = self._tags.for_table(wanted)
         columns = tuple(
-            Column(str(c), duckdb_type(str(t)), column_tags.get(str(c).lower(), ()))
+            TrinoColumn(str(c), duckdb_type(str(t)), column_tags.get(str(c).lower(), ()), str(t))
             for c, t in rows
         )
         physical = ".".join(
@@ -89,10 +107,10 @@ class TrinoCluster:
     def execute(
         self, sql: str, reads: Iterable[TableName] = (), user: str | None = None
     ) -> QueryResult:
-        """Run a statement (Trino dialect) on the coordinator as ``user`` (the Gateway's
-        caller: Trino's OPA access control then applies that user's masks and row filters);
-        raises MinervaError. Trino reads its catalogs itself, so ``reads`` needs no
-        preparation here."""
+        """Run a governed statement (Trino dialect, masks and filters already in it) on the
+        coordinator as ``user``, the Gateway's caller, impersonated by the endpoint's
+        principal: Trino's access control decides that user's access; raises MinervaError.
+        Trino reads its catalogs itself, so ``reads`` needs no preparation here."""
         try:
             statement = trino_client.run(self.endpoint, sql, session_user=user)
         except TrinoClientError as exc:

@@ -293,8 +293,10 @@ allow if {
 }
 
 # The Gateway authenticates to Trino as its service account and runs each statement as its
-# caller (impersonation), so that the caller's own access, masks and row filters apply, never
-# the service account's. Only the principals Heimdall names may impersonate anyone.
+# caller (impersonation), so that the caller's own access applies, never the service
+# account's; the statement carries the caller's masks and row filters already, so
+# trino_data_policies.rego does not apply them again to these principals' statements.
+# Only the principals Heimdall names may impersonate anyone.
 allow if {
 	input.action.operation == "ImpersonateUser"
 	user in object.get(data.heimdall.trino, "impersonators", [])

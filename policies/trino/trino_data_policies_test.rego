@@ -116,3 +116,65 @@ test_row_filters_of_every_selecting_policy if {
 	row_filters("alice", "orders") == set()
 	row_filters("mallory", "customers") == set()
 }
+
+# Statements the Gateway sends as its caller are masked and filtered by the Gateway already.
+impersonated(user, principal, action) := {
+	"context": {"identity": {"user": user, "principal": principal, "groups": []}},
+	"action": action,
+}
+
+gateway_data := {"impersonators": ["dataos-gateway"], "masks": masks, "filters": filters}
+
+# The Gateway's own account holds tags here so that its masks, when they apply, show.
+gateway_identities := object.union(identities, {"dataos-gateway": ["roles:id:user"]})
+
+masks_as(user, principal) := answer if {
+	resources := [column("email", "varchar"), column("phone", "varchar")]
+	action := {"operation": "GetColumnMask", "filterResources": resources}
+	answer := trino.batchColumnMasks with input as impersonated(user, principal, action)
+		with data.heimdall.trino as gateway_data
+		with data.heimdall.identities as gateway_identities
+		with data.heimdall.column_tags as column_tags
+}
+
+filters_as(user, principal) := answer if {
+	action := {"operation": "GetRowFilters", "resource": {"table": {"catalogName": "lakehouse", "schemaName": "retail", "tableName": "customers"}}}
+	answer := trino.rowFilters with input as impersonated(user, principal, action)
+		with data.heimdall.trino as gateway_data
+		with data.heimdall.identities as gateway_identities
+}
+
+single_mask_as(user, principal) := answer if {
+	action := {"operation": "GetColumnMask", "resource": column("email", "varchar")}
+	answer := trino.columnMask with input as impersonated(user, principal, action)
+		with data.heimdall.trino as gateway_data
+		with data.heimdall.identities as gateway_identities
+		with data.heimdall.column_tags as column_tags
+}
+
+test_the_gateways_impersonated_statements_are_not_masked_twice if {
+	masks_as("alice", "dataos-gateway") == set()
+	filters_as("alice", "dataos-gateway") == set()
+	not single_mask_as("alice", "dataos-gateway")
+}
+
+test_a_direct_client_is_masked_and_filtered if {
+	count(masks_as("alice", "alice")) == 2
+	filters_as("alice", "alice") == {{"expression": "\"region\" = 'EU'"}}
+	single_mask_as("alice", "alice") == {"expression": `lower(to_hex(sha256(to_utf8(CAST("email" AS varchar)))))`}
+}
+
+test_another_impersonating_principal_is_masked_and_filtered if {
+	count(masks_as("alice", "etl-service")) == 2
+	filters_as("alice", "etl-service") == {{"expression": "\"region\" = 'EU'"}}
+}
+
+test_the_gateway_acting_as_itself_is_governed_as_itself if {
+	count(masks_as("dataos-gateway", "dataos-gateway")) == 2
+	filters_as("dataos-gateway", "dataos-gateway") == {{"expression": "\"region\" = 'EU'"}}
+}
+
+test_without_a_principal_in_the_input_masks_and_filters_apply if {
+	mask_of("alice", "email", "varchar") == {"expression": `lower(to_hex(sha256(to_utf8(CAST("email" AS varchar)))))`}
+	row_filters("alice", "customers") == {{"expression": "\"region\" = 'EU'"}}
+}

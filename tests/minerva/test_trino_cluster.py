@@ -31,7 +31,7 @@ from dataos_defs.minerva.model import TableName
 from dataos_defs.minerva.result import MinervaError
 from dataos_defs.minerva.settings import trino_endpoint
 from dataos_defs.minerva.tags import ManifestColumnTags
-from dataos_defs.minerva.trino_cluster import TrinoCluster
+from dataos_defs.minerva.trino_cluster import TrinoCluster, TrinoColumn
 
 PAGE_ROWS = 2
 TABLES = {
@@ -75,7 +75,11 @@ def signature(type_name: str) -> dict[str, Any]:
 
 
 class StandIn:
+    """The coordinator; ``canned`` maps an exact statement (whitespace folded) to its
+    columns and rows: any other statement fails as Trino fails an unknown table."""
+
     def __init__(self) -> None:
+        self.canned: dict[str, tuple[list[tuple[str, str]], list[list[Any]]]] = dict(CANNED)
         self.queries: dict[str, dict[str, Any]] = {}
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.cancelled: list[str] = []
@@ -107,8 +111,8 @@ class StandIn:
             key = (catalog, columns.group(2), columns.group(3))
             found = [[name, kind] for name, kind in TABLES.get(key, [])]
             return [("column_name", "varchar"), ("data_type", "varchar")], found
-        if text in CANNED:
-            return CANNED[text]
+        if text in self.canned:
+            return self.canned[text]
         return {"errorName": "TABLE_NOT_FOUND", "message": f"line 1:15: no such thing in: {text}"}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -232,6 +236,9 @@ def test_a_table_has_duckdb_typed_columns_tags_and_its_quoted_name(stand_in: Sta
         ("seen", "TIMESTAMP WITH TIME ZONE", ()),
         ("tags", "VARCHAR[]", ()),
     ]
+    assert all(isinstance(c, TrinoColumn) for c in table.columns)
+    trino_types = [c.trino_type for c in table.columns if isinstance(c, TrinoColumn)]
+    assert trino_types == [kind for _, kind in TABLES[("lakehouse", "shop", "customers")]]
     assert table.physical == '"lakehouse"."shop"."customers"'
     assert trino.table(TableName("lakehouse", "shop", "nope")) is None
     assert trino.table(TableName("cache", "x", "y")) is None
@@ -291,10 +298,11 @@ def test_the_endpoint_is_a_setting_per_cluster() -> None:
 
 def test_statements_run_as_the_gateways_caller(stand_in: StandIn) -> None:
     """The documented Trino contract (no Trino server runs here): a statement's session user
-    (``X-Trino-User``) is the Gateway's caller, so Trino's OPA access control applies the
-    caller's access, masks and row filters; the endpoint's own user stays the principal (its
-    catalog queries, and HTTP Basic when a password is set), which ``policies/trino`` lets
-    impersonate callers (``ImpersonateUser``, tested in ``trino_test.rego``)."""
+    (``X-Trino-User``) is the Gateway's caller, so Trino's OPA access control decides the
+    caller's access; the endpoint's own user stays the principal (its catalog queries, and
+    HTTP Basic when a password is set), which ``policies/trino`` lets impersonate callers
+    (``ImpersonateUser``, tested in ``trino_test.rego``) and whose statements it does not
+    mask again (the Gateway masked them: tests/gateway/test_trino_rewrite_gateway.py)."""
     trino = cluster_on(stand_in)
     engine = Engine("minervashop", 1, trino)
     with engine.execute("SELECT * FROM lakehouse.shop.customers", (), "ana") as result:
