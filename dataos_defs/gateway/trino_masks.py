@@ -46,12 +46,8 @@ _SIMPLE_TYPE = re.compile(r"^[a-z][a-z0-9_]*( ?\([0-9, ]+\))?( with(out)? time z
 
 def column_trino_type(column: Column) -> str:
     """The type Trino reports for ``column`` (the plugin's ``columnType``): as a Trino
-    cluster's catalog kept it (``minerva.trino_cluster.TrinoColumn.trino_type``, read by
-    name: the rewrite may not import an engine), else translated from the DuckDB spelling."""
-    reported = getattr(column, "trino_type", None)
-    if isinstance(reported, str) and reported:
-        return reported.lower()
-    return trino_type(column.type).lower()
+    cluster's catalog kept it (``engine_type``), else translated from the DuckDB spelling."""
+    return (column.engine_type or trino_type(column.type)).lower()
 
 
 def type_family(column_type: str) -> str:

@@ -41,6 +41,10 @@ class Column:
     name: str
     type: str
     tags: tuple[str, ...] = ()
+    engine_type: str = ""
+    """The type exactly as the engine reports it when its spelling differs from DuckDB's
+    (a Trino catalog's ``varchar(4)``, ``timestamp(3) with time zone``): the Gateway's
+    Trino masks cast back to it, as Trino's OPA plugin does. Empty for DuckDB engines."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ properties ``catalogs.py`` generates, so ``depot.collection.dataset`` is Trino's
 ``catalog.schema.table`` and the physical name of a dataset is its quoted SQL name. Tables
 and columns come from each catalog's ``information_schema``; column types are given in
 DuckDB spelling like every catalog's, with Trino's own kept beside them
-(:class:`TrinoColumn`: the Gateway's Trino masks cast back to it); results keep Trino's.
+(``Column.engine_type``: the Gateway's Trino masks cast back to it); results keep Trino's.
 Column tags come from the same :class:`ColumnTags` source as the embedded engine.
 
 The statements this class runs are already governed: the Gateway rewrites every dataset a
@@ -25,7 +25,6 @@ drives this class through the real ``trino`` client against a small HTTP stand-i
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from dataos_defs.adapters import trino_client
 from dataos_defs.adapters.duckdb_engine import quote
@@ -37,15 +36,6 @@ from dataos_defs.minerva.tags import ColumnTags, ManifestColumnTags
 from dataos_defs.minerva.types import duckdb_type
 
 _MISSING = frozenset({"CATALOG_NOT_FOUND", "SCHEMA_NOT_FOUND", "TABLE_NOT_FOUND"})
-
-
-@dataclass(frozen=True)
-class TrinoColumn(Column):
-    """A column of a Trino catalog: its type in DuckDB spelling like every catalog's, and
-    ``trino_type`` exactly as Trino reports it (``varchar(4)``, ``timestamp(3) with time
-    zone``): the Gateway's masks cast back to this type, as Trino's OPA plugin does."""
-
-    trino_type: str = ""
 
 
 def literal(value: str) -> str:
@@ -96,7 +86,7 @@ class TrinoCluster:
             return None
         dataset_tags, column_tags = self._tags.for_table(wanted)
         columns = tuple(
-            TrinoColumn(str(c), duckdb_type(str(t)), column_tags.get(str(c).lower(), ()), str(t))
+            Column(str(c), duckdb_type(str(t)), column_tags.get(str(c).lower(), ()), str(t))
             for c, t in rows
         )
         physical = ".".join(

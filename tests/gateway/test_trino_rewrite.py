@@ -26,13 +26,13 @@ from dataos_defs.gateway import trino_masks
 from dataos_defs.gateway.model import (
     AppliedFilter,
     AppliedMask,
+    Column,
     Governance,
     Table,
     TableName,
 )
 from dataos_defs.gateway.rewrite import governed_select, rewrite
 from dataos_defs.manifest.policy_parts import HASH_ALGORITHMS, Mask, RowFilter
-from dataos_defs.minerva.trino_cluster import TrinoColumn
 from dataos_defs.minerva.types import duckdb_type
 from tests.gateway.support import DictCatalog
 
@@ -56,8 +56,8 @@ QUERIES = [
 
 def table(column: str, trino_type: str) -> Table:
     columns = (
-        TrinoColumn("id", "BIGINT", (), "bigint"),
-        TrinoColumn(column, duckdb_type(trino_type), (), trino_type),
+        Column("id", "BIGINT", (), "bigint"),
+        Column(column, duckdb_type(trino_type), (), trino_type),
     )
     return Table(TableName("lakehouse", "shop", "customers"), columns, PHYSICAL)
 
@@ -131,15 +131,15 @@ def test_the_statement_sent_to_trino_reads_back_as_written(
 CUSTOMERS = Table(
     TableName("lakehouse", "shop", "customers"),
     (
-        TrinoColumn("id", "BIGINT", (), "bigint"),
-        TrinoColumn("email", "VARCHAR", ("PII.Email",), "varchar"),
-        TrinoColumn("region", "VARCHAR", (), "varchar(2)"),
+        Column("id", "BIGINT", (), "bigint"),
+        Column("email", "VARCHAR", ("PII.Email",), "varchar"),
+        Column("region", "VARCHAR", (), "varchar(2)"),
     ),
     PHYSICAL,
 )
 ORDERS = Table(
     TableName("lakehouse", "shop", "orders"),
-    (TrinoColumn("id", "BIGINT", (), "bigint"), TrinoColumn("email", "VARCHAR", (), "varchar")),
+    (Column("id", "BIGINT", (), "bigint"), Column("email", "VARCHAR", (), "varchar")),
     '"lakehouse"."shop"."orders"',
 )
 PLAIN_USER = Governance(

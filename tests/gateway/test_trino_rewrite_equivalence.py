@@ -20,14 +20,13 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from dataos_defs.gateway.model import Table, TableName
+from dataos_defs.gateway.model import Column, Table, TableName
 from dataos_defs.gateway.policies import DataPolicies
 from dataos_defs.gateway.rewrite import governed_select
 from dataos_defs.heimdall.engine import create_engine
 from dataos_defs.heimdall.pdp import PolicyDecisionPoint, policy_modules
 from dataos_defs.heimdall.policy_data import parse_policies
 from dataos_defs.heimdall.trino_data import trino_document
-from dataos_defs.minerva.trino_cluster import TrinoColumn
 from dataos_defs.minerva.types import duckdb_type
 from tests.gateway import test_trino_equivalence as matrix
 
@@ -87,7 +86,7 @@ def trino_table(dataset: str, types: dict[str, str]) -> Table:
     """The dataset as a Trino cluster's catalog describes it (Trino types kept)."""
     depot, collection, name = dataset.split(".")
     columns = tuple(
-        TrinoColumn(column, duckdb_type(kind), matrix.COLUMN_TAGS.get(column, ()), kind)
+        Column(column, duckdb_type(kind), matrix.COLUMN_TAGS.get(column, ()), kind)
         for column, kind in types.items()
     )
     return Table(TableName(depot, collection, name), columns, '"data"')

@@ -31,7 +31,7 @@ from dataos_defs.minerva.model import TableName
 from dataos_defs.minerva.result import MinervaError
 from dataos_defs.minerva.settings import trino_endpoint
 from dataos_defs.minerva.tags import ManifestColumnTags
-from dataos_defs.minerva.trino_cluster import TrinoCluster, TrinoColumn
+from dataos_defs.minerva.trino_cluster import TrinoCluster
 
 PAGE_ROWS = 2
 TABLES = {
@@ -236,9 +236,9 @@ def test_a_table_has_duckdb_typed_columns_tags_and_its_quoted_name(stand_in: Sta
         ("seen", "TIMESTAMP WITH TIME ZONE", ()),
         ("tags", "VARCHAR[]", ()),
     ]
-    assert all(isinstance(c, TrinoColumn) for c in table.columns)
-    trino_types = [c.trino_type for c in table.columns if isinstance(c, TrinoColumn)]
-    assert trino_types == [kind for _, kind in TABLES[("lakehouse", "shop", "customers")]]
+    assert [c.engine_type for c in table.columns] == [
+        kind for _, kind in TABLES[("lakehouse", "shop", "customers")]
+    ]
     assert table.physical == '"lakehouse"."shop"."customers"'
     assert trino.table(TableName("lakehouse", "shop", "nope")) is None
     assert trino.table(TableName("cache", "x", "y")) is None
