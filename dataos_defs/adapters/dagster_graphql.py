@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from dataos_defs.adapters.dagster_events import LOGS, LogEvent, parse_event
+
 DEFAULT_LOCATION = "dataos"
 DEFAULT_REPOSITORY = "__repository__"
 """The repository name Dagster gives the Definitions of a code location."""
@@ -112,19 +114,6 @@ query NextTick($selector: ScheduleSelector!) {
   }
 }"""
 
-LOGS = """
-query Logs($runId: ID!, $cursor: String) {
-  logsForRun(runId: $runId, afterCursor: $cursor) {
-    __typename
-    ... on EventConnection {
-      cursor
-      hasMore
-      events { __typename ... on MessageEvent { message timestamp level stepKey } }
-    }
-    ... on Error { message }
-  }
-}"""
-
 
 class DagsterGraphQLError(RuntimeError):
     """The webserver answered with an error type, or not at all."""
@@ -169,14 +158,6 @@ class StepStat:
     status: str | None
     start_time: float | None
     end_time: float | None
-
-
-@dataclass(frozen=True)
-class LogEvent:
-    message: str
-    timestamp: str
-    level: str
-    step: str | None
 
 
 def _fail_unless(answer: dict[str, Any], *expected: str) -> dict[str, Any]:
@@ -358,11 +339,8 @@ class DagsterGraphQL:
         while True:
             data = self.execute(LOGS, {"runId": run_id, "cursor": cursor})
             page = _fail_unless(data["logsForRun"], "EventConnection")
-            events.extend(
-                LogEvent(e["message"], e["timestamp"], e["level"], e.get("stepKey"))
-                for e in page["events"]
-                if "message" in e
-            )
+            parsed = (parse_event(e) for e in page["events"])
+            events.extend(e for e in parsed if e is not None)
             if not page["hasMore"] or page["cursor"] == cursor:
                 return events
             cursor = page["cursor"]

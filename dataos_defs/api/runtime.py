@@ -42,6 +42,7 @@ from dataos_defs.api.reconcile import (
     end_on,
     has_ended,
 )
+from dataos_defs.api.run_logs import first_failure, log_lines
 from dataos_defs.heimdall.objects import resource_object, user_object
 from dataos_defs.location import naming
 from dataos_defs.poros.records import StoredResource
@@ -90,14 +91,6 @@ def _workflow(
 
 def _jobs(workflow: StoredResource) -> list[dict[str, Any]]:
     return list((workflow.manifest.get("workflow") or {}).get("dag") or [])
-
-
-def _event_time(millis: str) -> str:
-    """Dagster event timestamps are epoch milliseconds, as text."""
-    try:
-        return datetime.fromtimestamp(int(millis) / 1000, UTC).isoformat(timespec="milliseconds")
-    except ValueError:
-        return millis
 
 
 def _time(epoch: float | None) -> str | None:
@@ -273,8 +266,10 @@ def logs(
     run_id: Annotated[str | None, Query()] = None,
     lines: Annotated[int, Query(ge=1, le=100_000)] = 1000,
 ) -> dict[str, Any]:
-    """Needs ``read`` on the workflow's ``/logs`` and, unless the caller is the identity its
-    runs act as, ``run-as`` on that identity (see the module docstring)."""
+    """The latest run's (or ``run_id``'s) last ``lines`` events, each failure with its
+    cause and each written output with its rows, led by the run's first failure (see
+    ``run_logs``). Needs ``read`` on the workflow's ``/logs`` and, unless the caller is the
+    identity its runs act as, ``run-as`` on that identity (see the module docstring)."""
     workflow = _workflow(request, store, identity, name, workspace, "read", "logs")
     _may_see_as(request, identity, workflow)
     ws = workflow.workspace or "public"
@@ -298,15 +293,8 @@ def logs(
     selected = [e for e in events if step is None or e.step == step]
     return {
         "run_id": run_id,
-        "lines": [
-            {
-                "time": e.timestamp,
-                "level": e.level,
-                "node": by_step.get(e.step or ""),
-                "message": e.message,
-            }
-            for e in selected[-lines:]
-        ],
+        "failure": first_failure(selected, by_step),
+        "lines": log_lines(selected, by_step)[-lines:],
     }
 
 

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from dataos_defs.cli.output import check_format, console, fail, print_data, print_table
+from dataos_defs.cli.output import (
+    check_format,
+    console,
+    fail,
+    failure_header,
+    format_log,
+    print_data,
+    print_table,
+)
 from dataos_defs.cli.session import api_session
 
 app = typer.Typer(help="Act on a workflow's runs and schedule.")
@@ -91,10 +99,13 @@ def resume(kind: TypeOpt = "workflow", name: NameOpt = "", workspace: WorkspaceO
     _act("resume", kind, name, workspace)
 
 
-def _print_lines(lines: list[dict[str, Any]]) -> None:
+ALL_LINES = 100_000
+"""What ``-l -1`` asks for: every line the API serves."""
+
+
+def _print_lines(lines: list[str]) -> None:
     for line in lines:
-        node = f"[{line['node']}] " if line.get("node") else ""
-        console.print(f"{line['time']} {line['level']:<7} {node}{line['message']}", markup=False)
+        console.print(line, markup=False)
 
 
 def log(
@@ -102,21 +113,28 @@ def log(
     name: NameOpt = "",
     workspace: WorkspaceOpt = None,
     node: Annotated[str | None, typer.Option("--node", help="one job of the workflow")] = None,
-    lines: Annotated[int, typer.Option("-l", "--lines")] = 200,
+    lines: Annotated[int, typer.Option("-l", "--lines", help="last N events; -1 for all")] = 200,
     follow: Annotated[bool, typer.Option("-f", "--follow", help="keep printing new lines")] = False,
+    utc: Annotated[bool, typer.Option("--utc", help="times in UTC, not local time")] = False,
 ) -> None:
-    """Logs of the latest run (needs read on the workflow's logs)."""
+    """Logs of the latest run (needs read on the workflow's logs): a failed job's error
+    first, then each event, failures with their cause and stack, outputs with their rows."""
     _workflow_only(kind)
+    if lines == 0 or lines < -1:
+        fail(f"-l/--lines must be a positive number or -1 (all), not {lines}")
+    wanted = ALL_LINES if follow or lines == -1 else min(lines, ALL_LINES)
     shown = 0
     with api_session() as client:
         while True:
-            body = client.logs(name, workspace, node, 100_000 if follow else lines)
+            body = client.logs(name, workspace, node, wanted)
             new = body["lines"][shown:] if follow else body["lines"]
-            _print_lines(new)
+            _print_lines(format_log({**body, "lines": new}, utc, header=not follow))
             shown += len(new)
             if not follow:
                 return
             status = client.runtime(name, workspace)["runtime"]
             if status != "running":
+                if body.get("failure"):
+                    _print_lines([failure_header(body["failure"])])
                 return
             time.sleep(2)

@@ -52,6 +52,8 @@ on Kubernetes they are secret references in the pod."""
 
 EXECUTORS_ENV = "DATAOS_EXECUTORS"
 FLARE_STATE_DIR = "flare-state"
+SQL_EXCERPT_LINES = 40
+SQL_EXCERPT_WIDTH = 200
 
 
 def run_container_as(
@@ -70,24 +72,30 @@ def run_container_as(
 
 
 def run_flare(context: AssetExecutionContext, job: JobContext) -> Iterator[StackOutput]:
-    """Run a flare job and report each dataset it wrote (rows, columns, save mode)."""
+    """Run a flare job and report each dataset it wrote (output, rows, columns, save mode);
+    a SQL step that fails is logged with its SQL before the error ends the step."""
     from dataos_defs.location.governance import governed_step
     from dataos_defs.manifest.stacks import FlareSpec
-    from dataos_defs.stacks.flare import run_flare_job
+    from dataos_defs.stacks.flare import FlareError, run_flare_job
 
     if not isinstance(job.stack_spec, FlareSpec):
         raise TypeError(f"job '{job.job}' of workflow '{job.workflow}' has no flare stackSpec")
     home = Settings.from_env().home
-    with governed_step(job) as governor:
-        result = run_flare_job(
-            job.stack_spec,
-            ResourceDepots.of(context, job.depots),
-            state_dir(home),
-            dry_run=job.dry_run,
-            job_name=f"{job.workspace}/{job.workflow}/{job.job}",
-            home=home,
-            governor=governor,
-        )
+    try:
+        with governed_step(job) as governor:
+            result = run_flare_job(
+                job.stack_spec,
+                ResourceDepots.of(context, job.depots),
+                state_dir(home),
+                dry_run=job.dry_run,
+                job_name=f"{job.workspace}/{job.workflow}/{job.job}",
+                home=home,
+                governor=governor,
+            )
+    except FlareError as exc:
+        if exc.step is not None:
+            context.log.error(failed_step_message(exc.step, exc.sql))
+        raise
     _log_governance(context, governor)
     for item in result.inputs:
         context.log.info(f"read {item.rows} rows from input '{item.name}'")
@@ -95,6 +103,7 @@ def run_flare(context: AssetExecutionContext, job: JobContext) -> Iterator[Stack
         if not output.written:
             continue
         metadata: dict[str, Any] = {
+            "dataos/output": output.name,
             "dataos/udl": output.dataset,
             "dataos/run_as": governor.user.id,
             "dagster/row_count": output.rows,
@@ -108,6 +117,26 @@ def run_flare(context: AssetExecutionContext, job: JobContext) -> Iterator[Stack
         if lineage is not None:
             metadata["dagster/column_lineage"] = lineage
         yield StackOutput(AssetKey(list(output.asset_key)), metadata)
+
+
+def failed_step_message(step: str, sql: str | None) -> str:
+    """``SQL step 'x' failed; its SQL:`` and the SQL, at most ``SQL_EXCERPT_LINES`` lines
+    of ``SQL_EXCERPT_WIDTH`` characters (the runner has removed credentials from it).
+
+    >>> print(failed_step_message("p", "SELECT a\\n\\nFROM p"))
+    SQL step 'p' failed; its SQL:
+    SELECT a
+    FROM p
+    """
+    lines = [line.rstrip() for line in (sql or "").splitlines() if line.strip()]
+    shown = [_clip(line, SQL_EXCERPT_WIDTH) for line in lines[:SQL_EXCERPT_LINES]]
+    if len(lines) > SQL_EXCERPT_LINES:
+        shown.append(f"... ({len(lines) - SQL_EXCERPT_LINES} more lines)")
+    return "\n".join([f"SQL step '{step}' failed; its SQL:", *shown])
+
+
+def _clip(line: str, width: int) -> str:
+    return line if len(line) <= width else line[: width - 3] + "..."
 
 
 def _column_lineage(lineage: Mapping[str, Any]) -> TableColumnLineage | None:

@@ -70,11 +70,18 @@ class Governor(Protocol):
 
 
 class FlareError(Exception):
-    """A failed flare run: ``where`` names the input, step or output (``step 'x'``)."""
+    """A failed flare run: ``where`` names the input, step or output (``step 'x'``).
 
-    def __init__(self, where: str, problem: str) -> None:
+    A failure inside a SQL step also carries the ``step``'s name and the ``sql`` its author
+    wrote (credentials redacted), which the code location logs beside the error."""
+
+    def __init__(
+        self, where: str, problem: str, *, step: str | None = None, sql: str | None = None
+    ) -> None:
         self.where = where
         self.problem = problem
+        self.step = step
+        self.sql = sql
         super().__init__(f"{where}: {problem}")
 
 

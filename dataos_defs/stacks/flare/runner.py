@@ -97,12 +97,20 @@ def run_flare_job(
     except AccessDenied:
         raise
     except FlareError as exc:
-        raise FlareError(exc.where, redact(exc.problem)) from None
+        raise _redacted(exc, redact).with_traceback(exc.__traceback__) from None
     except Exception as exc:
-        raise FlareError("flare job", redact(f"{type(exc).__name__}: {exc}")) from None
+        problem = redact(f"{type(exc).__name__}: {exc}")
+        raise FlareError("flare job", problem).with_traceback(exc.__traceback__) from None
     finally:
         con.close()
     return FlareResult(tuple(loaded.results), tuple(outputs), loaded.state, dry_run)
+
+
+def _redacted(exc: FlareError, redact: Redactor) -> FlareError:
+    """``exc`` with credentials removed from its text. The caller keeps the traceback (code
+    lines only) and drops the context: a wrapped engine error could quote a credential."""
+    sql = redact(exc.sql) if exc.sql is not None else None
+    return FlareError(exc.where, redact(exc.problem), step=exc.step, sql=sql)
 
 
 def _output(
@@ -166,7 +174,8 @@ def _refuse_unsupported(spec: FlareSpec) -> None:
 
 
 def _run_step(con: duckdb.DuckDBPyConnection, item: SequenceStep, sql_dir: Path) -> str:
-    """Create the step's view; return its DuckDB SQL (for lineage)."""
+    """Create the step's view; return its DuckDB SQL (for lineage). A failure names the
+    step and carries the SQL as written."""
     where = f"step '{item.name}'"
     text = item.sql
     if item.sqlFile is not None:
@@ -177,6 +186,14 @@ def _run_step(con: duckdb.DuckDBPyConnection, item: SequenceStep, sql_dir: Path)
             raise FlareError(where, f"cannot read sqlFile {path}: {exc.strerror}") from None
     if text is None:
         raise FlareError(where, "a step without sql is not supported by the DuckDB runner")
+    try:
+        return _create_view(con, item, text, where)
+    except FlareError as exc:
+        exc.step, exc.sql = item.name, text
+        raise
+
+
+def _create_view(con: duckdb.DuckDBPyConnection, item: SequenceStep, text: str, where: str) -> str:
     body = transpile(text, where)
     query = body.sql
     columns = _describe(con, query, where, f"read as {body.dialect}, run as: {query}")
@@ -197,4 +214,4 @@ def _describe(
     try:
         return engine.query_columns(con, query)
     except duckdb.Error as exc:
-        raise FlareError(where, f"DuckDB rejected the SQL ({context}): {exc}") from None
+        raise FlareError(where, f"DuckDB rejected the SQL: {exc}\n({context})") from None
