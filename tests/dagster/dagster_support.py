@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 from dataos_defs.adapters.dagster_graphql import DagsterGraphQL, DagsterGraphQLError
 from dataos_defs.manifest.loader import load_documents
@@ -42,6 +42,15 @@ run_launcher:
 telemetry:
   enabled: false
 """
+SCHEDULE_STATE = """
+query State($selector: InstigationSelector!, $id: String) {
+  instigationStateOrError(instigationSelector: $selector, id: $id) {
+    __typename
+    ... on InstigationState { status }
+    ... on Error { message }
+  }
+}"""
+T = TypeVar("T")
 
 
 def interfaces() -> ModuleType:
@@ -148,21 +157,27 @@ def stop_dagster(dagster: Dagster, timeout: float = 15) -> None:
 
 @contextlib.contextmanager
 def running_platform(
-    home: Path, prepare: Callable[[dict[str, str]], None] | None = None, **dagster_extra: str
+    home: Path,
+    prepare: Callable[[dict[str, str]], None] | None = None,
+    server_env: dict[str, str] | None = None,
+    start_timeout: float = 60,
+    **dagster_extra: str,
 ) -> Iterator[tuple[Any, Dagster]]:
     """The API server and ``dagster dev`` on free ports, wired together (the server reconciles
     with that webserver), each stopped with its process group. ``prepare`` may adjust
-    Dagster's home (its environment is given) before Dagster starts."""
+    Dagster's home (its environment is given) before Dagster starts; ``server_env`` is added
+    to the API server's environment; Dagster has ``start_timeout`` seconds to load."""
     helpers = interfaces()
     port = helpers.free_port()
     server = helpers.start_server(
-        home, extra_env={"DAGSTER_WEBSERVER_URL": f"http://127.0.0.1:{port}"}
+        home,
+        extra_env={**(server_env or {}), "DAGSTER_WEBSERVER_URL": f"http://127.0.0.1:{port}"},
     )
     try:
         env = dagster_env(home, **dagster_extra)
         if prepare is not None:
             prepare(env)
-        dagster = start_dagster(home, port, env)
+        dagster = start_dagster(home, port, env, start_timeout)
         try:
             yield server, dagster
         finally:
@@ -171,3 +186,30 @@ def running_platform(
         helpers.stop_server(server)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.process.pid, signal.SIGKILL)
+
+
+def poll(read: Callable[[], T], accept: Callable[[T], bool], what: str, timeout: float = 60) -> T:
+    """What ``read`` returns once ``accept`` takes it, read every 0.25 s; an assertion naming
+    ``what`` and the last value read when ``timeout`` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if accept(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f} s (last seen: {value!r})")
+        time.sleep(0.25)
+
+
+def schedule_status(client: DagsterGraphQL, name: str, state_id: str) -> str | None:
+    """The stored status (``RUNNING``/``STOPPED``) of a schedule, by its ``scheduleState.id``:
+    still readable once a reload removed the schedule from the location (Dagster keeps the
+    state of a schedule that was started); ``None`` when Dagster holds none."""
+    selector = {
+        "repositoryLocationName": client.location,
+        "repositoryName": client.repository,
+        "name": name,
+    }
+    data = client.execute(SCHEDULE_STATE, {"selector": selector, "id": state_id})
+    state = data["instigationStateOrError"]
+    return str(state["status"]) if state["__typename"] == "InstigationState" else None
