@@ -8,11 +8,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import admission
+import apply_large
 import deletes
 import gateway_e2e
 import gateway_rewrite
 import heimdall_engine
 import heimdall_http
+import listing
 import log_rotation
 import run_governance
 import spine1
@@ -42,6 +44,10 @@ def main() -> None:
     log_rotation.main()
     print()
     deletes.main()
+    print()
+    apply_large.main()
+    print()
+    listing.main()
 
 
 if __name__ == "__main__":

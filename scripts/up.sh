@@ -173,7 +173,9 @@ echo "Dagster ready after $((SECONDS - started)) s"
 if ! .venv/bin/dataos-ctl user get -i shop-pipeline >/dev/null 2>&1; then
   .venv/bin/dataos-ctl user create -i shop-pipeline -t application -n "shop pipeline" >/dev/null
 fi
-.venv/bin/dataos-ctl apply -f resources -R
+# --wait: the server deploys to Dagster in the background; make up ends once the example
+# is active (or fails with the reason).
+.venv/bin/dataos-ctl apply -f resources -R --wait --timeout 900
 cat <<MSG
 
 DataOS is up in $((SECONDS - started)) s (state in $home):

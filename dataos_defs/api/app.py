@@ -28,7 +28,7 @@ from dataos_defs.api.errors import install_error_handlers
 from dataos_defs.api.identity import Unauthenticated, unauthenticated_response
 from dataos_defs.api.limits import ApplyLimits
 from dataos_defs.api.opa_fast import FastDecisions
-from dataos_defs.api.reconcile import EndOnWatch, drain_outbox_in_background, start_end_on_watch
+from dataos_defs.api.reconciler import Background, start_background
 from dataos_defs.gateway.service import Gateway
 from dataos_defs.heimdall.credentials import API_URL_ENV
 from dataos_defs.heimdall.identity import bootstrap_operator
@@ -61,7 +61,7 @@ def create_app(
         Storage.from_env(state_home)  # refuse storage roots inside the platform's state now
         heimdall: Heimdall | None = None
         gateway: Gateway | None = None
-        watch: EndOnWatch | None = None
+        background: Background | None = None
         try:
             app.state.store = store
             app.state.home = state_home
@@ -77,12 +77,11 @@ def create_app(
                 gateway = Gateway(store, heimdall, state_home)
                 app.state.gateway = gateway
             if "poros" in services:
-                watch = start_end_on_watch(store)
-                drain_outbox_in_background(store)
+                background = start_background(store)
             yield
         finally:
-            if watch is not None:
-                watch.stop()
+            if background is not None:
+                background.stop()
             if gateway is not None:
                 gateway.close()
             if heimdall is not None:

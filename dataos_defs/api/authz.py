@@ -92,9 +92,22 @@ def visible(
     """Filter a list: an item is shown only when allowed; a denial or an engine error hides
     it (fail closed). Every item is decided, but the list is logged as one decision: the
     list's path, the subject, the predicate and how many items were shown and hidden."""
-    heimdall = heimdall_of(request)
     started = time.perf_counter()
     listed = list(items)
+    shown, undecided = decide_visible(heimdall_of(request), identity, predicate, listed, target)
+    log_list(request, identity, predicate, len(listed), len(shown), undecided, started)
+    return shown
+
+
+def decide_visible(
+    heimdall: Heimdall,
+    identity: Identity,
+    predicate: str,
+    listed: Sequence[Item],
+    target: Callable[[Item], Target],
+) -> tuple[list[Item], int]:
+    """The allowed items of ``listed`` (decided in one batch, fail closed) and how many of
+    them the engine could not decide. Nothing is logged: see :func:`log_list`."""
     asked = [
         AccessRequest.of(identity.tags, predicate, path, tags, subject_id=identity.user_id)
         for path, tags in map(target, listed)
@@ -102,10 +115,23 @@ def visible(
     heimdall.refresh()
     answers = _answers(heimdall, asked)
     shown = [item for item, answer in zip(listed, answers, strict=True) if answer is True]
-    undecided = sum(answer is None for answer in answers)
-    hidden = len(listed) - len(shown)
-    reason = f"list of {len(listed)}: {len(shown)} shown, {hidden} hidden"
-    heimdall.log.append(
+    return shown, sum(answer is None for answer in answers)
+
+
+def log_list(
+    request: Request,
+    identity: Identity,
+    predicate: str,
+    listed: int,
+    shown: int,
+    undecided: int,
+    started: float,
+) -> None:
+    """One decision record for a filtered list: its path, the subject, the predicate and
+    how many items were shown and hidden (``started``: ``time.perf_counter()`` at its start)."""
+    hidden = listed - shown
+    reason = f"list of {listed}: {shown} shown, {hidden} hidden"
+    heimdall_of(request).log.append(
         new_record(
             identity.user_id,
             tuple(sorted(identity.tags)),
@@ -115,11 +141,10 @@ def visible(
             None,
             reason + (f" ({undecided} undecided: policy engine error)" if undecided else ""),
             (time.perf_counter() - started) * 1000,
-            shown=len(shown),
+            shown=shown,
             hidden=hidden,
         )
     )
-    return shown
 
 
 def _answers(heimdall: Heimdall, asked: Sequence[AccessRequest]) -> list[bool | None]:

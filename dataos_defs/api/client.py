@@ -17,6 +17,7 @@ from dataos_defs.heimdall.credentials import (
 )
 
 DEFAULT_API_URL = "http://127.0.0.1:7400"
+CONNECT_TIMEOUT_S = 60.0
 
 __all__ = [
     "ApiFailure",
@@ -67,6 +68,11 @@ def configured_api_key() -> str | None:
     return saved.api_key if saved else None
 
 
+def _answer_within(seconds: float | None) -> httpx.Timeout:
+    """Connect as usual, but wait ``seconds`` (``None``: as long as it takes) for the answer."""
+    return httpx.Timeout(CONNECT_TIMEOUT_S, read=seconds)
+
+
 class DataosClient:
     """Talks to ``base_url`` with ``api_key``; both default to the environment, then to the
     credentials file under ``DATAOS_HOME`` (which raises :class:`CredentialsError` when
@@ -115,10 +121,20 @@ class DataosClient:
         return result
 
     def apply(
-        self, documents: list[dict[str, Any]], workspace: str | None, dry_run: bool = False
+        self,
+        documents: list[dict[str, Any]],
+        workspace: str | None,
+        dry_run: bool = False,
+        *,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
+        """Answered once the set is committed (``reconciling`` and ``pending`` say what Dagster
+        has still to deploy); ``timeout`` bounds the wait for the answer, none by default:
+        a large set takes a while to validate and commit."""
         payload = {"documents": documents, "workspace": workspace, "dry_run": dry_run}
-        result: dict[str, Any] = self._call("POST", "/poros/api/v1/apply", json=payload)
+        result: dict[str, Any] = self._call(
+            "POST", "/poros/api/v1/apply", json=payload, timeout=_answer_within(timeout)
+        )
         return result
 
     def list_resources(
@@ -154,7 +170,10 @@ class DataosClient:
         if workspace:
             params["workspace"] = workspace
         result: dict[str, Any] = self._call(
-            "DELETE", f"/poros/api/v1/resources/{kind}/{name}", params=params
+            "DELETE",
+            f"/poros/api/v1/resources/{kind}/{name}",
+            params=params,
+            timeout=_answer_within(None),
         )
         return result
 
@@ -163,7 +182,10 @@ class DataosClient:
     ) -> list[dict[str, Any]]:
         """Delete ``keys`` (type, name, workspace) in one transaction; the deleted, in order."""
         payload = {"resources": keys, "force": force}
-        return list(self._call("POST", "/poros/api/v1/delete", json=payload)["deleted"])
+        answer = self._call(
+            "POST", "/poros/api/v1/delete", json=payload, timeout=_answer_within(None)
+        )
+        return list(answer["deleted"])
 
     def compact_history(self, deleted_before: str, dry_run: bool) -> dict[str, Any]:
         payload = {"deleted_before": deleted_before, "dry_run": dry_run}

@@ -5,7 +5,9 @@ It lives in the API layer because it is the one layer allowed to use both the st
 only, so the API server never imports Dagster.
 
 After every apply or delete, when ``DAGSTER_WEBSERVER_URL`` names a webserver (``make up``
-sets it):
+sets it), in the background of the API server (:mod:`dataos_defs.api.reconciler`: the routes
+answer once the change is committed), its phases shown in the reason of the workflows it is
+deploying (:mod:`dataos_defs.api.reconcile_progress`):
 
 1. reload the code location (``DAGSTER_LOCATION_NAME``, default ``dataos``): it recompiles
    the Definitions from the store;
@@ -32,20 +34,21 @@ The reload is skipped when what the code location compiles from has not changed 
 process last loaded it (:func:`compile_fingerprint`: the workflows, depots and computes and
 their revisions), so deleting a secret or a policy costs no reload. Reconciliations are
 serialized and each one fingerprints the store when it starts, so changes made while a
-reload runs are all covered by the next single reload.
+reload runs are all covered by the next single reload. A status is recorded only if nobody
+changed the workflow since the reconciliation read it (a later one decides it then).
 
-``endOn`` must hold when nothing is applied too: :class:`EndOnWatch`, a thread of the API
-server, checks every :data:`WATCH_INTERVAL_S` seconds. Ending workflows never reloads the
-location, and reads Dagster only while some workflow's ``endOn`` has passed; the watch also
-reconciles while runs wait in the outbox. Otherwise it costs two store queries. A run may
-thus outlive ``endOn`` by up to that interval.
+``endOn`` must hold when nothing is applied too: a thread of the API server (the reconciler
+module's ``EndOnWatch``) checks every :data:`WATCH_INTERVAL_S` seconds. Ending workflows never
+reloads the location, and reads Dagster only while some workflow's ``endOn`` has passed; the
+watch also reconciles while runs wait in the outbox. Otherwise it costs two store queries. A
+run may thus outlive ``endOn`` by up to that interval.
 
 Without a URL nothing happens and workflows stay ``pending``: the store is the record of
 intent, and nothing has deployed them. When the webserver cannot be reached they stay
-``pending`` with the reason, and the next apply or delete reconciles them again. Runs
-waiting in the outbox are launched by the next reconciliation, by the API server's start
-(:func:`drain_outbox_in_background`) and by the periodic watch, so an API server killed
-between an apply and Dagster loses no run.
+``pending`` with the reason (it begins with :data:`NOT_DEPLOYED`), and the next apply or
+delete reconciles them again. Runs waiting in the outbox are launched by the next
+reconciliation, by the API server's start (its reconciler) and by the periodic watch, so an
+API server killed between an apply and Dagster loses no run.
 """
 
 from __future__ import annotations
@@ -68,6 +71,9 @@ from dataos_defs.adapters.dagster_graphql import (
     DagsterGraphQLError,
     LocationState,
 )
+from dataos_defs.api import reconcile_progress as phases
+from dataos_defs.api.reconcile_progress import Progress
+from dataos_defs.api.wire import NOT_DEPLOYED
 from dataos_defs.manifest.workflow import Schedule
 from dataos_defs.poros.errors import PorosError
 from dataos_defs.poros.outbox import OutboxEntry
@@ -76,7 +82,9 @@ from dataos_defs.poros.store import Store
 
 DAGSTER_URL_ENV = "DAGSTER_WEBSERVER_URL"
 DAGSTER_LOCATION_ENV = "DAGSTER_LOCATION_NAME"
-LOAD_TIMEOUT_S = 60.0
+LOAD_TIMEOUT_S = 600.0
+"""How long a reload may take (the request, then the location ``LOADING``): a location of
+10,000 jobs takes minutes to load on a small machine, and reconciling runs in the background."""
 SETTLE_TIMEOUT_S = 5.0
 REASON_LIMIT = 500
 WATCH_INTERVAL_S = 30.0
@@ -89,6 +97,9 @@ CLAIM_S = 120.0
 _RECONCILING = threading.Lock()
 _LOADED: dict[tuple[str, str, str], str] = {}
 """The fingerprint of the inputs last loaded by each (webserver, location, store)."""
+_BACKGROUND: dict[int, Callable[[Collection[ResourceKey]], object]] = {}
+"""How to request a reconciliation from the API server's background reconciler, by the
+``id`` of the store it serves (:mod:`dataos_defs.api.reconciler` registers itself)."""
 
 log = logging.getLogger(__name__)
 Decision = tuple[Status, str | None]
@@ -149,14 +160,16 @@ def _compiled(state: LocationState) -> set[tuple[str, str]]:
     }
 
 
-def _settled(dagster: DagsterGraphQL, expected: set[tuple[str, str]]) -> LocationState:
+def _settled(
+    dagster: DagsterGraphQL, expected: set[tuple[str, str]], started: float
+) -> LocationState:
     """The location once reloaded: read again until it is loaded and holds exactly the live
     workflows, or a load error, within bounds.
 
     Read again because under ``dagster dev`` (a proxy code server) the answer of the reload
     mutation can still describe the previous load; the next query has the new one.
     """
-    loading_until = time.monotonic() + LOAD_TIMEOUT_S
+    loading_until = started + LOAD_TIMEOUT_S
     settle_until = time.monotonic() + SETTLE_TIMEOUT_S
     while True:
         state = dagster.location_state()
@@ -275,12 +288,18 @@ def _undeployed(workflows: list[StoredResource], status: Status, reason: str) ->
     return Outcome(statuses, failed={w.key: reason for w in workflows})
 
 
-def _load(dagster: DagsterGraphQL, expected: set[tuple[str, str]], reload: bool) -> LocationState:
+def _load(
+    dagster: DagsterGraphQL, expected: set[tuple[str, str]], reload: bool, progress: Progress
+) -> LocationState:
     if not reload:
+        progress.phase(phases.CHECKING)
         return dagster.location_state()
+    progress.phase(phases.RETIRING)
     _retire(dagster, expected)
+    progress.phase(phases.LOADING, with_jobs=True)
+    started = time.monotonic()
     dagster.reload_location()
-    return _settled(dagster, expected)
+    return _settled(dagster, expected, started)
 
 
 def _decide(
@@ -290,20 +309,22 @@ def _decide(
     now: datetime,
     reload: bool,
     claim: Callable[[OutboxEntry], bool],
+    progress: Progress,
 ) -> Outcome:
     expected = {(w.workspace or "", w.name) for w in workflows}
     try:
-        state = _load(dagster, expected, reload)
+        state = _load(dagster, expected, reload, progress)
     except DagsterGraphQLError as exc:
-        reason = _reason(f"not deployed yet: reloading the Dagster code location failed: {exc}")
+        reason = _reason(f"{NOT_DEPLOYED} reloading the Dagster code location failed: {exc}")
         return _undeployed(workflows, "pending", reason)
     if state.load_status == "LOADING":
-        reason = f"not deployed yet: the Dagster code location '{state.name}' is still loading"
+        reason = f"{NOT_DEPLOYED} the Dagster code location '{state.name}' is still loading"
         return _undeployed(workflows, "pending", reason)
     if state.error is not None:
         reason = _reason(f"the Dagster code location '{state.name}' failed to load: {state.error}")
         outcome = _undeployed(workflows, "error", reason)
         return Outcome(outcome.statuses, state.error, failed=outcome.failed, reloaded=reload)
+    progress.phase(phases.STARTING)
     done = _Pass(dagster, state, now, claim)
     statuses = {w.key: done.workflow(w, runs.get(w.key)) for w in workflows}
     return Outcome(
@@ -365,7 +386,10 @@ def _reconcile(
     loaded = _LOADED.get(cache) == fingerprint and not force_reload
     if may_skip and loaded and not runs and all(w.status == "active" for w in workflows):
         return Outcome({w.key: (w.status, w.status_reason) for w in workflows}, loaded=True)
-    with DagsterGraphQL(target[0], location=target[1]) as dagster:
+    with (
+        Progress(store, workflows) as progress,
+        DagsterGraphQL(target[0], location=target[1], timeout=LOAD_TIMEOUT_S) as dagster,
+    ):
         outcome = _decide(
             dagster,
             workflows,
@@ -373,8 +397,9 @@ def _reconcile(
             now,
             reload=not loaded,
             claim=lambda run: store.outbox_claim(run.key, run.revision, CLAIM_S),
+            progress=progress,
         )
-    _record(store, workflows, runs, outcome)
+    _record(store, workflows, runs, outcome, progress.written)
     if outcome.loaded:
         _LOADED[cache] = fingerprint
     else:
@@ -392,10 +417,23 @@ def _record(
     workflows: list[StoredResource],
     runs: Mapping[ResourceKey, OutboxEntry],
     outcome: Outcome,
+    shown: Mapping[ResourceKey, Decision],
 ) -> None:
+    """Write the statuses decided that changed, except where the workflow changed since it was
+    read (re-applied, deleted, or marked by an apply to wait for the next reconciliation):
+    the reconciliation that change requested decides it. ``shown``: the progress written."""
+    current = {w.key: w for w in store.list(kind="workflow")}
     for workflow in workflows:
         status, reason = outcome.statuses[workflow.key]
-        if (workflow.status, workflow.status_reason) == (status, reason):
+        seen = shown.get(workflow.key, (workflow.status, workflow.status_reason))
+        latest = current.get(workflow.key)
+        if latest is None or (latest.revision, latest.status, latest.status_reason) != (
+            workflow.revision,
+            *seen,
+        ):
+            log.debug("%s changed while reconciling: the next reconciliation decides it", workflow)
+            continue
+        if seen == (status, reason):
             continue
         try:
             store.set_status(workflow.kind, workflow.name, workflow.workspace, status, reason)
@@ -411,10 +449,16 @@ def _record(
 
 
 def reconcile_after_change(store: Store, changed: Collection[ResourceKey] = ()) -> None:
-    """Called by the routes once a change is stored: never fails the request, which has
-    already succeeded; a problem is logged and the statuses say what is known."""
+    """Called by the routes once a change is stored: requests a reconciliation from the API
+    server's background reconciler, or reconciles now in a process that runs none. Never
+    fails the request, which has already succeeded; a problem is logged and the statuses say
+    what is known."""
     try:
-        reconcile(store, changed=changed)
+        background = _BACKGROUND.get(id(store))
+        if background is not None:
+            background(changed)
+        else:
+            reconcile(store, changed=changed)
     except Exception:
         log.exception("reconciliation with Dagster failed")
 
@@ -425,21 +469,6 @@ def drain_outbox(store: Store) -> Outcome | None:
     if _target(None, None) is None or not store.outbox():
         return None
     return reconcile(store)
-
-
-def drain_outbox_in_background(store: Store) -> threading.Thread:
-    """Drain the outbox without delaying the API server's start (Dagster may still be
-    loading: the entries then wait for the next reconciliation)."""
-
-    def drain() -> None:
-        try:
-            drain_outbox(store)
-        except Exception:
-            log.exception("draining the run outbox failed")
-
-    thread = threading.Thread(target=drain, name="dataos-outbox-drain", daemon=True)
-    thread.start()
-    return thread
 
 
 def end_finished_workflows(
@@ -472,41 +501,3 @@ def end_finished_workflows(
                 )
                 terminated[workflow.key] = stopped
     return terminated
-
-
-class EndOnWatch:
-    """A daemon thread ending workflows whose ``endOn`` passes while nothing is applied, and
-    launching runs still waiting in the outbox."""
-
-    def __init__(self, store: Store, interval: float = WATCH_INTERVAL_S) -> None:
-        self.store = store
-        self.interval = interval
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="dataos-endon-watch", daemon=True)
-
-    def start(self) -> EndOnWatch:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stopping.wait(self.interval):
-            try:
-                end_finished_workflows(self.store)
-            except Exception:
-                log.exception("ending workflows past their endOn failed")
-            try:
-                drain_outbox(self.store)
-            except Exception:
-                log.exception("draining the run outbox failed")
-
-
-def start_end_on_watch(store: Store, interval: float = WATCH_INTERVAL_S) -> EndOnWatch | None:
-    """The running watch, or ``None`` when no webserver is configured (nothing to end)."""
-    if not os.environ.get(DAGSTER_URL_ENV):
-        return None
-    return EndOnWatch(store, interval).start()

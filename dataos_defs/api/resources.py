@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field, TypeAdapter
 
 from dataos_defs.api.admission import Subject, admit
-from dataos_defs.api.authz import Target, authorize, heimdall_of, visible
+from dataos_defs.api.authz import Target, authorize, decide_visible, heimdall_of, log_list
 from dataos_defs.api.deps import get_store
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity, current_identity
 from dataos_defs.api.limits import check_manifest_sizes
-from dataos_defs.api.reconcile import reconcile_after_change
+from dataos_defs.api.listing_cache import Listing, listing_cache
+from dataos_defs.api.reconciler import after_change, configured
 from dataos_defs.api.runtime import runtimes_of
 from dataos_defs.api.wire import (
     ApplyRequest,
@@ -23,10 +25,12 @@ from dataos_defs.api.wire import (
     HistoryOut,
     ResourceList,
     ResourceOut,
+    ResourceRef,
     RevisionOut,
 )
 from dataos_defs.heimdall.objects import resource_object
 from dataos_defs.heimdall.policy_data import PolicyDataError
+from dataos_defs.heimdall.service import Heimdall
 from dataos_defs.manifest.errors import ManifestError
 from dataos_defs.manifest.loader import Document
 from dataos_defs.manifest.policy import Policy
@@ -59,7 +63,9 @@ def apply(
 ) -> ApplyResponse:
     """All or nothing: every manifest is validated, the caller must be allowed to create (or
     update) each one, references and policies are checked, then one transaction writes them.
-    Any problem returns 422 (403 when not allowed, 413 when too large) and changes nothing."""
+    Any problem returns 422 (403 when not allowed, 413 when too large) and changes nothing.
+    Answers once the set is committed: Dagster is reconciled in the background, and the
+    workflows in ``pending`` stay pending until it has decided them."""
     check_manifest_sizes(request, body.documents)
     parsed = parse_documents(_documents(body), body.workspace)
     _authorize_apply(request, store, identity, parsed, body.workspace)
@@ -76,14 +82,17 @@ def apply(
     results = apply_resources(
         store, parsed, body.workspace, identity.user_id, dry_run=body.dry_run, run_as=run_as
     )
+    reconciling, pending = False, []
     if not body.dry_run:
         heimdall_of(request).reload()
-        changed = [
-            ResourceKey(r.kind, r.name, r.workspace) for r in results if r.action != "unchanged"
-        ]
-        reconcile_after_change(store, changed)
+        keys = [ResourceKey(r.kind, r.name, r.workspace) for r in results]
+        changed = [key for key, r in zip(keys, results, strict=True) if r.action != "unchanged"]
+        requested = after_change(store, changed, keys)
+        reconciling, pending = requested.reconciling, requested.pending
     return ApplyResponse(
         dry_run=body.dry_run,
+        reconciling=reconciling,
+        pending=[ResourceRef(type=k.kind, name=k.name, workspace=k.workspace) for k in pending],
         results=[
             ApplyResultOut(
                 type=r.kind,
@@ -167,22 +176,61 @@ def list_resources(
     type: Annotated[str | None, Query(description="Resource type")] = None,
     workspace: Annotated[str | None, Query(description="workspace; all when absent")] = None,
     name: Annotated[str | None, Query()] = None,
-) -> ResourceList:
+) -> Response:
     """With ``workspace``, workspace-level Resources of that workspace plus the instance-level
     ones (they belong to no workspace); without it, everything. Only what the caller may
-    read is listed."""
+    read is listed, logged as one decision. The filtered list is kept (``listing_cache``)
+    until the caller's tags, the policies or the Resources change."""
     _check_type(type)
-    if workspace is None or (type is not None and type not in WORKSPACE_TYPES):
-        items = store.list(kind=type, name=name)
-    else:
-        items = store.list(kind=type, workspace=workspace, name=name)
-        if type is None:
-            items += [r for r in store.list(name=name) if r.workspace is None]
-    readable = visible(request, identity, "read", items, _target)
-    runtimes = runtimes_of([r for r in readable if r.kind == "workflow"])
-    return ResourceList(
-        items=[_out(item, runtime=runtimes.get((item.name, item.workspace))) for item in readable]
+    started = time.perf_counter()
+    heimdall = heimdall_of(request)
+    heimdall.refresh()
+    key = (
+        (type, workspace, name),
+        (identity.user_id, tuple(sorted(set(identity.tags)))),
+        heimdall.pdp.generation,
+        store.listing_marker(),
     )
+    cache = listing_cache(request.app)
+    listing = cache.get(key)
+    if listing is None:
+        listing = _listing(heimdall, store, identity, type, workspace, name)
+        cache.put(key, listing)
+    shown = len(listing.resources)
+    log_list(request, identity, "read", listing.listed, shown, listing.undecided, started)
+    runtimes = runtimes_of([r for r in listing.resources if r.kind == "workflow"])
+    body = listing.body(runtimes, lambda resource, runtime: _json(_out(resource, runtime=runtime)))
+    return Response(body, media_type="application/json")
+
+
+def _listing(
+    heimdall: Heimdall,
+    store: Store,
+    identity: Identity,
+    kind: str | None,
+    workspace: str | None,
+    name: str | None,
+) -> Listing:
+    """The Resources matching the filters that the caller may read, serialised. Manifests
+    are read only for what the listing shows of them: workflows' runtimes, with Dagster."""
+    manifests_of = ("workflow",) if configured() else ()
+    if workspace is None or (kind is not None and kind not in WORKSPACE_TYPES):
+        items = store.list_summaries(kind, name=name, manifests_of=manifests_of)
+    else:
+        items = store.list_summaries(kind, workspace, name, manifests_of=manifests_of)
+        if kind is None:
+            instance = store.list_summaries(name=name, manifests_of=manifests_of)
+            items += [r for r in instance if r.workspace is None]
+    readable, undecided = decide_visible(heimdall, identity, "read", items, _target)
+    fragments = tuple(_json(_out(resource)) for resource in readable)
+    return Listing(tuple(readable), fragments, len(items), undecided)
+
+
+_RESOURCE_JSON = TypeAdapter(ResourceOut)
+
+
+def _json(resource: ResourceOut) -> bytes:
+    return _RESOURCE_JSON.dump_json(resource)
 
 
 def _target(resource: StoredResource) -> Target:
@@ -274,8 +322,8 @@ def delete_resource(
     _require(store, type, name, workspace)
     store.delete(type, name, ws, identity.user_id, force=force)
     heimdall_of(request).reload()
-    reconcile_after_change(store, [ResourceKey(type, name, ws)])
-    return DeleteOut(type=type, name=name, workspace=ws)
+    reconciling = after_change(store, [ResourceKey(type, name, ws)]).reconciling
+    return DeleteOut(type=type, name=name, workspace=ws, reconciling=reconciling)
 
 
 class DeleteKey(BaseModel):
@@ -292,6 +340,8 @@ class DeleteManyRequest(BaseModel):
 class DeleteManyOut(BaseModel):
     deleted: list[DeleteOut]
     """In the order deleted: dependents before what they depend on."""
+    reconciling: bool = False
+    """Dagster is reconciled with the deletion in the background."""
 
 
 @router.post("/delete", response_model=DeleteManyOut, summary="Delete a set of Resources")
@@ -309,7 +359,11 @@ def delete_resources(
         keys.append(key)
     deleted = store.delete_many(keys, identity.user_id, force=body.force)
     heimdall_of(request).reload()
-    reconcile_after_change(store, keys)
+    reconciling = after_change(store, keys).reconciling
     return DeleteManyOut(
-        deleted=[DeleteOut(type=k.kind, name=k.name, workspace=k.workspace) for k in deleted]
+        deleted=[
+            DeleteOut(type=k.kind, name=k.name, workspace=k.workspace, reconciling=reconciling)
+            for k in deleted
+        ],
+        reconciling=reconciling,
     )

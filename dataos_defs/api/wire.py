@@ -7,6 +7,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+NOT_DEPLOYED = "not deployed yet:"
+"""How the reason of a workflow that a finished reconciliation left ``pending`` begins (Dagster
+unreachable, or still loading after the time allowed): waiting changes nothing, the next apply
+or delete reconciles it again. Any other reason of a ``pending`` workflow is a reconciliation
+in progress (or about to start, with no reason yet)."""
+
 
 class DocumentIn(BaseModel):
     """One manifest as the client read it, with optional source positions for errors."""
@@ -34,9 +40,27 @@ class ApplyResultOut(BaseModel):
     revision: int | None
 
 
+class ResourceRef(BaseModel):
+    type: str
+    name: str
+    workspace: str | None
+
+
 class ApplyResponse(BaseModel):
+    """Answered once the set is committed; Dagster is reconciled afterwards, in the background."""
+
     results: list[ApplyResultOut]
     dry_run: bool
+    reconciling: bool = Field(
+        False,
+        description="the server reconciles Dagster with this change in the background; "
+        "false when it has no Dagster webserver configured (workflows then stay pending)",
+    )
+    pending: list[ResourceRef] = Field(
+        default_factory=list,
+        description="the applied workflows that are pending until reconciliation decides "
+        "them (active or error): poll them, e.g. GET /poros/api/v1/resources/workflow/{name}",
+    )
 
 
 class ResourceOut(BaseModel):
@@ -82,6 +106,9 @@ class DeleteOut(BaseModel):
     name: str
     workspace: str | None
     deleted: bool = True
+    reconciling: bool = Field(
+        False, description="Dagster is reconciled with the deletion in the background"
+    )
 
 
 class WorkspaceIn(BaseModel):

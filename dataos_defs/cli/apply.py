@@ -1,16 +1,26 @@
-"""``dataos-ctl apply``: validate locally, then apply the whole set through the API."""
+"""``dataos-ctl apply``: validate locally, then apply the whole set through the API.
+
+The server answers once the set is committed and reconciles Dagster in the background; with
+``--wait`` the command follows that reconciliation (:mod:`dataos_defs.cli.waiting`) and exits
+non-zero unless every applied workflow it deploys ends ``active``.
+"""
 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from dataos_defs.api.client import DataosClient
+from dataos_defs.cli import waiting
 from dataos_defs.cli.manifests import read_manifests, wire_documents
-from dataos_defs.cli.output import console
+from dataos_defs.cli.output import console, err_console, fail
 from dataos_defs.cli.session import api_session
+
+DEFAULT_TIMEOUT_S = 900.0
 
 
 def apply(
@@ -22,6 +32,18 @@ def apply(
         bool, typer.Option("-d", "--de-ref", help="print the de-referenced manifests, do not apply")
     ] = False,
     disable_interpolation: Annotated[bool, typer.Option("--disable-interpolation")] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="wait until Dagster has deployed the applied workflows (each active or "
+            "error), showing progress; exit 1 unless all are active",
+        ),
+    ] = False,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", min=1, help="with --wait: give up after this many seconds"),
+    ] = DEFAULT_TIMEOUT_S,
 ) -> None:
     """Create or update Resources; all manifests land together or none does."""
     loaded = read_manifests(files, recursive, not disable_interpolation, workspace)
@@ -36,9 +58,41 @@ def apply(
         )
         return
     with api_session() as client:
-        response = client.apply(wire_documents(documents), workspace, dry_run=lint_only)
-    for result in response["results"]:
-        where = f"({result['workspace']})" if result["workspace"] else ""
-        ident = f"{result['name']}:{result['version']}:{result['type']}"
-        outcome = "valid" if lint_only else result["action"]
-        console.print(f"applying{where} {ident}...{outcome}", markup=False)
+        # No read timeout unless --wait bounds the command: a big set takes a while to commit.
+        started = time.monotonic()
+        response = client.apply(
+            wire_documents(documents),
+            workspace,
+            dry_run=lint_only,
+            timeout=timeout if wait else None,
+        )
+        for result in response["results"]:
+            where = f"({result['workspace']})" if result["workspace"] else ""
+            ident = f"{result['name']}:{result['version']}:{result['type']}"
+            outcome = "valid" if lint_only else result["action"]
+            console.print(f"applying{where} {ident}...{outcome}", markup=False)
+        if wait and not lint_only:
+            _wait(client, response, timeout, timeout - (time.monotonic() - started))
+
+
+def _wait(client: DataosClient, response: dict[str, Any], timeout: float, left: float) -> None:
+    keys = [(p["name"], p["workspace"]) for p in response.get("pending") or []]
+    if not keys:
+        return
+    if not response.get("reconciling"):
+        fail(
+            f"{len(keys)} workflow(s) stay pending: the API server deploys nothing to Dagster "
+            "(it has no DAGSTER_WEBSERVER_URL)",
+            "start the platform with 'make up', which runs Dagster and configures the server",
+        )
+    versions = {
+        (r["name"], r["workspace"]): r["version"]
+        for r in response["results"]
+        if r["type"] == "workflow"
+    }
+    try:
+        waited = waiting.wait_for(client, keys, max(left, 0.0), waiting.stderr_display())
+    except KeyboardInterrupt:
+        fail("stopped waiting; the server keeps reconciling in the background", code=130)
+    if not waiting.report(waited, versions, timeout, console, err_console):
+        raise typer.Exit(1)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
-from dataos_defs.poros import outbox, workspaces, writes
+from dataos_defs.poros import outbox, summaries, workspaces, writes
 from dataos_defs.poros import queries as q
 from dataos_defs.poros.db import make_engine, upgrade, writer
 from dataos_defs.poros.errors import (
@@ -195,6 +195,20 @@ class Store:
             found = session.execute(query).all()
         return [self._stored(row, revision, False) for row, revision in found]
 
+    def list_summaries(
+        self,
+        kind: str | None = None,
+        workspace: str | None = None,
+        name: str | None = None,
+        *,
+        manifests_of: Collection[str] = (),
+    ) -> builtins.list[StoredResource]:
+        """The live Resources :meth:`list` returns, in its order, read in one plain query for
+        listings: the manifest is read for the kinds in ``manifests_of`` only, and is empty
+        for the others (decoding every manifest of the store is most of a listing's cost)."""
+        with self.reading() as session:
+            return summaries.live(session, kind, workspace, name, manifests_of)
+
     def history(
         self, kind: str, name: str, workspace: str | None = None
     ) -> builtins.list[Revision]:
@@ -313,6 +327,17 @@ class Store:
                 select(func.count(ColumnTagRow.dataset), func.max(ColumnTagRow.updated_at))
             ).one()
             return (revision, *spaces, *people, *tags, *derived)
+
+    def listing_marker(self) -> tuple[Any, ...]:
+        """A value that changes whenever a listing of Resources would: every apply and delete
+        adds a revision, every status change stamps ``updated_at``. One cheap query, for
+        caches of listings (a status change stamped with a wall clock set back is missed)."""
+        with self.reading() as session:
+            revision = session.scalar(select(func.max(RevisionRow.id)))
+            rows = session.execute(
+                select(func.count(ResourceRow.kind), func.max(ResourceRow.updated_at))
+            ).one()
+        return (revision, *rows)
 
     def set_status(
         self,

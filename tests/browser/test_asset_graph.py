@@ -252,7 +252,7 @@ def test_global_asset_lineage_page_shows_the_example_graph(
     pipeline = ("user", "create", "-i", "shop-pipeline", "-t", "application")
     created = interfaces().run_cli(server, *pipeline)
     assert created.returncode == 0, created.stderr
-    applied = interfaces().run_cli(server, "apply", "-f", str(ROOT / "resources"))
+    applied = interfaces().run_cli(server, "apply", "-f", str(ROOT / "resources"), "--wait")
     assert applied.returncode == 0, applied.stderr
     assert "shop-daily:v1:workflow" in applied.stdout
 

@@ -1,4 +1,5 @@
-"""The platform as `make up` runs it: API server + `dagster dev`, reconciled on apply/delete.
+"""The platform as `make up` runs it: API server + `dagster dev`, reconciled on apply/delete
+(in the background: ``apply --wait`` waits for it, the rest is polled).
 
 The workflow uses the ``python3`` stack, whose executor the code location gets from
 ``DATAOS_EXECUTORS=stub_stack:EXECUTORS`` (this folder is on its ``PYTHONPATH``), so a run
@@ -16,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from dagster_support import HERE, Dagster, interfaces, running_platform
+from dagster_support import HERE, Dagster, interfaces, poll, running_platform
 from stub_stack import MESSAGE
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
@@ -66,8 +67,9 @@ def test_apply_reloads_dagster_and_a_launched_run_succeeds(platform, tmp_path: P
     manifest = tmp_path / "tick.yaml"
     manifest.write_text(WORKFLOW)
 
-    applied = helpers.run_cli(server, "apply", "-f", str(manifest))
+    applied = helpers.run_cli(server, "apply", "-f", str(manifest), "--wait", "--timeout", "90")
     assert applied.returncode == 0, applied.stderr
+    assert "reconciled(public) tick:v1:workflow...active" in applied.stdout
     assert status_of(server, "tick") == ("active", None)
 
     with dagster.client() as client:
@@ -79,9 +81,14 @@ def test_apply_reloads_dagster_and_a_launched_run_succeeds(platform, tmp_path: P
 
         client.stop_schedule(state.schedules[SCHEDULE].state_id)
         assert client.location_state().schedules[SCHEDULE].status == "STOPPED"
-        again = helpers.run_cli(server, "apply", "-f", str(manifest))
+        # Unchanged and active: nothing to wait for, the schedule is converged in the background.
+        again = helpers.run_cli(server, "apply", "-f", str(manifest), "--wait")
         assert again.returncode == 0, again.stderr
-        assert client.location_state().schedules[SCHEDULE].status == "RUNNING"
+        poll(
+            lambda: client.location_state().schedules[SCHEDULE].status,
+            lambda status: status == "RUNNING",
+            "the re-apply turned the schedule on again",
+        )
 
         run_id = client.launch_run(JOB, tags={"test": "e2e"})
         deadline = time.monotonic() + 60
@@ -132,4 +139,8 @@ def test_apply_reloads_dagster_and_a_launched_run_succeeds(platform, tmp_path: P
     deleted = helpers.run_cli(server, "delete", "-t", "workflow", "-n", "tick")
     assert deleted.returncode == 0, deleted.stderr
     with dagster.client() as client:
-        assert JOB not in client.location_state().jobs
+        poll(
+            lambda: client.location_state().jobs,
+            lambda jobs: JOB not in jobs,
+            "the delete reloaded the location without the workflow's job",
+        )

@@ -4,13 +4,15 @@ The server (``dataos-ctl serve`` on 127.0.0.1) reconciles with the GraphQL stand
 ``graphql_stand_in``, which compiles what the server's store holds on every reload. Covers
 what the apply and workspace routes hand to reconciliation: the keys an apply changed (run
 once), and ``workspace delete --force`` (its workflows stopped, the location reloaded);
-and how ``get runtime`` and ``runtime resume`` treat a workflow past its ``endOn``.
+and how ``get runtime`` and ``runtime resume`` treat a workflow past its ``endOn``. The
+server reconciles in the background: applies wait with ``--wait``, the rest is polled.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +77,16 @@ def cli(server: Any, *args: str) -> str:
 def apply(server: Any, tmp_path: Path, text: str, name: str = "wf.yaml") -> str:
     path = tmp_path / name
     path.write_text(text)
-    return cli(server, "apply", "-f", str(path))
+    return cli(server, "apply", "-f", str(path), "--wait", "--timeout", "60")
+
+
+def eventually(check: Callable[[], bool], seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def test_apply_runs_an_unscheduled_workflow_once_per_change(
@@ -88,6 +99,8 @@ def test_apply_runs_an_unscheduled_workflow_once_per_change(
     assert "unchanged" in apply(server, tmp_path, ONCE.format(description="first"))
     assert len(stand_in.launched()) == 1
 
+    # The next apply's --wait ends after a reconciliation requested after the unchanged
+    # apply's: had that one launched a run, there would be three.
     assert "updated" in apply(server, tmp_path, ONCE.format(description="second"))
     assert len(stand_in.launched()) == 2
     shown = json.loads(cli(server, "get", "-t", "workflow", "-n", "once", "-o", "json"))
@@ -132,7 +145,8 @@ def test_workspace_delete_force_stops_its_workflows_and_reloads(
     stand_in.calls.clear()
 
     cli(server, "workspace", "delete", "-n", "team", "--force")
+    # Reconciled in the background: its reload comes last.
+    assert eventually(lambda: all(workspace != "team" for workspace, _, _ in stand_in.loaded))
     assert stand_in.run(run).status == "CANCELED"
     assert stand_in.schedules["team__nightly__schedule"] == "STOPPED"
     assert "Reload" in stand_in.calls
-    assert all(workspace != "team" for workspace, _, _ in stand_in.loaded)

@@ -1,4 +1,5 @@
-"""Run once on apply and ``endOn`` against the real ``dagster dev`` (as `make up` runs it).
+"""Run once on apply and ``endOn`` against the real ``dagster dev`` (as `make up` runs it);
+each apply waits for the server's background reconciliation (``--wait``).
 
 A workflow without a schedule runs when applied, and not again when re-applied unchanged;
 a scheduled workflow whose ``endOn`` is moved into the past has its schedule stopped and
@@ -43,6 +44,22 @@ workflow:
           command: [{python}, -c, "import time; time.sleep(300)"]
 """
 DONE = {"SUCCESS", "FAILURE", "CANCELED"}
+BARRIER = """\
+name: barrier
+version: v1
+type: workflow
+workflow:
+  schedule:
+    cron: "0 3 * * *"
+  dag:
+    - name: hello
+      spec:
+        stack: python3
+        compute: runnable-default
+        stackSpec: {}
+"""
+"""Scheduled (it runs nothing when applied): once its ``apply --wait`` returns, every
+reconciliation requested before it has finished (they run in order)."""
 
 
 @pytest.fixture(scope="module")
@@ -61,10 +78,10 @@ def cli(server: Any, *args: str) -> str:
     return str(done.stdout)
 
 
-def apply(server: Any, tmp_path: Path, text: str) -> str:
-    path = tmp_path / "workflow.yaml"
+def apply(server: Any, tmp_path: Path, text: str, name: str = "workflow.yaml") -> str:
+    path = tmp_path / name
     path.write_text(text)
-    return cli(server, "apply", "-f", str(path))
+    return cli(server, "apply", "-f", str(path), "--wait", "--timeout", "90")
 
 
 def wait_for(client: DagsterGraphQL, run_id: str, statuses: set[str], timeout: float) -> str:
@@ -89,6 +106,7 @@ def test_an_unscheduled_workflow_runs_once_when_applied(platform, tmp_path: Path
         assert [r["runId"] for r in tagged["runsOrError"]["results"]] == [run.run_id]
 
         assert "unchanged" in apply(server, tmp_path, ONCE.format(description="first"))
+        apply(server, tmp_path, BARRIER, "barrier.yaml")
         assert [r.run_id for r in client.runs("public__once")] == [run.run_id]
 
 

@@ -23,8 +23,8 @@ from dataos_defs.api.reconcile import (
     end_finished_workflows,
     end_on,
     reconcile,
-    start_end_on_watch,
 )
+from dataos_defs.api.reconciler import start_end_on_watch
 from dataos_defs.manifest.loader import parse_yaml
 from dataos_defs.manifest.validate import parse_documents
 from dataos_defs.poros.apply import apply_resources

@@ -9,6 +9,7 @@ and a data value, as an engine error quoting a row would."""
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -103,12 +104,26 @@ def world(
                     wire(secret("histsec", SECOND) + "---\n" + depot("secretpg", "histsec")), None
                 )
                 admin.apply([{"manifest": PG_CLUSTER}], None)
-                admin.apply(wire(WORKFLOW.format(name="flowop", run_as="")), None)
+                reconciled(
+                    admin, admin.apply(wire(WORKFLOW.format(name="flowop", run_as="")), None)
+                )
                 dana = "        runAsUser: dana\n"
-                admin.apply(wire(WORKFLOW.format(name="flowdana", run_as=dana)), None)
+                applied = admin.apply(wire(WORKFLOW.format(name="flowdana", run_as=dana)), None)
+                reconciled(admin, applied)
             yield server, keys, stand_in
         finally:
             stop_server(server)
+
+
+def reconciled(admin: DataosClient, applied: dict[str, Any], seconds: float = 60) -> None:
+    """Poll the workflows an apply left pending until the server's background reconciliation
+    has decided them (their runs on apply launched before the tests add theirs)."""
+    assert applied["reconciling"] and applied["pending"], applied
+    deadline = time.monotonic() + seconds
+    for ref in applied["pending"]:
+        while admin.get_resource("workflow", ref["name"], ref["workspace"])["status"] == "pending":
+            assert time.monotonic() < deadline, f"{ref['name']} is still pending"
+            time.sleep(0.1)
 
 
 def logs(server: Server, key: str, workflow: str, run_id: str | None = None) -> httpx.Response:

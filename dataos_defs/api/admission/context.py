@@ -17,6 +17,7 @@ from dataos_defs.heimdall.service import Heimdall
 from dataos_defs.manifest.errors import Issue
 from dataos_defs.manifest.validate import ParsedResource
 from dataos_defs.poros.identities import Identities
+from dataos_defs.poros.identity_records import User
 from dataos_defs.poros.records import ResourceKey
 from dataos_defs.poros.store import Store
 
@@ -45,6 +46,8 @@ class Admission:
     workspace: str | None
     parsed: Sequence[ParsedResource]
     keys: dict[int, ResourceKey] = field(default_factory=dict)
+    users: dict[str, User | None] = field(default_factory=dict)
+    """Users looked up during this admission (each is read once per apply)."""
 
     def key(self, resource: ParsedResource) -> ResourceKey:
         found = self.keys.get(id(resource))
@@ -52,6 +55,12 @@ class Admission:
             found = ResourceKey(resource.kind, resource.name, resource.workspace(self.workspace))
             self.keys[id(resource)] = found
         return found
+
+    def user(self, user_id: str) -> User | None:
+        """The live user ``user_id`` (None when there is none), read once per apply."""
+        if user_id not in self.users:
+            self.users[user_id] = self.identities.get_user(user_id)
+        return self.users[user_id]
 
     def decide(self, subject: Subject, predicate: str, path: str) -> Decision:
         return self.heimdall.authorize(

@@ -91,14 +91,14 @@ def subject_of(adm: Admission, resource: ParsedResource, run_as: RunAs) -> Subje
     that need it) when the user does not exist."""
     if run_as.user_id == adm.applier.user_id:
         return adm.applier
-    user = adm.identities.get_user(run_as.user_id)
+    user = adm.user(run_as.user_id)
     return Subject(user.id, user.tags) if user is not None else None
 
 
 def _may_act_as(
     adm: Admission, resource: ParsedResource, user_id: str, path: KeyPath, what: str
 ) -> list[Issue]:
-    if adm.identities.get_user(user_id) is None:
+    if adm.user(user_id) is None:
         return [
             resource.issue(
                 path,
