@@ -100,6 +100,12 @@ class DataosClient:
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise ApiUnavailable(
+                f"the DataOS API at {self.base_url} did not answer {method} {path} in time "
+                f"({exc.__class__.__name__}); the server may still complete the request: "
+                "check with 'dataos-ctl get' before retrying"
+            ) from exc
         except httpx.TransportError as exc:
             raise ApiUnavailable(
                 f"cannot reach the DataOS API at {self.base_url} ({exc.__class__.__name__}); "

@@ -30,9 +30,10 @@ The watch of ``endOn`` (:class:`EndOnWatch`) is the other thread of reconciliati
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from dataos_defs.api import reconcile as reconciliation
@@ -224,13 +225,39 @@ def _statuses(store: Store, keys: Sequence[ResourceKey]) -> list[StoredResource]
     return [resource for resource in found if resource is not None]
 
 
+WATCH_INTERVAL_ENV = "DATAOS_WATCH_INTERVAL_S"
+WATCH_INTERVAL_MAX_S = 3600.0
+
+
+def watch_interval(environ: Mapping[str, str] = os.environ) -> float:
+    """Seconds between two checks of the watch: ``DATAOS_WATCH_INTERVAL_S`` when it holds a
+    number in (0, 3600], else :data:`WATCH_INTERVAL_S` (a bad value is logged)."""
+    raw = environ.get(WATCH_INTERVAL_ENV, "").strip()
+    if not raw:
+        return WATCH_INTERVAL_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= WATCH_INTERVAL_MAX_S:
+        log.warning(
+            "%s=%r is not a number of seconds in (0, %g]: the watch checks every %g s",
+            WATCH_INTERVAL_ENV,
+            raw,
+            WATCH_INTERVAL_MAX_S,
+            WATCH_INTERVAL_S,
+        )
+        return WATCH_INTERVAL_S
+    return value
+
+
 class EndOnWatch:
     """A daemon thread ending workflows whose ``endOn`` passes while nothing is applied, and
     launching runs still waiting in the outbox."""
 
-    def __init__(self, store: Store, interval: float = WATCH_INTERVAL_S) -> None:
+    def __init__(self, store: Store, interval: float | None = None) -> None:
         self.store = store
-        self.interval = interval
+        self.interval = watch_interval() if interval is None else interval
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="dataos-endon-watch", daemon=True)
 
@@ -255,7 +282,7 @@ class EndOnWatch:
                 log.exception("draining the run outbox failed")
 
 
-def start_end_on_watch(store: Store, interval: float = WATCH_INTERVAL_S) -> EndOnWatch | None:
+def start_end_on_watch(store: Store, interval: float | None = None) -> EndOnWatch | None:
     """The running watch, or ``None`` when no webserver is configured (nothing to end)."""
     if not configured():
         return None

@@ -12,6 +12,7 @@ from dataos_defs.cli.session import api_session, parse_identifier
 
 app = typer.Typer(help="Show Resources.", no_args_is_help=False)
 COLUMNS = ("NAME", "VERSION", "TYPE", "WORKSPACE", "STATUS", "RUNTIME", "OWNER")
+STATUS_WIDTH = 100
 
 TypeOpt = Annotated[str | None, typer.Option("-t", "--type", help="Resource type")]
 NameOpt = Annotated[str | None, typer.Option("-n", "--name")]
@@ -28,10 +29,20 @@ def _row(item: dict[str, Any]) -> tuple[Any, ...]:
         item["version"],
         item["type"],
         item["workspace"] or "",
-        item["status"],
+        _status(item),
         item.get("runtime") or "",
         item.get("owner") or "",
     )
+
+
+def _status(item: dict[str, Any]) -> str:
+    """The status, with why for ``pending`` and ``error`` (reconciliation's progress, the
+    load error), cut to fit a table row; ``-o yaml`` shows the whole reason."""
+    status, reason = str(item["status"]), item.get("status_reason")
+    if status not in ("pending", "error") or not reason:
+        return status
+    text = f"{status}: {reason}"
+    return text if len(text) <= STATUS_WIDTH else text[: STATUS_WIDTH - 1] + "…"
 
 
 @app.callback(invoke_without_command=True)

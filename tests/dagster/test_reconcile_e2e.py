@@ -28,14 +28,13 @@ from lifecycle_manifests import SCHEDULED, UNSCHEDULED
 from refusing_run_coordinator import INSTANCE_CONFIG, REFUSAL, REFUSED_WORKFLOW
 
 from dataos_defs.adapters.dagster_graphql import DagsterGraphQL, ScheduleState
-from dataos_defs.api.reconcile import WATCH_INTERVAL_S
+from dataos_defs.api.reconciler import WATCH_INTERVAL_ENV
 from dataos_defs.location.naming import job_name
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-WATCH_INTERVAL_ENV = "DATAOS_WATCH_INTERVAL_S"
-"""How often the API server's watch runs, when the server reads it (else every 30 s)."""
 FAST_WATCH_S = "2"
+"""How often the API server's watch runs in these tests (DATAOS_WATCH_INTERVAL_S)."""
 DEADLINE_S = 60.0
 """How long a test waits for an outcome of an apply or a delete."""
 MIN_LEAD_S = 10.0
@@ -215,7 +214,7 @@ def test_the_watch_ends_a_workflow_whose_end_on_passes_while_nothing_is_applied(
         assert datetime.now(UTC) < ends, "the apply was reconciled after endOn: no watch needed"
 
         remaining = (ends - datetime.now(UTC)).total_seconds()
-        wait_until_canceled(client, run_id, remaining + WATCH_INTERVAL_S + DEADLINE_S)
+        wait_until_canceled(client, run_id, remaining + float(FAST_WATCH_S) + DEADLINE_S)
         wait_until_stopped(client, schedule)
         (run,) = [r for r in client.runs(schedule.job) if r.run_id == run_id]
     assert run.end_time is not None and run.end_time >= ends.timestamp()

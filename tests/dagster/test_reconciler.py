@@ -20,8 +20,14 @@ from graphql_stand_in import DagsterStandIn, compiled_from, serve
 from lifecycle_manifests import ONCE
 
 from dataos_defs.api import reconcile_progress
-from dataos_defs.api.reconcile import DAGSTER_URL_ENV, reconcile
-from dataos_defs.api.reconciler import WAITING, Reconciler, after_change
+from dataos_defs.api.reconcile import DAGSTER_URL_ENV, WATCH_INTERVAL_S, reconcile
+from dataos_defs.api.reconciler import (
+    WAITING,
+    WATCH_INTERVAL_ENV,
+    Reconciler,
+    after_change,
+    watch_interval,
+)
 from dataos_defs.cli import waiting
 from dataos_defs.manifest.loader import parse_yaml
 from dataos_defs.manifest.validate import parse_documents
@@ -329,3 +335,20 @@ def test_a_workflow_left_pending_by_a_finished_reconciliation_is_not_waited_for(
     assert not waiting.finished("pending", None)
     assert not waiting.finished("pending", WAITING)
     assert not waiting.finished("pending", f"{reconcile_progress.LOADING} (1 job, 3 s)")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, WATCH_INTERVAL_S), ("2", 2.0), (" 0.5 ", 0.5), ("3600", 3600.0)],
+)
+def test_the_watch_interval_comes_from_the_environment(value: str | None, expected: float) -> None:
+    environ = {} if value is None else {WATCH_INTERVAL_ENV: value}
+    assert watch_interval(environ) == expected
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "nan", "inf", "3601"])
+def test_a_bad_watch_interval_is_logged_and_the_default_kept(
+    value: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert watch_interval({WATCH_INTERVAL_ENV: value}) == WATCH_INTERVAL_S
+    assert WATCH_INTERVAL_ENV in caplog.text and repr(value) in caplog.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 import pytest
 from conftest import wire
@@ -179,3 +181,20 @@ def test_client_reports_an_unreachable_server() -> None:
     ):
         client.health()
     assert "dataos-ctl serve" in str(caught.value)
+
+
+def test_client_tells_a_slow_server_from_an_absent_one() -> None:
+    """A server that accepts the connection and never answers: the request may still
+    complete there, so the message must not tell the user to start a server."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        with (
+            DataosClient(url, timeout=0.5, api_key="unused") as client,
+            pytest.raises(ApiUnavailable) as caught,
+        ):
+            client.health()
+    message = str(caught.value)
+    assert "did not answer GET /health in time" in message
+    assert "dataos-ctl serve" not in message
