@@ -8,7 +8,7 @@ export DATAOS_HOME ?= $(CURDIR)/.dataos
 export DATAOS_API_URL ?= http://127.0.0.1:7400
 API_PORT := 7400
 
-.PHONY: chromium install install-dev up down status test lint typecheck imports pytest bench clean
+.PHONY: chromium install install-dev install-metis up down status test lint typecheck imports pytest bench clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -25,13 +25,21 @@ OPA_GOLIB_INSTALLED := $(BIN)/python -c "import importlib.metadata as m, sys; \
 OPA_GOLIB := $(OPA_GOLIB_INSTALLED) || uv pip install --quiet --python $(BIN)/python \
 	--no-deps --require-hashes --python-version 3.14 -r requirements/opa-golib.txt
 
-install: uv ## install the platform from the lock file into .venv
+install: uv install-metis ## install the platform from the lock file into .venv
 	uv sync --frozen --no-dev --inexact
 	@$(OPA_GOLIB)
 
-install-dev: uv chromium ## install the platform and the test tools from the lock file
+install-dev: uv chromium install-metis ## install the platform and the test tools from the lock file
 	uv sync --frozen --inexact
 	@$(OPA_GOLIB)
+
+# The scanner stack runs the real openmetadata-ingestion in its own locked environment
+# (metis-ingestion/uv.lock): it pins antlr4 4.9.2, which breaks Dagster, so it can never sit in
+# .venv. An exact sync: a second run installs nothing.
+METIS_VENV := .venv-metis
+
+install-metis: uv ## install the scanner's openmetadata-ingestion from its lock file into .venv-metis
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/$(METIS_VENV) uv sync --frozen --project metis-ingestion
 
 # The browser test drives Debian's Chromium through Playwright (never `playwright install`).
 chromium:
@@ -67,4 +75,4 @@ bench: install-dev ## performance figures of the issues' targets
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(METIS_VENV) .mypy_cache .ruff_cache .pytest_cache

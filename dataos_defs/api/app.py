@@ -27,6 +27,8 @@ from dataos_defs.api.client import DEFAULT_API_URL
 from dataos_defs.api.errors import install_error_handlers
 from dataos_defs.api.identity import Unauthenticated, unauthenticated_response
 from dataos_defs.api.limits import ApplyLimits
+from dataos_defs.api.metis import router as metis_router
+from dataos_defs.api.metis.deps import open_catalog
 from dataos_defs.api.opa_fast import FastDecisions
 from dataos_defs.api.reconciler import Background, start_background
 from dataos_defs.gateway.service import Gateway
@@ -71,6 +73,7 @@ def create_app(
                 state_home,
                 api_url or os.environ.get(API_URL_ENV) or DEFAULT_API_URL,
             )
+            app.state.metis_catalog = open_catalog(store, app.state.identities)
             heimdall = Heimdall(store, state_home)
             app.state.heimdall = heimdall
             if "gateway" in services:
@@ -108,6 +111,7 @@ def create_app(
     app.include_router(users.router)
     app.include_router(heimdall_routes.router)
     app.include_router(opa.router)
+    app.include_router(metis_router)
     if "gateway" in services:
         app.include_router(gateway_routes.router)
         app.include_router(trino_protocol.router)

@@ -101,7 +101,7 @@ MANIFESTS = "---\n".join(
         _glob_policy("nested", "dataos://lake:c/{a*,b{1,2}}"),
         _glob_policy("esc", "dataos://lake:c/a\\*b"),
         _glob_policy("escq", "dataos://lake:c/q\\?*"),
-        _glob_policy("api", "/metis/*/v1"),
+        _glob_policy("api", "/odin/*/v1"),
         _policy(
             "interns-read-retail",
             "    subjects: {tags: [roles:id:intern]}\n"
@@ -245,8 +245,8 @@ CASES: dict[str, Case] = {
     "escaped-qmark-literal": Case(role("g-escq"), "read", LAKE + "q?rest", True, "g-escq"),
     "escaped-qmark-not-wild": Case(role("g-escq"), "read", LAKE + "qxrest", False, None),
     # API paths: / separates levels
-    "api-star-one-level": Case(role("g-api"), "read", "/metis/api/v1", True, "g-api"),
-    "api-star-not-two-levels": Case(role("g-api"), "read", "/metis/a/b/v1", False, None),
+    "api-star-one-level": Case(role("g-api"), "read", "/odin/api/v1", True, "g-api"),
+    "api-star-not-two-levels": Case(role("g-api"), "read", "/odin/a/b/v1", False, None),
     # an explicit deny beats any allow
     "deny-beats-allow": Case(role("intern"), "read", "dataos://lakehouse:retail/customers", False, "interns-no-customers"),
     "deny-beats-two-allows": Case(("roles:id:intern", "roles:id:user"), "read", "dataos://lakehouse:retail/customers", False, "interns-no-customers"),

@@ -1,0 +1,11 @@
+"""Metis: the catalog of the platform, served as the OpenMetadata REST subset that the real
+``openmetadata-ingestion`` framework and SDK use (routes: ``dataos_defs.api.metis``).
+
+Rooms: ``fqn`` (names), ``schema`` + ``migrations`` + ``db`` (tables in the platform's
+store with their own alembic history), ``entities`` (typed answers, OpenMetadata's fields),
+``requests`` (create requests), ``builders`` (requests → bodies, merges), ``catalog`` and
+``rows`` (entities with versions and soft delete), ``records`` (what the catalog hands
+out), ``patch`` (RFC 6902), ``connections`` (source credentials sealed with the vault),
+``lineage`` (edges and graphs), ``runs`` (pipeline runs), ``access`` (how entities are
+named for Heimdall), ``scanner`` (the ``metis`` application user).
+"""

@@ -1,0 +1,120 @@
+"""Row-level helpers of the catalog: reading, erasing and the version snapshot of a row."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, and_, or_, select
+
+from dataos_defs.metis import builders
+from dataos_defs.metis.entities import ENTITY_MODELS, Entity
+from dataos_defs.metis.records import StoredEntity
+from dataos_defs.metis.schema import entities, entity_versions, lineage_edges, pipeline_status
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+CHILD_TYPES: dict[str, frozenset[str]] = {
+    "databaseService": frozenset({"database", "databaseSchema", "table"}),
+    "database": frozenset({"databaseSchema", "table"}),
+    "databaseSchema": frozenset({"table"}),
+    "classification": frozenset({"tag"}),
+    "tag": frozenset({"tag"}),
+    "pipelineService": frozenset({"pipeline"}),
+}
+
+
+def erase(conn: Connection, entity_id: str) -> None:
+    conn.execute(entity_versions.delete().where(entity_versions.c.entity_id == entity_id))
+    conn.execute(
+        lineage_edges.delete().where(
+            or_(lineage_edges.c.from_id == entity_id, lineage_edges.c.to_id == entity_id)
+        )
+    )
+    conn.execute(pipeline_status.delete().where(pipeline_status.c.pipeline_id == entity_id))
+    conn.execute(entities.delete().where(entities.c.id == entity_id))
+
+
+def comparable(body: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in body.items() if key not in builders.SERVER_FIELDS}
+
+
+def version_row(previous: StoredEntity, conn: Connection) -> dict[str, Any]:
+    row = conn.execute(
+        select(entities.c.updated_at, entities.c.updated_by).where(entities.c.id == previous.id)
+    ).one()
+    return {
+        "entity_id": previous.id,
+        "version_tenths": previous.version_tenths,
+        "body": previous.body,
+        "secret_ciphertext": previous.secret_token,
+        "updated_at": row.updated_at,
+        "updated_by": row.updated_by,
+        "deleted": previous.deleted,
+    }
+
+
+def get(
+    conn: Connection, entity_type: str, fqn: str | None, id: str | None, include_deleted: bool
+) -> StoredEntity | None:
+    query = select(entities).where(entities.c.entity_type == entity_type)
+    if fqn is not None:
+        query = query.where(and_(entities.c.fqn_digest == digest(fqn), entities.c.fqn == fqn))
+    if id is not None:
+        query = query.where(entities.c.id == id)
+    row = conn.execute(query).mappings().first()
+    if row is None or (row["deleted"] and not include_deleted):
+        return None
+    return stored_of(row)
+
+
+def lookup(conn: Connection) -> builders.Lookup:
+    def lookup(entity_type: str, fqn: str) -> Entity | None:
+        found = get(conn, entity_type, fqn, None, include_deleted=False)
+        if found is None:
+            return None
+        return ENTITY_MODELS[entity_type].model_validate(found.body)
+
+    return lookup
+
+
+def stored_of(row: RowMapping | dict[str, Any]) -> StoredEntity:
+    return StoredEntity(
+        row["entity_type"],
+        row["id"],
+        row["fqn"],
+        row["service"],
+        row["body"],
+        row["secret_ciphertext"],
+        row["version_tenths"],
+        row["deleted"],
+    )
+
+
+def old(current: RowMapping, version: RowMapping) -> StoredEntity:
+    return StoredEntity(
+        current["entity_type"],
+        current["id"],
+        current["fqn"],
+        current["service"],
+        version["body"],
+        version["secret_ciphertext"],
+        version["version_tenths"],
+        version["deleted"],
+    )
+
+
+def descendants(conn: Connection, stored: StoredEntity) -> list[StoredEntity]:
+    prefix = stored.fqn + "."
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    query = select(entities).where(
+        entities.c.fqn.like(escaped + "%", escape="\\"),
+        entities.c.entity_type.in_(CHILD_TYPES.get(stored.entity_type, frozenset())),
+    )
+    names = stored.names
+    found = [stored_of(row) for row in conn.execute(query).mappings()]
+    under = [item for item in found if item.names[: len(names)] == names]
+    return sorted(under, key=lambda item: len(item.names), reverse=True)

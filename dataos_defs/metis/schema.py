@@ -1,0 +1,98 @@
+"""Metis' tables in the platform's store, beside Poros' and independent of them.
+
+The migrations in ``migrations/versions`` create exactly these (a test compares them), with
+their own alembic version table, so Metis never changes Poros' tables nor its history.
+
+* ``metis_entities``: one row per entity of any type, its current version. ``fqn_digest``
+  (SHA-256 of the FQN) carries the uniqueness of ``(entity_type, fqn)``: FQNs can be longer
+  than an index entry may be on PostgreSQL. ``body`` is the entity as answered, with source
+  credentials replaced by a marker; their values are sealed in ``secret_ciphertext``.
+* ``metis_entity_versions``: every previous version of an entity, as it was.
+* ``metis_lineage_edges``: one edge per (from, to) pair, with its pipeline and details.
+* ``metis_pipeline_status``: a pipeline's runs, one row per run timestamp.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+VERSION_TABLE = "alembic_version_metis"
+
+metadata = MetaData(naming_convention=NAMING)
+
+entities = Table(
+    "metis_entities",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("entity_type", String(64), nullable=False),
+    Column("fqn", Text, nullable=False),
+    Column("fqn_digest", String(64), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("service", Text, nullable=True),
+    Column("parent_fqn", Text, nullable=True),
+    Column("body", JSON, nullable=False),
+    Column("secret_ciphertext", Text, nullable=True),
+    Column("version_tenths", Integer, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("updated_by", String(255), nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    UniqueConstraint("entity_type", "fqn_digest"),
+    Index(None, "entity_type", "service"),
+    Index(None, "entity_type", "parent_fqn"),
+)
+
+entity_versions = Table(
+    "metis_entity_versions",
+    metadata,
+    Column("entity_id", String(36), nullable=False),
+    Column("version_tenths", Integer, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("secret_ciphertext", Text, nullable=True),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("updated_by", String(255), nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    PrimaryKeyConstraint("entity_id", "version_tenths"),
+)
+
+lineage_edges = Table(
+    "metis_lineage_edges",
+    metadata,
+    Column("from_id", String(36), nullable=False),
+    Column("to_id", String(36), nullable=False),
+    Column("from_type", String(64), nullable=False),
+    Column("to_type", String(64), nullable=False),
+    Column("pipeline_id", String(36), nullable=True),
+    Column("pipeline_type", String(64), nullable=True),
+    Column("details", JSON, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("updated_by", String(255), nullable=False),
+    PrimaryKeyConstraint("from_id", "to_id"),
+    Index(None, "to_id"),
+)
+
+pipeline_status = Table(
+    "metis_pipeline_status",
+    metadata,
+    Column("pipeline_id", String(36), nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("body", JSON, nullable=False),
+    PrimaryKeyConstraint("pipeline_id", "timestamp"),
+)
