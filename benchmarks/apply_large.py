@@ -22,17 +22,14 @@ the server gets a larger one.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from platform_support import dagster_dev, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -42,16 +39,6 @@ JOBS = int(os.environ.get("BENCH_APPLY_JOBS", "10000"))
 OLD_CLI_TIMEOUT_S = 60.0
 """The HTTP read timeout the CLI used to give an apply."""
 TIMEOUT_S = 1800.0
-INSTANCE_YAML = """\
-storage:
-  sqlite:
-    base_dir: {home}/storage
-run_launcher:
-  module: dagster._core.launcher
-  class: DefaultRunLauncher
-telemetry:
-  enabled: false
-"""
 
 
 def manifest(jobs: int, description: str) -> str:
@@ -76,54 +63,6 @@ def manifest(jobs: int, description: str) -> str:
             '          command: ["true"]',
         ]
     return "\n".join(lines) + "\n"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def _dagster(home: Path, port: int) -> Iterator[str]:
-    """``dagster dev`` on ``home``'s store (the API server created it), once loaded."""
-    from dataos_defs.adapters.dagster_graphql import DagsterGraphQL, DagsterGraphQLError
-
-    dagster_home = home / "dagster"
-    dagster_home.mkdir()
-    (dagster_home / "dagster.yaml").write_text(INSTANCE_YAML.format(home=dagster_home))
-    env = {**os.environ, "DATAOS_HOME": str(home), "DAGSTER_HOME": str(dagster_home)}
-    for name in ("DATAOS_DATABASE_URL", "DAGSTER_WEBSERVER_URL", "DATAOS_API_KEY"):
-        env.pop(name, None)
-    command = [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml"]
-    with (home / "dagster.log").open("wb") as log:
-        process = subprocess.Popen(
-            [*command, "-h", "127.0.0.1", "-p", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        with DagsterGraphQL(url, timeout=30) as client:
-            while True:
-                with contextlib.suppress(DagsterGraphQLError):
-                    if client.location_state().load_status == "LOADED":
-                        break
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((home / "dagster.log").read_text()[-2000:])
-                time.sleep(0.5)
-        yield url
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def _wire(text: str) -> list[dict[str, Any]]:
@@ -188,7 +127,7 @@ def main() -> None:
     text = manifest(JOBS, "first")
     with tempfile.TemporaryDirectory(prefix="dataos-bench-apply-") as tmp:
         home = Path(tmp)
-        port = _free_port()
+        port = free_port()
         env = {
             "DAGSTER_WEBSERVER_URL": f"http://127.0.0.1:{port}",
             "DATAOS_MAX_MANIFEST_BYTES": str(64 * 1024 * 1024),
@@ -196,7 +135,10 @@ def main() -> None:
         }
         server = start_server(home, extra_env=env)
         try:
-            with _dagster(home, port) as url, DataosClient(server.url, api_key=server.api_key) as c:
+            with (
+                dagster_dev(home, port) as url,
+                DataosClient(server.url, api_key=server.api_key) as c,
+            ):
                 documents = _wire(text)
                 started = time.perf_counter()
                 answer = c.apply(documents, None)

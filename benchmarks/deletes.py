@@ -14,30 +14,17 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
+
+from platform_support import dagster_dev
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = 8
 GOAL_MS = 300.0
-INSTANCE_YAML = """\
-storage:
-  sqlite:
-    base_dir: {home}/storage
-run_launcher:
-  module: dagster._core.launcher
-  class: DefaultRunLauncher
-telemetry:
-  enabled: false
-"""
 SECRET = """\
 name: {name}
 version: v1
@@ -48,57 +35,6 @@ instance-secret:
   data:
     token: t0ken
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _dagster(home: Path) -> Iterator[str]:
-    """``dagster dev`` on ``home``'s store, once its code location has loaded."""
-    from dataos_defs.adapters.dagster_graphql import DagsterGraphQL, DagsterGraphQLError
-
-    dagster_home = home / "dagster"
-    dagster_home.mkdir()
-    (dagster_home / "dagster.yaml").write_text(INSTANCE_YAML.format(home=dagster_home))
-    env = {**os.environ, "DATAOS_HOME": str(home), "DAGSTER_HOME": str(dagster_home)}
-    for name in ("DATAOS_DATABASE_URL", "DAGSTER_WEBSERVER_URL"):
-        env.pop(name, None)
-    port = _free_port()
-    command = [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml"]
-    with (home / "dagster.log").open("wb") as log:
-        process = subprocess.Popen(
-            [*command, "-h", "127.0.0.1", "-p", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        with DagsterGraphQL(url, timeout=30) as client:
-            while True:
-                try:
-                    if client.location_state().load_status == "LOADED":
-                        break
-                except DagsterGraphQLError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((home / "dagster.log").read_text()[-2000:])
-                time.sleep(0.5)
-        yield url
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def _apply(store: object, text: str) -> None:
@@ -136,7 +72,7 @@ def main() -> None:
         with Store.open(settings=settings) as store:
             parsed = parse_documents(load_documents([ROOT / "resources"], recursive=True))
             apply_resources(store, parsed, None, "shop-team")
-            with _dagster(home) as url:
+            with dagster_dev(home, timeout=120) as url:
                 first = reconcile(store, url)
                 assert first is not None and first.loaded, "the example did not load"
 

@@ -16,7 +16,6 @@ part of the store: the instance-level Resources and ``public``. Measured, in one
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from generate import DEPOT
+from generate import SECRET as INSTANCE_SECRET
+from platform_support import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 LIST_PATH = "/poros/api/v1/resources"
@@ -46,27 +48,6 @@ TYPED = {"type": "workflow", "workspace": "public"}
 WORKSPACE_MIX = {"public": (250, 50), "team-a": (150, 50), "team-b": (150, 50)}
 """Workflows and secrets per workspace; with the depots and their instance-secrets, 1,000."""
 
-INSTANCE_SECRET = """\
-name: sec{i}
-version: v1
-type: instance-secret
-instance-secret:
-  type: key-value-properties
-  acl: r
-  data: {{username: u{i}, password: p{i}}}
-"""
-DEPOT = """\
-name: pg{i}
-version: v2alpha
-type: depot
-depot:
-  type: POSTGRESQL
-  external: true
-  postgresql: {{subprotocol: postgresql, host: db{i}.local, port: 5432, database: shop}}
-  secrets:
-    - name: sec{i}
-      keys: [sec{i}]
-"""
 SECRET = """\
 name: {ws}-secret-{i}
 version: v1
@@ -134,18 +115,12 @@ def populate(home: Path) -> int:
     return written
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def serving(home: Path) -> Iterator[tuple[str, str]]:
     """``dataos-ctl serve`` on ``home`` (one uvicorn worker): its URL and the operator's key."""
     from dataos_defs.heimdall.credentials import credentials_path, read_credentials
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATAOS_HOME": str(home)}
     for name in CLEARED_ENV:
         env.pop(name, None)
