@@ -130,6 +130,19 @@ def check_type(node: exp.DataType) -> None:
     )
 
 
+def trino_json_casts(tree: exp.Expr, dialect: str) -> exp.Expr:
+    """Trino's ``CAST(x AS JSON)`` makes ``x`` a JSON value (a VARCHAR becomes a JSON
+    string); DuckDB's parses a VARCHAR as JSON text. For DuckDB, write ``to_json(x)``, which
+    serializes ``x`` as Trino does (strings, numbers, arrays, maps, named rows)."""
+    if dialect != "duckdb":
+        return tree
+    for cast in list(tree.find_all(exp.Cast)):
+        target = cast.args.get("to")
+        if isinstance(target, exp.DataType) and target.is_type(exp.DataType.Type.JSON):
+            cast.replace(exp.Anonymous(this="to_json", expressions=[cast.this.copy()]))
+    return tree
+
+
 def engine_sql(tree: exp.Expr, dialect: str) -> str:
     """``tree`` written in ``dialect`` with every name quoted and no comments, refused when
     the dialect cannot express part of it (sqlglot would otherwise drop that part with a

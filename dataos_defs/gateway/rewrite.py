@@ -45,7 +45,7 @@ from dataos_defs.gateway.analyse import (
     parse_query,
     resolve,
 )
-from dataos_defs.gateway.fidelity import engine_sql
+from dataos_defs.gateway.fidelity import engine_sql, trino_json_casts
 from dataos_defs.gateway.masks import filter_condition, mask_expression
 from dataos_defs.gateway.model import (
     AppliedMask,
@@ -98,7 +98,8 @@ def rewrite(
         raise Refused("EXPLAIN needs a query", "use EXPLAIN <query>")
     tree = parse_query(sql[end:] if explain else sql, read)
     rewriter = _Rewriter(catalog, governance, write, default_catalog, default_schema)
-    governed = engine_sql(trino_column_names(rewriter.govern(tree)), write)
+    governed_tree = trino_json_casts(trino_column_names(rewriter.govern(tree)), write)
+    governed = engine_sql(governed_tree, write)
     names = sorted(rewriter.tables, key=lambda name: name.dataset_id)
     policies = {name.dataset_id: rewriter.policies[name] for name in names}
     if explain:
