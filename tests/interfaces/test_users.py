@@ -60,7 +60,10 @@ def test_bootstrap_key_is_printed_once_and_saved_privately(tmp_path: Path) -> No
         assert again.api_key == first.api_key
         assert whoami(again, first.api_key).status_code == 200
         with client(again) as api:
-            assert [u["id"] for u in api.list_users()] == ["dataos-operator"]
+            users = {u["id"]: u for u in api.list_users()}
+            assert sorted(users) == ["dataos-operator", "metis"], "a second start adds no user"
+            assert users["metis"]["type"] == "application"
+            assert api.list_api_keys("metis") == [], "the catalog's scanner starts without a key"
     finally:
         stop_server(again)
     secret = first.api_key.encode()
