@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import admission
 import apply_large
+import cli_startup
 import deletes
 import gateway_e2e
 import gateway_rewrite
@@ -48,6 +49,8 @@ def main() -> None:
     apply_large.main()
     print()
     listing.main()
+    print()
+    cli_startup.main()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from dataos_defs.adapters.localfs import Storage
 from dataos_defs.api import (
     dagster_door,
     gateway_routes,
+    health_routes,
     heimdall_routes,
     history_routes,
     opa,
@@ -108,6 +109,7 @@ def create_app(
         app.include_router(history_routes.router)
         app.include_router(runtime.router)
         app.include_router(dagster_door.router)
+    app.include_router(health_routes.router)
     app.include_router(users.router)
     app.include_router(heimdall_routes.router)
     app.include_router(opa.router)
@@ -118,10 +120,6 @@ def create_app(
 
     app.add_middleware(FastDecisions)
     app.add_middleware(ApplyLimits)
-
-    @app.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
 
     return app
 

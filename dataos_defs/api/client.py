@@ -126,6 +126,11 @@ class DataosClient:
         result: dict[str, Any] = self._call("GET", "/health")
         return result
 
+    def health_components(self) -> dict[str, Any]:
+        """The store, Heimdall's engine and Dagster as the server sees them (needs a key)."""
+        result: dict[str, Any] = self._call("GET", "/health/components")
+        return result
+
     def apply(
         self,
         documents: list[dict[str, Any]],

@@ -10,28 +10,39 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dataos_defs.api.client import DataosClient
-from dataos_defs.cli import waiting
 from dataos_defs.cli.manifests import read_manifests, wire_documents
 from dataos_defs.cli.output import console, err_console, fail
 from dataos_defs.cli.session import api_session
+
+if TYPE_CHECKING:
+    from dataos_defs.api.client import DataosClient
 
 DEFAULT_TIMEOUT_S = 900.0
 
 
 def apply(
     files: Annotated[list[Path], typer.Option("-f", "--manifestFile", help="file or folder")],
-    workspace: Annotated[str | None, typer.Option("-w", "--workspace")] = None,
+    workspace: Annotated[
+        str | None,
+        typer.Option(
+            "-w", "--workspace", help="workspace of workspace-level Resources without one"
+        ),
+    ] = None,
     lint_only: Annotated[bool, typer.Option("-l", "--lint", help="check, do not apply")] = False,
-    recursive: Annotated[bool, typer.Option("-R", "--recursive")] = False,
+    recursive: Annotated[
+        bool,
+        typer.Option("-R", "--recursive", help="also read the folders inside the folders given"),
+    ] = False,
     de_ref: Annotated[
         bool, typer.Option("-d", "--de-ref", help="print the de-referenced manifests, do not apply")
     ] = False,
-    disable_interpolation: Annotated[bool, typer.Option("--disable-interpolation")] = False,
+    disable_interpolation: Annotated[
+        bool, typer.Option("--disable-interpolation", help="leave ${...} references as they are")
+    ] = False,
     wait: Annotated[
         bool,
         typer.Option(
@@ -45,7 +56,11 @@ def apply(
         typer.Option("--timeout", min=1, help="with --wait: give up after this many seconds"),
     ] = DEFAULT_TIMEOUT_S,
 ) -> None:
-    """Create or update Resources; all manifests land together or none does."""
+    """Create or update Resources; all manifests land together or none does.
+
+    Prints 'applying(WORKSPACE) name:version:type...created|updated|unchanged' per
+    Resource on stdout, then 'apply...complete' on stderr. Unlike DataOS, which applies
+    manifests one by one, one invalid manifest changes nothing."""
     loaded = read_manifests(files, recursive, not disable_interpolation, workspace)
     if loaded is None:
         raise typer.Exit(1)
@@ -73,9 +88,12 @@ def apply(
             console.print(f"applying{where} {ident}...{outcome}", markup=False)
         if wait and not lint_only:
             _wait(client, response, timeout, timeout - (time.monotonic() - started))
+    err_console.print(f"{'lint' if lint_only else 'apply'}...complete", markup=False)
 
 
 def _wait(client: DataosClient, response: dict[str, Any], timeout: float, left: float) -> None:
+    from dataos_defs.cli import waiting
+
     keys = [(p["name"], p["workspace"]) for p in response.get("pending") or []]
     if not keys:
         return

@@ -12,10 +12,11 @@ from typing import Annotated
 
 import typer
 
+from dataos_defs.cli.apps import command_group
 from dataos_defs.cli.output import check_format, console, print_data, print_table
 from dataos_defs.cli.session import api_session
 
-app = typer.Typer(help="Query clusters (Minerva): routing and Trino catalogs.")
+app = command_group(help="Query clusters (Minerva): routing and Trino catalogs.")
 
 
 @app.command("get")

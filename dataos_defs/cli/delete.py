@@ -9,44 +9,57 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from dataos_defs.cli.identifiers import FORMS_HINT
 from dataos_defs.cli.manifests import read_manifests
+from dataos_defs.cli.options import IdentOpt, IdOpt, NameOpt, TypeOpt, WorkspaceOpt, target
 from dataos_defs.cli.output import console, fail
-from dataos_defs.cli.session import api_session, parse_identifier
+from dataos_defs.cli.resource_types import INSTANCE_TYPES
+from dataos_defs.cli.session import api_session
+
+if TYPE_CHECKING:
+    from dataos_defs.api.client import DataosClient
 
 
 def delete(
-    kind: Annotated[str | None, typer.Option("-t", "--type")] = None,
-    name: Annotated[str | None, typer.Option("-n", "--name")] = None,
-    workspace: Annotated[str | None, typer.Option("-w", "--workspace")] = None,
-    identifier: Annotated[
-        str | None, typer.Option("-i", "--identifier", help="name:version:type[:workspace]")
-    ] = None,
+    kind: TypeOpt = None,
+    name: NameOpt = None,
+    workspace: WorkspaceOpt = None,
+    identifier: IdentOpt = None,
+    resource_id: IdOpt = None,
     files: Annotated[
         list[Path] | None,
         typer.Option("-f", "--manifestFile", help="delete the Resources of this file or folder"),
     ] = None,
-    recursive: Annotated[bool, typer.Option("-R", "--recursive")] = False,
+    recursive: Annotated[
+        bool,
+        typer.Option("-R", "--recursive", help="also read the folders inside the folders given"),
+    ] = False,
     force: Annotated[
         bool, typer.Option("--force", help="delete even if others depend on it")
     ] = False,
 ) -> None:
-    """Delete Resources (their history is kept for audit)."""
+    """Delete Resources (their history is kept for audit).
+
+    A Resource named with -t/-n, -i or --id that does not exist prints '...nothing' and
+    exits 0, as in DataOS; -f deletes all the files' Resources or none (each must exist)."""
     if files:
-        if kind or name or identifier:
-            fail("delete takes either -f FILE or -t/-n (or -i), not both")
+        if kind or name or identifier or resource_id:
+            fail("delete takes either -f FILE or -t/-n (or -i/--id), not both")
         _delete_files(files, recursive, workspace, force)
         return
-    if identifier:
-        name, _, kind, workspace = parse_identifier(identifier)
+    kind, name, workspace = target(kind, name, workspace, identifier, resource_id)
     if not kind or not name:
-        fail("delete needs -t TYPE and -n NAME, -i name:version:type[:workspace], or -f FILE")
+        fail("delete needs -t TYPE and -n NAME, -i IDENTIFIER, --id ID, or -f FILE", FORMS_HINT)
     with api_session() as client:
-        result = client.delete_resource(kind, name, workspace, force=force)
-    _deleted(result)
+        result = _delete_one(client, kind, name, workspace, force)
+    if result is None:
+        _nothing(kind, name, workspace)
+    else:
+        _deleted(result)
 
 
 def _delete_files(files: list[Path], recursive: bool, workspace: str | None, force: bool) -> None:
@@ -63,6 +76,25 @@ def _delete_files(files: list[Path], recursive: bool, workspace: str | None, for
         deleted = client.delete_resources(keys, force=force)
     for result in deleted:
         _deleted(result)
+
+
+def _delete_one(
+    client: DataosClient, kind: str, name: str, workspace: str | None, force: bool
+) -> dict[str, Any] | None:
+    """The deleted Resource, or ``None`` when the server has no such Resource."""
+    from dataos_defs.api.client import ApiFailure
+
+    try:
+        return client.delete_resource(kind, name, workspace, force=force)
+    except ApiFailure as exc:
+        if exc.status == 404 and exc.error.get("code") == "not_found":
+            return None
+        raise
+
+
+def _nothing(kind: str, name: str, workspace: str | None) -> None:
+    where = f"({workspace or 'public'})" if kind not in INSTANCE_TYPES else ""
+    console.print(f"deleting{where} {name}:{kind}...nothing", markup=False)
 
 
 def _deleted(result: Mapping[str, Any]) -> None:

@@ -8,16 +8,17 @@ from typing import Annotated
 
 import typer
 
+from dataos_defs.cli.apps import command_group
 from dataos_defs.cli.output import fail
 
-app = typer.Typer(help="Tools for manifest authors.")
-schema_app = typer.Typer(help="JSON Schema of Resource types.")
+app = command_group(help="Tools for manifest authors.")
+schema_app = command_group(help="JSON Schema of Resource types.")
 app.add_typer(schema_app, name="schema")
 
 TypeOpt = Annotated[
     str | None, typer.Option("-t", "--type", help="Resource type; all types when absent")
 ]
-VersionOpt = Annotated[str | None, typer.Option("-v", "--version")]
+VersionOpt = Annotated[str | None, typer.Option("-v", "--version", help="one version of the type")]
 
 
 def _print_schema(kind: str | None, version: str | None) -> None:

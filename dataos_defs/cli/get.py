@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dataos_defs.cli.output import check_format, fail, print_data, print_table
+from dataos_defs.cli.apps import command_group
+from dataos_defs.cli.options import IdentOpt, IdOpt, NameOpt, TypeOpt, WorkspaceOpt, target
+from dataos_defs.cli.output import check_format, err_console, fail, print_data, print_table
 from dataos_defs.cli.runtime import show_runtime
-from dataos_defs.cli.session import api_session, parse_identifier
+from dataos_defs.cli.session import api_session
 
-app = typer.Typer(help="Show Resources.", no_args_is_help=False)
+if TYPE_CHECKING:
+    from dataos_defs.api.client import DataosClient
+
+app = command_group(no_args_is_help=False)
 COLUMNS = ("NAME", "VERSION", "TYPE", "WORKSPACE", "STATUS", "RUNTIME", "OWNER")
 STATUS_WIDTH = 100
 
-TypeOpt = Annotated[str | None, typer.Option("-t", "--type", help="Resource type")]
-NameOpt = Annotated[str | None, typer.Option("-n", "--name")]
-WorkspaceOpt = Annotated[str | None, typer.Option("-w", "--workspace")]
-IdentOpt = Annotated[
-    str | None, typer.Option("-i", "--identifier", help="name:version:type[:workspace]")
+OutputOpt = Annotated[
+    str,
+    typer.Option("-o", "--output", help="table, json or yaml (DataOS' -o, the owner, is not here)"),
 ]
-OutputOpt = Annotated[str, typer.Option("-o", "--output", help="table, json or yaml")]
 
 
 def _row(item: dict[str, Any]) -> tuple[Any, ...]:
@@ -45,6 +47,28 @@ def _status(item: dict[str, Any]) -> str:
     return text if len(text) <= STATUS_WIDTH else text[: STATUS_WIDTH - 1] + "…"
 
 
+def _one(
+    client: DataosClient, kind: str, name: str, workspace: str | None, unsanitize: bool
+) -> dict[str, Any] | None:
+    """One Resource, or ``None`` when the server has no such Resource."""
+    from dataos_defs.api.client import ApiFailure
+
+    try:
+        return client.get_resource(kind, name, workspace, unsanitize=unsanitize)
+    except ApiFailure as exc:
+        if exc.status == 404 and exc.error.get("code") == "not_found":
+            return None
+        raise
+
+
+def _no_match() -> None:
+    """No match is an answer, not a failure (exit 0, as in DataOS); the message goes to
+    stderr so that stdout stays empty for scripts."""
+    err_console.print(
+        "no Resources found (check -t/-n/-w, or -a for every workspace)", markup=False
+    )
+
+
 @app.callback(invoke_without_command=True)
 def get(
     ctx: typer.Context,
@@ -52,6 +76,7 @@ def get(
     name: NameOpt = None,
     workspace: WorkspaceOpt = None,
     identifier: IdentOpt = None,
+    resource_id: IdOpt = None,
     output: OutputOpt = "table",
     all_workspaces: Annotated[
         bool, typer.Option("-a", "--all-workspaces", help="every workspace, not just -w")
@@ -61,19 +86,23 @@ def get(
         bool, typer.Option("--unsanitize", help="show secret values (needs permission)")
     ] = False,
 ) -> None:
-    """List Resources of a workspace (default public), or show one with -n/-i (-d: manifest)."""
+    """List Resources of a workspace (default public), or show one with -n/-i (-d: manifest).
+
+    Rows are separated by '|' so that one pasted into -i names its Resource. -o is the
+    output format here (in DataOS it filters by owner); no match exits 0 with a message."""
     if ctx.invoked_subcommand is not None:
         return
     check_format(output)
-    if identifier:
-        name, _, kind, workspace = parse_identifier(identifier)
+    kind, name, workspace = target(kind, name, workspace, identifier, resource_id)
     if not all_workspaces:
         workspace = workspace or "public"
     with api_session() as client:
         if name and kind and (details or unsanitize or output != "table"):
-            item = client.get_resource(kind, name, workspace, unsanitize=unsanitize)
-            if output == "table":
-                print_table(COLUMNS, [_row(item)])
+            item = _one(client, kind, name, workspace, unsanitize)
+            if item is None:
+                _no_match()
+            elif output == "table":
+                print_table(COLUMNS, [_row(item)], pipes=True)
                 print_data(item.get("manifest"), "yaml")
             else:
                 print_data(item, output)
@@ -82,9 +111,9 @@ def get(
     if output != "table":
         print_data(items, output)
     elif not items:
-        fail("no Resources found", "check -t/-n/-w, or apply some with 'dataos-ctl apply'")
+        _no_match()
     else:
-        print_table(COLUMNS, [_row(item) for item in items])
+        print_table(COLUMNS, [_row(item) for item in items], pipes=True)
 
 
 app.command("runtime")(show_runtime)
@@ -96,12 +125,12 @@ def history(
     name: NameOpt = None,
     workspace: WorkspaceOpt = None,
     identifier: IdentOpt = None,
+    resource_id: IdOpt = None,
     output: OutputOpt = "table",
 ) -> None:
     """Every revision of one Resource (audit trail)."""
     check_format(output)
-    if identifier:
-        name, _, kind, workspace = parse_identifier(identifier)
+    kind, name, workspace = target(kind, name, workspace, identifier, resource_id)
     if not kind or not name:
         fail("get history needs -t TYPE and -n NAME (or -i)")
     with api_session() as client:

@@ -13,10 +13,11 @@ from typing import Annotated
 
 import typer
 
+from dataos_defs.cli.apps import command_group
 from dataos_defs.cli.output import check_format, console, fail, print_data, print_table
 from dataos_defs.cli.session import api_session
 
-app = typer.Typer(help="Maintain the stored history of Resources (operators).")
+app = command_group(help="Maintain the stored history of Resources (operators).")
 _AGE = re.compile(r"^(\d{1,6})([dhm])$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 

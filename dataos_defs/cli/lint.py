@@ -14,9 +14,14 @@ from dataos_defs.cli.output import console, fail
 
 def lint(
     files: Annotated[list[Path], typer.Option("-f", "--manifestFile", help="file or folder")],
-    recursive: Annotated[bool, typer.Option("-R", "--recursive")] = False,
+    recursive: Annotated[
+        bool,
+        typer.Option("-R", "--recursive", help="also read the folders inside the folders given"),
+    ] = False,
     output: Annotated[str, typer.Option("-o", "--output", help="text or json")] = "text",
-    disable_interpolation: Annotated[bool, typer.Option("--disable-interpolation")] = False,
+    disable_interpolation: Annotated[
+        bool, typer.Option("--disable-interpolation", help="leave ${...} references as they are")
+    ] = False,
 ) -> None:
     """Check manifests without a server: shape, names, crons, UDLs, job graphs, writers."""
     if output not in ("text", "json"):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import typer
-
 from dataos_defs.cli import (
     apply,
+    basics,
     cluster,
+    completion,
     delete,
     develop,
     get,
@@ -15,19 +15,25 @@ from dataos_defs.cli import (
     login,
     policy,
     query,
+    resource,
     runtime,
     serve,
     user,
     workspace,
 )
+from dataos_defs.cli.apps import command_group
 
-app = typer.Typer(
+app = command_group(
     name="dataos-ctl",
     help="Command line of the DataOS platform (on Dagster).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
 )
+app.command("help")(basics.help_command)
+app.command("version")(basics.version)
+app.command("health")(basics.health)
+app.command("completion")(completion.completion)
 app.command("apply")(apply.apply)
 app.command("lint")(lint.lint)
 app.command("delete")(delete.delete)
@@ -44,6 +50,7 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(serve.heimdall_app, name="heimdall")
 app.add_typer(develop.app, name="develop")
 app.add_typer(cluster.app, name="cluster")
+app.add_typer(resource.app, name="resource")
 
 
 def run() -> None:

@@ -6,27 +6,60 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import typer
-from rich.console import Console
-from rich.table import Table
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _PIPE_WIDTH = 250
-# emoji=False: rich would turn tags such as roles:id:user into "roles🆔user".
-console = Console(
-    highlight=False,
-    soft_wrap=True,
-    emoji=False,
-    width=None if sys.stdout.isatty() else _PIPE_WIDTH,
-)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+class _LazyConsole:
+    """A Rich console made on first use: importing Rich costs more than the rest of
+    ``dataos-ctl --help``, which prints nothing through it."""
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def _made(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            # emoji=False: rich would turn tags such as roles:id:user into "roles🆔user".
+            self._console = Console(
+                stderr=self._stderr,
+                highlight=False,
+                soft_wrap=True,
+                emoji=False,
+                width=None if self._stderr or sys.stdout.isatty() else _PIPE_WIDTH,
+            )
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._made(), name)
+
+
+console: Console = cast("Console", _LazyConsole(stderr=False))
+err_console: Console = cast("Console", _LazyConsole(stderr=True))
 OUTPUT_FORMATS = ("table", "json", "yaml")
 _LOG_INDENT = "    "
 
 
-def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    table = Table(box=None, header_style="bold", pad_edge=False)
+def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], pipes: bool = False) -> None:
+    """Columns aligned with spaces, or with ``|`` between cells (``pipes``) so that a row of
+    Resources can be pasted into ``-i`` as DataOS users do."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        box=box.MARKDOWN if pipes else None,
+        show_edge=False,
+        header_style="bold",
+        pad_edge=False,
+    )
     for column in columns:
         table.add_column(column, no_wrap=True, overflow="ignore")
     for row in rows:

@@ -7,10 +7,12 @@ from typing import Annotated
 
 import typer
 
+from dataos_defs.cli.apps import command_group
+from dataos_defs.cli.lists import LIST_HELP, split_commas
 from dataos_defs.cli.output import check_format, console, fail, print_data, print_table
 from dataos_defs.cli.session import api_session
 
-app = typer.Typer(help="Access policies: decisions, explanations, Rego tests.")
+app = command_group(help="Access policies: decisions, explanations, Rego tests.")
 OutputOpt = Annotated[str, typer.Option("-o", "--output", help="table, json or yaml")]
 
 
@@ -47,13 +49,19 @@ def decisions(
 
 @app.command("eval")
 def evaluate(
-    predicate: Annotated[str, typer.Option("--predicate", "-p")],
+    predicate: Annotated[
+        str, typer.Option("--predicate", "-p", help="the action: read, write, ...")
+    ],
     obj: Annotated[str, typer.Option("--object", help="object path (UDL, resource or API path)")],
     user: Annotated[str | None, typer.Option("--user", help="decide for this user id")] = None,
     subject: Annotated[
-        list[str] | None, typer.Option("--subject", help="subject tag (repeatable)")
+        list[str] | None,
+        typer.Option("--subject", help=f"subject tags: {LIST_HELP}", callback=split_commas),
     ] = None,
-    object_tags: Annotated[list[str] | None, typer.Option("--object-tag")] = None,
+    object_tags: Annotated[
+        list[str] | None,
+        typer.Option("--object-tag", help=f"object tags: {LIST_HELP}", callback=split_commas),
+    ] = None,
     output: OutputOpt = "table",
 ) -> None:
     """Explain a decision: the answer, the deciding policy and every matching policy."""

@@ -10,13 +10,15 @@ import csv
 import json
 import sys
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dataos_defs.api.client import DataosClient
 from dataos_defs.cli.output import console, fail, print_table
 from dataos_defs.cli.session import api_session
+
+if TYPE_CHECKING:
+    from dataos_defs.api.client import DataosClient
 
 QUERY_FORMATS = ("table", "csv", "json")
 

@@ -7,6 +7,9 @@ from typing import Annotated
 
 import typer
 
+from dataos_defs.cli.apps import command_group
+from dataos_defs.cli.identifiers import FORMS_HINT
+from dataos_defs.cli.options import IdentOpt, IdOpt, NameOpt, TypeOpt, WorkspaceOpt, target
 from dataos_defs.cli.output import (
     check_format,
     console,
@@ -18,28 +21,37 @@ from dataos_defs.cli.output import (
 )
 from dataos_defs.cli.session import api_session
 
-app = typer.Typer(help="Act on a workflow's runs and schedule.")
-TypeOpt = Annotated[str, typer.Option("-t", "--type", help="Resource type (workflow)")]
-NameOpt = Annotated[str, typer.Option("-n", "--name")]
-WorkspaceOpt = Annotated[str | None, typer.Option("-w", "--workspace")]
+app = command_group(help="Act on a workflow's runs and schedule.")
 
 
-def _workflow_only(kind: str) -> None:
-    if kind != "workflow":
+def _workflow(
+    verb: str,
+    kind: str | None,
+    name: str | None,
+    workspace: str | None,
+    identifier: str | None,
+    resource_id: str | None,
+) -> tuple[str, str | None]:
+    """The workflow's ``(name, workspace)``; other types have no runtime here yet."""
+    kind, name, workspace = target(kind, name, workspace, identifier, resource_id)
+    if kind not in (None, "workflow"):
         fail(f"runtimes of '{kind}' Resources are not available yet", "use -t workflow")
+    if not name:
+        fail(f"{verb} needs -n NAME, -i IDENTIFIER or --id ID", FORMS_HINT)
+    return name, workspace
 
 
 def show_runtime(
-    kind: TypeOpt = "workflow",
-    name: NameOpt = "",
+    kind: TypeOpt = None,
+    name: NameOpt = None,
     workspace: WorkspaceOpt = None,
-    output: Annotated[str, typer.Option("-o", "--output")] = "table",
+    identifier: IdentOpt = None,
+    resource_id: IdOpt = None,
+    output: Annotated[str, typer.Option("-o", "--output", help="table, json or yaml")] = "table",
 ) -> None:
     """Jobs with stacks and dependencies, their state in the latest run, progress, next tick."""
-    _workflow_only(kind)
     check_format(output)
-    if not name:
-        fail("get runtime needs -n NAME")
+    name, workspace = _workflow("get runtime", kind, name, workspace, identifier, resource_id)
     with api_session() as client:
         body = client.runtime(name, workspace)
     if output != "table":
@@ -67,8 +79,15 @@ def show_runtime(
     )
 
 
-def _act(action: str, kind: str, name: str, workspace: str | None) -> None:
-    _workflow_only(kind)
+def _act(
+    action: str,
+    kind: str | None,
+    name: str | None,
+    workspace: str | None,
+    identifier: str | None,
+    resource_id: str | None,
+) -> None:
+    name, workspace = _workflow(f"runtime {action}", kind, name, workspace, identifier, resource_id)
     with api_session() as client:
         result = client.runtime_action(name, action, workspace)
     detail = result.get("run_id") or result.get("schedule") or ", ".join(result.get("stopped", []))
@@ -76,27 +95,51 @@ def _act(action: str, kind: str, name: str, workspace: str | None) -> None:
 
 
 @app.command("run")
-def run(kind: TypeOpt = "workflow", name: NameOpt = "", workspace: WorkspaceOpt = None) -> None:
+def run(
+    kind: TypeOpt = None,
+    name: NameOpt = None,
+    workspace: WorkspaceOpt = None,
+    identifier: IdentOpt = None,
+    resource_id: IdOpt = None,
+) -> None:
     """Launch a run now."""
-    _act("run", kind, name, workspace)
+    _act("run", kind, name, workspace, identifier, resource_id)
 
 
 @app.command("stop")
-def stop(kind: TypeOpt = "workflow", name: NameOpt = "", workspace: WorkspaceOpt = None) -> None:
+def stop(
+    kind: TypeOpt = None,
+    name: NameOpt = None,
+    workspace: WorkspaceOpt = None,
+    identifier: IdentOpt = None,
+    resource_id: IdOpt = None,
+) -> None:
     """Terminate the active runs."""
-    _act("stop", kind, name, workspace)
+    _act("stop", kind, name, workspace, identifier, resource_id)
 
 
 @app.command("pause")
-def pause(kind: TypeOpt = "workflow", name: NameOpt = "", workspace: WorkspaceOpt = None) -> None:
+def pause(
+    kind: TypeOpt = None,
+    name: NameOpt = None,
+    workspace: WorkspaceOpt = None,
+    identifier: IdentOpt = None,
+    resource_id: IdOpt = None,
+) -> None:
     """Stop the schedule."""
-    _act("pause", kind, name, workspace)
+    _act("pause", kind, name, workspace, identifier, resource_id)
 
 
 @app.command("resume")
-def resume(kind: TypeOpt = "workflow", name: NameOpt = "", workspace: WorkspaceOpt = None) -> None:
+def resume(
+    kind: TypeOpt = None,
+    name: NameOpt = None,
+    workspace: WorkspaceOpt = None,
+    identifier: IdentOpt = None,
+    resource_id: IdOpt = None,
+) -> None:
     """Start the schedule again."""
-    _act("resume", kind, name, workspace)
+    _act("resume", kind, name, workspace, identifier, resource_id)
 
 
 ALL_LINES = 100_000
@@ -109,9 +152,11 @@ def _print_lines(lines: list[str]) -> None:
 
 
 def log(
-    kind: TypeOpt = "workflow",
-    name: NameOpt = "",
+    kind: TypeOpt = None,
+    name: NameOpt = None,
     workspace: WorkspaceOpt = None,
+    identifier: IdentOpt = None,
+    resource_id: IdOpt = None,
     node: Annotated[str | None, typer.Option("--node", help="one job of the workflow")] = None,
     lines: Annotated[int, typer.Option("-l", "--lines", help="last N events; -1 for all")] = 200,
     follow: Annotated[bool, typer.Option("-f", "--follow", help="keep printing new lines")] = False,
@@ -119,7 +164,7 @@ def log(
 ) -> None:
     """Logs of the latest run (needs read on the workflow's logs): a failed job's error
     first, then each event, failures with their cause and stack, outputs with their rows."""
-    _workflow_only(kind)
+    name, workspace = _workflow("log", kind, name, workspace, identifier, resource_id)
     if lines == 0 or lines < -1:
         fail(f"-l/--lines must be a positive number or -1 (all), not {lines}")
     wanted = ALL_LINES if follow or lines == -1 else min(lines, ALL_LINES)

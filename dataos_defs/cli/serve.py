@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from dataos_defs.cli.apps import command_group
+
 HostOpt = Annotated[str, typer.Option(help="bind address")]
 WorkersOpt = Annotated[int, typer.Option(help="server processes (uvicorn workers)", min=1)]
 LogOpt = Annotated[str, typer.Option(help="uvicorn log level")]
@@ -47,7 +49,7 @@ def serve(
     run_server("poros,heimdall,gateway", host, port, workers, log_level)
 
 
-heimdall_app = typer.Typer(help="Heimdall on its own: identities and decisions (OPA API).")
+heimdall_app = command_group(help="Heimdall on its own: identities and decisions (OPA API).")
 
 
 @heimdall_app.command("serve")

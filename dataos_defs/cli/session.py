@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 
-from dataos_defs.api.client import ApiFailure, ApiUnavailable, CredentialsError, DataosClient
 from dataos_defs.cli.output import err_console, fail, print_issues
+
+if TYPE_CHECKING:
+    from dataos_defs.api.client import DataosClient
 
 LOGIN_HINT = (
     "run 'dataos-ctl login' with a valid API key, or set DATAOS_API_KEY "
@@ -19,7 +22,10 @@ LOGIN_HINT = (
 @contextmanager
 def api_session(url: str | None = None, api_key: str | None = None) -> Iterator[DataosClient]:
     """Yield a client; unreachable server, missing credentials and API errors end the
-    command with exit 1."""
+    command with exit 1. The HTTP client is imported here, when a verb runs, not when
+    ``--help`` or a Tab completion loads the CLI."""
+    from dataos_defs.api.client import ApiFailure, ApiUnavailable, CredentialsError, DataosClient
+
     try:
         with DataosClient(url, api_key=api_key) as client:
             yield client
@@ -35,15 +41,3 @@ def api_session(url: str | None = None, api_key: str | None = None) -> Iterator[
             err_console.print(f"{count} problem{'s' if count != 1 else ''}; nothing was changed")
             raise typer.Exit(1) from exc
         fail(exc.error.get("message", str(exc)), exc.error.get("hint"))
-
-
-def parse_identifier(identifier: str) -> tuple[str, str | None, str, str | None]:
-    """``name:version:type[:workspace]`` as printed by ``apply`` → its parts."""
-    parts = identifier.split(":")
-    if len(parts) not in (3, 4) or not all(parts):
-        fail(
-            f"'{identifier}' is not a Resource identifier",
-            "write name:version:type or name:version:type:workspace",
-        )
-    workspace = parts[3] if len(parts) == 4 else None
-    return parts[0], parts[1], parts[2], workspace

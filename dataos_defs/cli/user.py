@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dataos_defs.api.client import DataosClient
+from dataos_defs.cli.apps import command_group
+from dataos_defs.cli.lists import LIST_HELP, split_commas
 from dataos_defs.cli.output import check_format, console, err_console, fail, print_data, print_table
 from dataos_defs.cli.session import api_session
 
-app = typer.Typer(help="Manage users, their tags and API keys.")
-tag_app = typer.Typer(help="Tags of a user: what access policies match.")
-apikey_app = typer.Typer(help="API keys of a user.")
+if TYPE_CHECKING:
+    from dataos_defs.api.client import DataosClient
+
+app = command_group(help="Manage users, their tags and API keys.")
+tag_app = command_group(help="Tags of a user: what access policies match.")
+apikey_app = command_group(help="API keys of a user.")
 app.add_typer(tag_app, name="tag")
 app.add_typer(apikey_app, name="apikey")
 
@@ -22,7 +26,9 @@ IdOpt = Annotated[
     str | None, typer.Option("-i", "--id", "-u", "--user-id", help="user id (default: you)")
 ]
 OutputOpt = Annotated[str, typer.Option("-o", "--output", help="table, json or yaml")]
-TagsOpt = Annotated[list[str], typer.Option("-t", "--tag", "--tags", help="repeatable")]
+TagsOpt = Annotated[
+    list[str], typer.Option("-t", "--tag", "--tags", help=LIST_HELP, callback=split_commas)
+]
 USER_COLUMNS = ("NAME", "ID", "TYPE", "EMAIL", "TAGS")
 KEY_COLUMNS = ("KEY ID", "NAME", "STATE", "EXPIRES AT", "LAST USED AT", "CREATED AT")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -93,8 +99,10 @@ def create(
     user_id: Annotated[str, typer.Option("-i", "--id", "-u", "--user-id", help="user id")],
     kind: Annotated[str, typer.Option("-t", "--type", help="person or application")] = "person",
     name: Annotated[str | None, typer.Option("-n", "--name", help="display name")] = None,
-    email: Annotated[str | None, typer.Option("-e", "--email")] = None,
-    tags: Annotated[list[str] | None, typer.Option("--tags", help="repeatable")] = None,
+    email: Annotated[str | None, typer.Option("-e", "--email", help="e-mail address")] = None,
+    tags: Annotated[
+        list[str] | None, typer.Option("--tags", help=LIST_HELP, callback=split_commas)
+    ] = None,
 ) -> None:
     """Create a user; it is tagged with its own id (and, for a person, the user role)."""
     with api_session() as client:
@@ -103,11 +111,18 @@ def create(
 
 
 @app.command("delete")
-def delete(user_id: Annotated[str, typer.Option("-i", "--id", "-u", "--user-id")]) -> None:
+def delete(
+    user_id: Annotated[str, typer.Option("-i", "--id", "-u", "--user-id", help="user id")],
+) -> None:
     """Delete a user; its API keys stop working at once."""
     with api_session() as client:
         client.delete_user(user_id)
     console.print(f"user {user_id}...deleted", markup=False)
+
+
+def _some(tags: list[str]) -> None:
+    if not tags:
+        fail("no tag given", "write -t roles:id:analyst, or several: -t roles:id:a,roles:id:b")
 
 
 def _print_tags(user: dict[str, Any]) -> None:
@@ -117,6 +132,7 @@ def _print_tags(user: dict[str, Any]) -> None:
 @tag_app.command("add")
 def tag_add(tags: TagsOpt, user_id: IdOpt = None) -> None:
     """Add tags (roles, workspaces or any tag) to a user."""
+    _some(tags)
     with api_session() as client:
         user = client.add_user_tags(_me(client, user_id), tags)
     _print_tags(user)
@@ -126,6 +142,7 @@ def tag_add(tags: TagsOpt, user_id: IdOpt = None) -> None:
 @tag_app.command("delete", hidden=True)
 def tag_remove(tags: TagsOpt, user_id: IdOpt = None) -> None:
     """Remove tags from a user (the tag naming the user itself stays)."""
+    _some(tags)
     with api_session() as client:
         user = client.remove_user_tags(_me(client, user_id), tags)
     _print_tags(user)
@@ -161,7 +178,10 @@ def apikey_create(
 @apikey_app.command("list")
 @apikey_app.command("get", hidden=True)
 def apikey_list(user_id: IdOpt = None, output: OutputOpt = "table") -> None:
-    """List a user's API keys (their ids, names and states; never the keys)."""
+    """List a user's API keys: ids, names and states, never the keys themselves.
+
+    Unlike DataOS, which shows tokens again, the server keeps only a digest of each key:
+    a lost key cannot be shown, create a new one and revoke the old."""
     check_format(output)
     with api_session() as client:
         keys = client.list_api_keys(_me(client, user_id))
@@ -175,8 +195,8 @@ def apikey_list(user_id: IdOpt = None, output: OutputOpt = "table") -> None:
 @apikey_app.command("delete", hidden=True)
 def apikey_revoke(
     user_id: IdOpt = None,
-    name: Annotated[str | None, typer.Option("-n", "--name")] = None,
-    key_id: Annotated[str | None, typer.Option("-k", "--key-id")] = None,
+    name: Annotated[str | None, typer.Option("-n", "--name", help="the key's name")] = None,
+    key_id: Annotated[str | None, typer.Option("-k", "--key-id", help="the key's id")] = None,
 ) -> None:
     """Revoke a user's API key by name (-n) or key id (-k); it stops working at once."""
     if (name is None) == (key_id is None):

@@ -6,17 +6,23 @@ from typing import Annotated
 
 import typer
 
+from dataos_defs.cli.apps import command_group
+from dataos_defs.cli.lists import LIST_HELP, split_commas
 from dataos_defs.cli.output import check_format, console, print_data, print_table
 from dataos_defs.cli.session import api_session
 
-app = typer.Typer(help="Manage workspaces (tenants of workspace-level Resources).")
+app = command_group(help="Manage workspaces (tenants of workspace-level Resources).")
 
 
 @app.command("create")
 def create(
-    name: Annotated[str, typer.Option("-n", "--name")],
-    description: Annotated[str | None, typer.Option("-d", "--description")] = None,
-    tags: Annotated[list[str] | None, typer.Option("--tags", help="repeatable")] = None,
+    name: Annotated[str, typer.Option("-n", "--name", help="name of the new workspace")],
+    description: Annotated[
+        str | None, typer.Option("-d", "--description", help="what the workspace is for")
+    ] = None,
+    tags: Annotated[
+        list[str] | None, typer.Option("--tags", help=LIST_HELP, callback=split_commas)
+    ] = None,
 ) -> None:
     """Create a workspace."""
     with api_session() as client:
@@ -26,8 +32,8 @@ def create(
 
 @app.command("get")
 def get(
-    name: Annotated[str | None, typer.Option("-n", "--name")] = None,
-    output: Annotated[str, typer.Option("-o", "--output")] = "table",
+    name: Annotated[str | None, typer.Option("-n", "--name", help="one workspace")] = None,
+    output: Annotated[str, typer.Option("-o", "--output", help="table, json or yaml")] = "table",
 ) -> None:
     """List workspaces, or show one."""
     check_format(output)
@@ -53,7 +59,7 @@ def get(
 
 @app.command("delete")
 def delete(
-    name: Annotated[str, typer.Option("-n", "--name")],
+    name: Annotated[str, typer.Option("-n", "--name", help="the workspace to delete")],
     force: Annotated[bool, typer.Option("--force", help="also delete its Resources")] = False,
 ) -> None:
     """Delete a workspace (refused while it holds Resources, unless --force)."""

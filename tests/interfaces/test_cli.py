@@ -35,7 +35,7 @@ def test_get_table_json_and_identifier(server, tmp_path: Path) -> None:
     run_cli(server, "apply", "-f", str(write(tmp_path, product("g"))))
     table = run_cli(server, "get", "-t", "workflow", "-n", "g-copy")
     assert table.returncode == 0, table.stderr
-    header = table.stdout.splitlines()[0].split()
+    header = [cell.strip() for cell in table.stdout.splitlines()[0].split("|")]
     assert header == ["NAME", "VERSION", "TYPE", "WORKSPACE", "STATUS", "RUNTIME", "OWNER"]
     assert "g-copy" in table.stdout
     as_json = run_cli(server, "get", "-i", "g-copy:v1:workflow:public", "-o", "json")
