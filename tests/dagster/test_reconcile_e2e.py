@@ -88,8 +88,9 @@ def workflow(server: Any, name: str, workspace: str = "public") -> dict[str, Any
     done = interfaces().run_cli(
         server, "get", "-t", "workflow", "-n", name, "-w", workspace, "-o", "json"
     )
-    if done.returncode != 0:
-        assert "not found" in done.stderr.lower(), done.stderr
+    assert done.returncode == 0, done.stderr
+    if not done.stdout.strip():
+        assert "no resources found" in done.stderr.lower(), done.stderr
         return None
     found: dict[str, Any] = json.loads(done.stdout)
     return found
