@@ -94,52 +94,31 @@ def _act(
     console.print(f"{action} {name}...done {detail or ''}".rstrip(), markup=False)
 
 
-@app.command("run")
-def run(
-    kind: TypeOpt = None,
-    name: NameOpt = None,
-    workspace: WorkspaceOpt = None,
-    identifier: IdentOpt = None,
-    resource_id: IdOpt = None,
-) -> None:
-    """Launch a run now."""
-    _act("run", kind, name, workspace, identifier, resource_id)
+ACTIONS = {
+    "run": "Launch a run now.",
+    "stop": "Terminate the active runs.",
+    "pause": "Stop the schedule.",
+    "resume": "Start the schedule again.",
+}
+"""The ``runtime`` verbs: each acts on one workflow, named the same ways."""
 
 
-@app.command("stop")
-def stop(
-    kind: TypeOpt = None,
-    name: NameOpt = None,
-    workspace: WorkspaceOpt = None,
-    identifier: IdentOpt = None,
-    resource_id: IdOpt = None,
-) -> None:
-    """Terminate the active runs."""
-    _act("stop", kind, name, workspace, identifier, resource_id)
+def _verb(action: str, summary: str) -> None:
+    def verb(
+        kind: TypeOpt = None,
+        name: NameOpt = None,
+        workspace: WorkspaceOpt = None,
+        identifier: IdentOpt = None,
+        resource_id: IdOpt = None,
+    ) -> None:
+        _act(action, kind, name, workspace, identifier, resource_id)
+
+    verb.__doc__ = summary
+    app.command(action)(verb)
 
 
-@app.command("pause")
-def pause(
-    kind: TypeOpt = None,
-    name: NameOpt = None,
-    workspace: WorkspaceOpt = None,
-    identifier: IdentOpt = None,
-    resource_id: IdOpt = None,
-) -> None:
-    """Stop the schedule."""
-    _act("pause", kind, name, workspace, identifier, resource_id)
-
-
-@app.command("resume")
-def resume(
-    kind: TypeOpt = None,
-    name: NameOpt = None,
-    workspace: WorkspaceOpt = None,
-    identifier: IdentOpt = None,
-    resource_id: IdOpt = None,
-) -> None:
-    """Start the schedule again."""
-    _act("resume", kind, name, workspace, identifier, resource_id)
+for _action, _summary in ACTIONS.items():
+    _verb(_action, _summary)
 
 
 ALL_LINES = 100_000
