@@ -213,3 +213,35 @@ def schedule_status(client: DagsterGraphQL, name: str, state_id: str) -> str | N
     data = client.execute(SCHEDULE_STATE, {"selector": selector, "id": state_id})
     state = data["instigationStateOrError"]
     return str(state["status"]) if state["__typename"] == "InstigationState" else None
+
+
+@contextlib.contextmanager
+def stand_in_platform(
+    home: Path, stand_in: Any, on_stop: Callable[[], None] = lambda: None
+) -> Iterator[Any]:
+    """A real API server on ``home`` reconciling with ``stand_in`` (a GraphQL stand-in that
+    compiles its jobs from the server's own store); ``on_stop`` runs before the server
+    stops (e.g. to release a held request)."""
+    from graphql_stand_in import compiled_from, serve
+
+    from dataos_defs.poros.settings import Settings
+    from dataos_defs.poros.store import Store
+
+    opened: list[Store] = []
+
+    def workflows() -> Any:
+        if not opened:
+            opened.append(Store.open(settings=Settings.from_env({"DATAOS_HOME": str(home)})))
+        return compiled_from(opened[0])()
+
+    stand_in.workflows = workflows
+    helpers = interfaces()
+    with serve(stand_in) as url:
+        server = helpers.start_server(home, extra_env={"DAGSTER_WEBSERVER_URL": url})
+        try:
+            yield server
+        finally:
+            on_stop()
+            helpers.stop_server(server)
+            for store in opened:
+                store.close()

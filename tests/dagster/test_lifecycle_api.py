@@ -18,13 +18,11 @@ from typing import Any
 
 import httpx
 import pytest
-from dagster_support import interfaces
-from graphql_stand_in import Compiled, DagsterStandIn, compiled_from, serve
+from dagster_support import interfaces, stand_in_platform
+from graphql_stand_in import DagsterStandIn
 from lifecycle_manifests import ONCE
 
 from dataos_defs.api.reconcile import APPLY_TRIGGER
-from dataos_defs.poros.settings import Settings
-from dataos_defs.poros.store import Store
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -47,25 +45,10 @@ type: workflow
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, DagsterStandIn]]:
-    home = tmp_path_factory.mktemp("dataos-home")
-    opened: list[Store] = []
-
-    def workflows() -> list[Compiled]:
-        if not opened:
-            opened.append(Store.open(settings=Settings.from_env({"DATAOS_HOME": str(home)})))
-        return compiled_from(opened[0])()
-
     stand_in = DagsterStandIn(list)
-    stand_in.workflows = workflows
-    helpers = interfaces()
-    with serve(stand_in) as url:
-        server = helpers.start_server(home, extra_env={"DAGSTER_WEBSERVER_URL": url})
-        try:
-            yield server, stand_in
-        finally:
-            helpers.stop_server(server)
-            for store in opened:
-                store.close()
+    home = tmp_path_factory.mktemp("dataos-home")
+    with stand_in_platform(home, stand_in) as server:
+        yield server, stand_in
 
 
 def cli(server: Any, *args: str) -> str:

@@ -17,14 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dagster_support import interfaces
-from graphql_stand_in import Compiled, compiled_from, serve
+from dagster_support import interfaces, stand_in_platform
 from lifecycle_manifests import ONCE
 from test_reconciler import HeldReload
 
 from dataos_defs.api import reconcile_progress
-from dataos_defs.poros.settings import Settings
-from dataos_defs.poros.store import Store
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -46,26 +43,10 @@ workflow:
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, HeldReload]]:
-    home = tmp_path_factory.mktemp("dataos-home")
-    opened: list[Store] = []
-
-    def workflows() -> list[Compiled]:
-        if not opened:
-            opened.append(Store.open(settings=Settings.from_env({"DATAOS_HOME": str(home)})))
-        return compiled_from(opened[0])()
-
     stand_in = HeldReload(list)
-    stand_in.workflows = workflows
-    helpers = interfaces()
-    with serve(stand_in) as url:
-        server = helpers.start_server(home, extra_env={"DAGSTER_WEBSERVER_URL": url})
-        try:
-            yield server, stand_in
-        finally:
-            stand_in.release.set()
-            helpers.stop_server(server)
-            for store in opened:
-                store.close()
+    home = tmp_path_factory.mktemp("dataos-home")
+    with stand_in_platform(home, stand_in, on_stop=stand_in.release.set) as server:
+        yield server, stand_in
 
 
 @pytest.fixture
