@@ -58,9 +58,7 @@ def parse_identifier(text: str) -> Identifier:
     """``-i``: the pipe form when the text holds a ``|``, else ``name:version:type[:ws]``."""
     if "|" in text:
         return _from_pipes(text)
-    parts = [part.strip() for part in text.split(":")]
-    if len(parts) not in (3, 4) or not all(parts):
-        raise IdentifierError(f"'{text}' is not a Resource identifier")
+    parts = _colon_cells(text, "identifier")
     name, version, kind = parts[:3]
     if kind not in RESOURCE_TYPES and name in RESOURCE_TYPES:
         raise IdentifierError(
@@ -72,9 +70,7 @@ def parse_identifier(text: str) -> Identifier:
 
 def parse_type_first(text: str) -> Identifier:
     """``--id``: DataOS' ``type:version:name[:workspace]``."""
-    parts = [part.strip() for part in text.split(":")]
-    if len(parts) not in (3, 4) or not all(parts):
-        raise IdentifierError(f"'{text}' is not a Resource id (type:version:name[:workspace])")
+    parts = _colon_cells(text, "id (type:version:name[:workspace])")
     kind, version, name = parts[:3]
     if kind not in RESOURCE_TYPES and name in RESOURCE_TYPES:
         raise IdentifierError(
@@ -82,6 +78,14 @@ def parse_type_first(text: str) -> Identifier:
             f"write -i {text} for the name-first form, or --id type:version:name[:workspace]",
         )
     return _checked(name, version, kind, parts[3] if len(parts) == 4 else None, text)
+
+
+def _colon_cells(text: str, what: str) -> list[str]:
+    """The 3 or 4 non-empty cells of a ``:``-separated identifier, or a clear error."""
+    parts = [part.strip() for part in text.split(":")]
+    if len(parts) not in (3, 4) or not all(parts):
+        raise IdentifierError(f"'{text}' is not a Resource {what}")
+    return parts
 
 
 def _from_pipes(text: str) -> Identifier:
