@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Annotated, Any
 
@@ -72,6 +73,32 @@ RESOURCE_TYPES: dict[str, type[ResourceBase]] = {
         ResourceType,
     )
 }
+
+# Resources every instance has without anyone applying them. A `stack` Resource adds more.
+BUILTIN_RESOURCES: Mapping[str, frozenset[str]] = {
+    "compute": frozenset({"runnable-default", "query-default"}),
+    "stack": frozenset(
+        {
+            "flare",
+            "soda",
+            "scanner",
+            "container",
+            "alpha",
+            "dataos-ctl",
+            "bento",
+            "beacon",
+            "python3",
+            "dbt",
+            "benthos",
+            "toolbox",
+            "lakesearch",
+            "talos",
+            "nilus",
+            "steampipe",
+        }
+    ),
+}
+
 WORKSPACE_TYPES = frozenset(k for k, m in RESOURCE_TYPES.items() if m.LEVEL == "workspace")
 INSTANCE_TYPES = frozenset(k for k, m in RESOURCE_TYPES.items() if m.LEVEL == "instance")
 

@@ -14,37 +14,13 @@ from dataclasses import dataclass, field
 
 from dataos_defs.manifest.base import DEFAULT_WORKSPACE, Reference
 from dataos_defs.manifest.errors import Issue, ManifestError
-from dataos_defs.manifest.registry import RESOURCE_TYPES
+from dataos_defs.manifest.registry import BUILTIN_RESOURCES, RESOURCE_TYPES
 from dataos_defs.manifest.source import KeyPath
 from dataos_defs.manifest.validate import ParsedResource
 from dataos_defs.poros.records import ApplyItem, ApplyResult, ResourceKey, Status
 from dataos_defs.poros.store import Store
 from dataos_defs.poros.vault import canonical_json
 
-# Resources every instance has without anyone applying them. A `stack` Resource adds more.
-BUILTIN_RESOURCES: Mapping[str, frozenset[str]] = {
-    "compute": frozenset({"runnable-default", "query-default"}),
-    "stack": frozenset(
-        {
-            "flare",
-            "soda",
-            "scanner",
-            "container",
-            "alpha",
-            "dataos-ctl",
-            "bento",
-            "beacon",
-            "python3",
-            "dbt",
-            "benthos",
-            "toolbox",
-            "lakesearch",
-            "talos",
-            "nilus",
-            "steampipe",
-        }
-    ),
-}
 # Types that run something: they stay `pending` until the runtime has deployed them.
 RUNNABLE_KINDS = frozenset({"workflow", "service", "worker"})
 _STACK_SUFFIX = re.compile(r"[+:].*$")
