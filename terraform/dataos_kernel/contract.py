@@ -54,3 +54,7 @@ class ClusterHandle:
     secret_names: dict[str, str]
     # annotations binding the run launcher's service account to its cloud identity
     launcher_service_account_annotations: dict[str, str] = field(default_factory=dict)
+    # the database's login (a name) and, when its secret-manager entry is a JSON document
+    # (RDS-managed: {"username", "password"}), the property holding the password
+    database_user: str = "dataos"
+    database_password_property: str | None = None
