@@ -15,6 +15,8 @@ import gateway_e2e
 import gateway_rewrite
 import heimdall_engine
 import heimdall_http
+import kernel_model
+import kernel_synth
 import listing
 import log_rotation
 import run_governance
@@ -51,6 +53,10 @@ def main() -> None:
     listing.main()
     print()
     cli_startup.main()
+    print()
+    kernel_model.main()
+    print()
+    kernel_synth.main()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from dataos_defs.cli import (
     develop,
     get,
     history,
+    kernel,
     lint,
     login,
     policy,
@@ -51,6 +52,7 @@ app.add_typer(serve.heimdall_app, name="heimdall")
 app.add_typer(develop.app, name="develop")
 app.add_typer(cluster.app, name="cluster")
 app.add_typer(resource.app, name="resource")
+app.add_typer(kernel.app, name="kernel")
 
 
 def run() -> None:
