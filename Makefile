@@ -8,7 +8,7 @@ export DATAOS_HOME ?= $(CURDIR)/.dataos
 export DATAOS_API_URL ?= http://127.0.0.1:7400
 API_PORT := 7400
 
-.PHONY: chromium install install-dev install-metis up down status test lint typecheck imports pytest bench clean
+.PHONY: chromium install install-dev install-metis up down status test lint typecheck imports pytest bench kernel clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -59,8 +59,8 @@ down: ## stop what `make up` started
 test: install-dev lint typecheck imports pytest ## everything CI runs
 
 lint:
-	$(BIN)/ruff check dataos_defs tests benchmarks
-	$(BIN)/ruff format --check dataos_defs tests benchmarks
+	$(BIN)/ruff check dataos_defs tests benchmarks terraform
+	$(BIN)/ruff format --check dataos_defs tests benchmarks terraform
 
 typecheck:
 	$(BIN)/mypy
@@ -68,11 +68,25 @@ typecheck:
 imports:
 	$(BIN)/lint-imports
 
+# One worker per core (pytest-xdist); a test file stays on one worker so its module fixtures
+# (servers, instances) start once. PYTEST_WORKERS=0 runs in this process.
+PYTEST_WORKERS ?= auto
+
 pytest:
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile
 
 bench: install-dev ## performance figures of the issues' targets
 	$(BIN)/python benchmarks/run.py
+
+# The cloud kernel (issue 12): the CDKTF app's packages are the lock's `kernel` group, a default
+# group, so the same sync installs them. KERNEL_ARGS= (empty) reads the desired state from the
+# running platform through the API instead of resources/.
+CLOUD ?= aws
+KERNEL_ARGS ?= -f resources -R
+
+kernel: uv ## synthesize the cloud kernel for CLOUD=aws|gcp|azure into $DATAOS_HOME/kernel/CLOUD
+	uv sync --frozen --inexact
+	$(BIN)/dataos-ctl kernel synth --cloud $(CLOUD) $(KERNEL_ARGS)
 
 clean:
 	rm -rf $(VENV) $(METIS_VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -303,7 +303,8 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_on_a_terminal_the_progress_is_one_line_redrawn() -> None:
+def test_on_a_terminal_the_progress_is_one_line_redrawn(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")  # the line fits; a narrower terminal cuts it
     stream = Terminal()
     display = waiting.Display(stream)
     display.show("once (public): waiting for Dagster to load the code location (1 job, 3 s)", 3)
