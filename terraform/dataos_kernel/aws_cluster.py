@@ -21,6 +21,7 @@ from cdktn_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
+from cdktn_provider_aws.eks_addon import EksAddon
 from cdktn_provider_aws.eks_cluster import EksCluster, EksClusterAccessConfig, EksClusterVpcConfig
 from cdktn_provider_aws.eks_node_group import (
     EksNodeGroup,
@@ -84,7 +85,29 @@ def eks(stack: TerraformStack, model: KernelModel, net: AwsNetwork) -> AwsCluste
         group.name: node_group(stack, model, cluster, node_role, net, group, attachments)
         for group in model.node_groups
     }
+    _network_policy_enforcement(stack, model, cluster)
     return AwsCluster(cluster=cluster, oidc_provider=oidc, node_groups=groups)
+
+
+def _network_policy_enforcement(
+    stack: TerraformStack, model: KernelModel, cluster: EksCluster
+) -> EksAddon:
+    """The VPC CNI add-on with its network policy agent switched on.
+
+    EKS ignores NetworkPolicy objects unless the VPC CNI enforces them, and the platform's
+    zero-trust rules (default deny in every namespace, ``dataos_defs.kernel.k8s_network``)
+    are NetworkPolicies: without this they would be accepted and do nothing.
+    """
+    return EksAddon(
+        stack,
+        "addon-vpc-cni",
+        cluster_name=cluster.name,
+        addon_name="vpc-cni",
+        configuration_values=json.dumps({"enableNetworkPolicy": "true"}),
+        resolve_conflicts_on_create="OVERWRITE",
+        resolve_conflicts_on_update="OVERWRITE",
+        tags=name_tags(model, "vpc-cni"),
+    )
 
 
 def _control_plane(stack: TerraformStack, model: KernelModel, net: AwsNetwork) -> EksCluster:

@@ -176,6 +176,14 @@ def test_plan_has_the_database_with_an_aws_managed_password(
     assert database["publicly_accessible"] is False
 
 
+def test_plan_switches_on_network_policy_enforcement(plan: dict[str, Any]) -> None:
+    """EKS ignores NetworkPolicies unless the VPC CNI's policy agent runs: the zero-trust
+    rules of the platform stack depend on this add-on setting."""
+    (addon,) = _planned(plan, "aws_eks_addon").values()
+    assert addon["addon_name"] == "vpc-cni"
+    assert json.loads(addon["configuration_values"]) == {"enableNetworkPolicy": "true"}
+
+
 def test_plan_has_the_buckets(model: KernelModel, plan: dict[str, Any]) -> None:
     buckets = {values["bucket"] for values in _planned(plan, "aws_s3_bucket").values()}
     assert buckets == {model.buckets.warehouse, model.buckets.history}
