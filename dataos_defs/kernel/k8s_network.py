@@ -19,7 +19,10 @@ Every namespace of the model gets ``default-deny`` (ingress and egress for all i
 * Trino coordinator <-> workers: 8080; Trino -> API server (Heimdall's OPA API):
   ``api_port``; database: 5432 (JDBC catalogs); object storage: 443;
 * workspace pods -> API server: ``api_port``, and nothing else: not another workspace, not
-  Dagster, not the database, not outside the cluster.
+  Dagster, not the database, not outside the cluster;
+* with ACME certificates (``dns.tls_issuer == "acme"``): ingress-nginx -> cert-manager's
+  HTTP-01 solver pods (``acme.cert-manager.io/http01-solver=true``, created in ``dataos``
+  beside the Ingress they answer for): 8089, while a challenge is pending.
 
 Nothing else is admitted: in particular no pod reaches a workspace's pods but the API
 server, and a workspace reaches ``dataos`` only at the API server. "Database" and
@@ -31,8 +34,10 @@ node, which network plugins admit to the node's own pods whatever the policies s
 
 "Object storage" is HTTPS to public addresses: 0.0.0.0/0 minus the private, shared
 (100.64/10) and link-local ranges, so the cloud metadata service (169.254.169.254) stays
-closed. On GCP, Workload Identity hands tokens out through the GKE metadata server, so there
-the pods that hold the cloud identity (API server, code location, run pods, Trino) may reach
+closed; the VPC, pod and Service ranges are excepted too when they lie outside those (GKE
+accepts pod ranges in public space), so that "public" never means another pod. On GCP,
+Workload Identity hands tokens out through the GKE metadata server, so there the pods that
+hold the cloud identity (API server, code location, run pods, Trino) may reach
 169.254.169.254:80 and 169.254.169.252:988 (Dataplane V2), and no other pod.
 
 Pods are selected by the labels their owners give them: the API server's Deployment
@@ -67,6 +72,8 @@ GRPC_PORT = 3030
 DATABASE_PORT = 5432
 HTTPS_PORT = 443
 TRINO_PORT = 8080
+ACME_SOLVER_PORT = 8089
+ACME_SOLVER = {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}}
 NON_PUBLIC = ("10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16")
 GKE_METADATA = (("169.254.169.254/32", 80), ("169.254.169.252/32", 988))
 
@@ -121,13 +128,24 @@ def _cidrs(cidrs: Sequence[str], port: int) -> Rule:
     return {"to": [{"ipBlock": {"cidr": cidr}} for cidr in cidrs], "ports": _ports(port)}
 
 
-def _public(port: int, vpc: str) -> Rule:
-    """``port`` on public addresses: never the VPC, private ranges or link-local."""
+def _public(port: int, own_ranges: Sequence[str]) -> Rule:
+    """``port`` on public addresses: never the cluster's own ranges (VPC, pods, Services),
+    private ranges or link-local."""
     private = [ipaddress.ip_network(cidr) for cidr in NON_PUBLIC]
-    own = ipaddress.ip_network(vpc, strict=False)
-    inside = any(own.version == net.version and own.subnet_of(net) for net in private)  # type: ignore[arg-type]
-    excluded = sorted(NON_PUBLIC) if inside else sorted([*NON_PUBLIC, str(own)])
-    return {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": excluded}}], "ports": _ports(port)}
+    excluded = set(NON_PUBLIC)
+    for cidr in own_ranges:
+        own = ipaddress.ip_network(cidr, strict=False)
+        if not any(own.version == net.version and own.subnet_of(net) for net in private):  # type: ignore[arg-type]
+            excluded.add(str(own))
+    return {
+        "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": sorted(excluded)}}],
+        "ports": _ports(port),
+    }
+
+
+def _own_ranges(model: KernelModel) -> list[str]:
+    network = model.network
+    return [network.cidr, network.pods_cidr, network.services_cidr]
 
 
 def policy(
@@ -187,7 +205,7 @@ class _Platform:
         self.release = model.dagster.release
         self.kube_api = _cidrs(kube_api_cidrs, HTTPS_PORT)
         self.database = _cidrs([model.network.cidr], DATABASE_PORT)
-        self.storage = [_public(HTTPS_PORT, model.network.cidr), *self._metadata()]
+        self.storage = [_public(HTTPS_PORT, _own_ranges(model)), *self._metadata()]
         self.api = {"to": [_pods(API_SELECTOR)], "ports": _ports(model.api_port)}
         self.code = {
             "to": [_pods(_labels(self.release, "user-deployments"))],
@@ -273,7 +291,7 @@ class _Platform:
 
     def runs(self) -> list[dict[str, Any]]:
         run_rules = [self.database, *self.storage, self.api, self.kube_api, *self._trino_client()]
-        container_rules = [_public(HTTPS_PORT, self.model.network.cidr), self.api]
+        container_rules = [_public(HTTPS_PORT, _own_ranges(self.model)), self.api]
         return [
             self._egress("dagster-runs", _run_pods(), run_rules),
             self._egress("dagster-container-jobs", _container_jobs(), container_rules),
@@ -300,6 +318,25 @@ class _Platform:
         ]
 
 
+def acme_solver_policies(model: KernelModel) -> list[dict[str, Any]]:
+    """cert-manager's HTTP-01 solver pods answer Let's Encrypt through ingress-nginx: only
+    the controller reaches them, only on the solver's port (none without ACME)."""
+    if model.dns.tls_issuer != "acme":
+        return []
+    from_ingress = [
+        {"from": [_pods(INGRESS_CONTROLLER, INGRESS_NAMESPACE)], "ports": _ports(ACME_SOLVER_PORT)}
+    ]
+    return [
+        policy(
+            "acme-http01-solver-ingress",
+            PLATFORM_NAMESPACE,
+            PART_OF,
+            ACME_SOLVER,
+            ingress=from_ingress,
+        )
+    ]
+
+
 def _workspace_namespace(model: KernelModel, workspace: str) -> str:
     for namespace in model.namespaces:
         if namespace.workspace == workspace:
@@ -316,6 +353,7 @@ def platform_policies(model: KernelModel, kube_api_cidrs: Sequence[str]) -> list
         *platform.dagster(),
         *platform.runs(),
         *platform.trino(),
+        *acme_solver_policies(model),
     ]
 
 

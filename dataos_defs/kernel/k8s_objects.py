@@ -16,8 +16,8 @@ What is rendered:
   ``/health``, secrets only through ``envFrom`` of the ``dataos-runtime`` Secret, which the
   cluster stack syncs from the cloud's secret manager), Service, and an Ingress on
   ``dns.api_host`` (class ``nginx``; TLS unless ``dns.tls_issuer`` is ``none``, issued by
-  cert-manager's ClusterIssuer :data:`ACME_ISSUER` for ``acme``; for ``managed`` the platform
-  stack provides the TLS Secret from the cloud's certificate service);
+  cert-manager's ClusterIssuer :data:`ACME_ISSUER` for ``acme``; the mapping refuses
+  ``managed``, which no stack provides yet);
 * the run launcher's ServiceAccount (``dagster``, the name ``deploy/dagster/dagster.yaml``
   launches runs as) with the cloud identity annotations the cluster stack supplies; the Helm
   release must then not create it (``serviceAccount.create: false``);

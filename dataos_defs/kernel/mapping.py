@@ -12,6 +12,8 @@ Node groups follow the rules of :mod:`dataos_defs.kernel.node_groups`. The other
   The section of the chosen cloud must be there; the others are ignored.
 - **Network.** ``network.cidr`` (IPv4) is split into equal subnets, one private then one
   public per zone of the cloud's section, in the zones' order; each must be a /24 or larger.
+  ``network.podsCidr`` (a /21 or larger) and ``network.servicesCidr`` (a /24 or larger) hold
+  pod and Service addresses on GKE and AKS; no two of the three ranges may overlap.
 - **Namespaces.** The platform's own (``dataos``), plus one per workspace, named like it:
   the workspaces of the desired state, ``public`` (which always exists) and the settings'
   ``workspaces``. ``default``, ``dataos`` and ``kube-*`` are Kubernetes' or the platform's.
@@ -19,9 +21,10 @@ Node groups follow the rules of :mod:`dataos_defs.kernel.node_groups`. The other
   its ``servicePort`` (or its first ``servicePorts`` entry). A path belongs to one Service.
 - **Storage and secrets.** Buckets default to ``<cluster>-warehouse`` and
   ``<cluster>-history``; the database password lives in the cloud's secret manager under
-  ``<cluster>-database``: the model names the secret, never holds a value.
+  ``<cluster>-database``, the store's Fernet key (``DATAOS_SECRET_KEY``) under
+  ``<cluster>-secret-key``: the model names the secrets, never holds a value.
 - **DNS.** ``dns.apiHost`` defaults to ``dataos.<dns.domain>``; TLS needs a host, and ACME
-  an e-mail address.
+  an e-mail address. ``tls: managed`` is refused: no stack provides the certificate yet.
 - **Charts.** Dagster always (release and chart ``dagster``), Trino when ``trino.enabled``.
 """
 
@@ -35,6 +38,8 @@ from dataclasses import dataclass
 from dataos_defs.kernel.desired import DesiredState
 from dataos_defs.kernel.errors import KernelError
 from dataos_defs.kernel.model import (
+    DEFAULT_PODS_CIDR,
+    DEFAULT_SERVICES_CIDR,
     PLATFORM_NAMESPACE,
     WORKSPACE_LABEL,
     Buckets,
@@ -51,7 +56,7 @@ from dataos_defs.kernel.model import (
     Trino,
 )
 from dataos_defs.kernel.node_groups import node_groups
-from dataos_defs.kernel.settings import DnsSettings, KernelSettings
+from dataos_defs.kernel.settings import DnsSettings, KernelSettings, NetworkSettings
 from dataos_defs.manifest.base import DEFAULT_WORKSPACE, MAX_NAME_LENGTH, RESOURCE_NAME
 from dataos_defs.manifest.service import Service
 
@@ -60,6 +65,9 @@ PART_OF = "dataos"
 RESERVED_NAMESPACES = frozenset({"default", PLATFORM_NAMESPACE})
 RESERVED_NAMESPACE_PREFIX = "kube-"
 SMALLEST_SUBNET_PREFIX = 24
+# Pods take a /24 per node (GKE, AKS overlay): a /21 is 8 nodes. Services: 256 addresses.
+SMALLEST_PODS_PREFIX = 21
+SMALLEST_SERVICES_PREFIX = 24
 _SECTION_EXAMPLES: dict[Cloud, str] = {
     "aws": "aws: {region: eu-west-1, zones: [eu-west-1a, eu-west-1b, eu-west-1c]}",
     "gcp": "gcp: {project: my-project, region: europe-west1, zones: [europe-west1-b]}",
@@ -86,7 +94,9 @@ def build_model(settings: KernelSettings, cloud: Cloud, desired: DesiredState) -
         project=placement.project,
         cluster_name=cluster,
         kubernetes_version=settings.cluster.kubernetesVersion,
-        network=network_of(settings.network.cidr, placement.zones),
+        network=network_of(settings.network.cidr, placement.zones).model_copy(
+            update=cluster_ranges(settings.network)
+        ),
         node_groups=node_groups(settings, cloud, desired.computes),
         namespaces=namespaces_of(desired.workspaces, settings.workspaces),
         ingress_routes=ingress_routes_of(desired.services),
@@ -111,6 +121,7 @@ def build_model(settings: KernelSettings, cloud: Cloud, desired: DesiredState) -
             version=settings.dagsterChart.version,
         ),
         trino=trino_of(settings),
+        secret_key_secret=f"{cluster}-secret-key",
         tags=dict(sorted(settings.tags.items())),
     )
 
@@ -145,16 +156,21 @@ def _zones(zones: Sequence[str], where: str) -> tuple[str, ...]:
     return tuple(zones)
 
 
-def network_of(cidr: str, zones: Sequence[str]) -> Network:
-    """Equal subnets of ``cidr``: first one private per zone, then one public per zone."""
+def _ipv4(cidr: str, where: str, example: str) -> ipaddress.IPv4Network:
     try:
         network = ipaddress.ip_network(cidr)
     except ValueError as exc:
         raise KernelError(
-            f"'{cidr}' is not a network range: {exc}", "network.cidr", "e.g. 10.40.0.0/16"
+            f"'{cidr}' is not a network range: {exc}", where, f"e.g. {example}"
         ) from None
     if not isinstance(network, ipaddress.IPv4Network):
-        raise KernelError(f"'{cidr}' is not IPv4", "network.cidr", "e.g. 10.40.0.0/16")
+        raise KernelError(f"'{cidr}' is not IPv4", where, f"e.g. {example}")
+    return network
+
+
+def network_of(cidr: str, zones: Sequence[str]) -> Network:
+    """Equal subnets of ``cidr``: first one private per zone, then one public per zone."""
+    network = _ipv4(cidr, "network.cidr", "10.40.0.0/16")
     count = 2 * len(zones)
     prefix = network.prefixlen + (count - 1).bit_length()
     if prefix > SMALLEST_SUBNET_PREFIX:
@@ -175,6 +191,39 @@ def network_of(cidr: str, zones: Sequence[str]) -> Network:
         public_subnets=tuple(subnets[len(zones) :]),
         zones=tuple(zones),
     )
+
+
+def cluster_ranges(settings: NetworkSettings) -> dict[str, str]:
+    """The pod and Service ranges (``Network`` fields), after checking their size and that
+    they overlap neither each other nor the VPC: a pod address inside the VPC would route to
+    a node instead of a pod, and the network policies tell pods from the VPC by range."""
+    ranges = {
+        "network.cidr": _ipv4(settings.cidr, "network.cidr", "10.40.0.0/16"),
+        "network.podsCidr": _ipv4(settings.podsCidr, "network.podsCidr", DEFAULT_PODS_CIDR),
+        "network.servicesCidr": _ipv4(
+            settings.servicesCidr, "network.servicesCidr", DEFAULT_SERVICES_CIDR
+        ),
+    }
+    for key, smallest in (
+        ("network.podsCidr", SMALLEST_PODS_PREFIX),
+        ("network.servicesCidr", SMALLEST_SERVICES_PREFIX),
+    ):
+        if ranges[key].prefixlen > smallest:
+            raise KernelError(
+                f"{ranges[key]} is too small", key, f"use a /{smallest} or a larger range"
+            )
+    for (first, one), (second, other) in itertools.combinations(ranges.items(), 2):
+        if one.overlaps(other):
+            raise KernelError(
+                f"{other} overlaps {first} ({one})",
+                second,
+                f"set {second} to a range outside {one}, e.g. in 100.64.0.0/10 or another "
+                "private range the VPC does not use",
+            )
+    return {
+        "pods_cidr": str(ranges["network.podsCidr"]),
+        "services_cidr": str(ranges["network.servicesCidr"]),
+    }
 
 
 def namespaces_of(workspaces: Iterable[str], extra: Sequence[str]) -> tuple[Namespace, ...]:
@@ -268,11 +317,17 @@ def dns_of(dns: DnsSettings) -> Dns:
         raise KernelError(
             f"TLS ({dns.tls}) needs a host name", "dns.domain", "set dns.domain or dns.apiHost"
         )
+    if dns.tls == "managed":
+        raise KernelError(
+            "no stack provides a cloud-managed certificate for the API's Ingress yet",
+            "dns.tls",
+            "use tls: acme (Let's Encrypt through cert-manager, with dns.acmeEmail) or none",
+        )
     if dns.tls == "acme" and not dns.acmeEmail:
         raise KernelError(
             "ACME certificates need a contact address",
             "dns.acmeEmail",
-            "set dns.acmeEmail, or use tls: managed or none",
+            "set dns.acmeEmail, or use tls: none",
         )
     return Dns(domain=dns.domain, api_host=host, tls_issuer=dns.tls, acme_email=dns.acmeEmail)
 

@@ -28,6 +28,10 @@ COMPUTE_LABEL = "dataos.io/compute"
 PURPOSE_LABEL = "dataos.io/purpose"
 # Namespaces carry the workspace they hold under this label (network policies select on it).
 WORKSPACE_LABEL = "dataos.io/workspace"
+# Pod and Service ranges by default (GKE secondary ranges, AKS overlay): inside 10/8, away
+# from the usual VPC ranges. A /14 holds 1024 nodes at a /24 each; a /20, 4096 Services.
+DEFAULT_PODS_CIDR = "10.244.0.0/14"
+DEFAULT_SERVICES_CIDR = "10.96.0.0/20"
 
 
 class Frozen(BaseModel):
@@ -81,6 +85,9 @@ class Network(Frozen):
     private_subnets: tuple[str, ...]
     public_subnets: tuple[str, ...]
     zones: tuple[str, ...]
+    # Pod and Service addresses (GKE secondary ranges, AKS overlay): outside ``cidr``.
+    pods_cidr: str = DEFAULT_PODS_CIDR
+    services_cidr: str = DEFAULT_SERVICES_CIDR
 
 
 class Database(Frozen):
@@ -157,6 +164,8 @@ class KernelModel(Frozen):
     images: Images
     dagster: HelmChart
     trino: Trino | None = None
+    # The secret manager entry holding the store's Fernet key (DATAOS_SECRET_KEY): a name.
+    secret_key_secret: str
     api_port: int = 7400
     tags: dict[str, str] = Field(default_factory=dict, description="labels on cloud resources")
 

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from dataos_defs.kernel.model import DEFAULT_PODS_CIDR, DEFAULT_SERVICES_CIDR
 from dataos_defs.manifest.base import StrictModel
 
 NAME = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
@@ -76,6 +77,14 @@ class AzureSettings(StrictModel):
 
 class NetworkSettings(StrictModel):
     cidr: str = Field(description="the VPC/VNet range, a /16 is split into subnets")
+    # A VPC range overlapping these defaults is refused by the mapping, naming the key to set.
+    podsCidr: str = Field(
+        default=DEFAULT_PODS_CIDR,
+        description="pod addresses on GKE (secondary range) and AKS (overlay); a /24 per node",
+    )
+    servicesCidr: str = Field(
+        default=DEFAULT_SERVICES_CIDR, description="Service (cluster IP) addresses on GKE and AKS"
+    )
 
 
 class DatabaseSettings(StrictModel):

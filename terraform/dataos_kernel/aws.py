@@ -74,7 +74,7 @@ def _handle(model: KernelModel, cluster: AwsCluster, stored: AwsData) -> Cluster
             provider={"aws": {"service": "SecretsManager", "region": model.region}},
             service_account_annotations={IRSA_ANNOTATION: stored.secrets_operator_role.arn},
         ),
-        secret_names={"database": stored.database_secret_arn},
+        secret_names={"database": stored.database_secret_arn, "secret_key": stored.secret_key.arn},
         launcher_service_account_annotations={IRSA_ANNOTATION: stored.launcher_role.arn},
         database_user=DATABASE_USER,
         database_password_property="password",

@@ -6,8 +6,11 @@
   only from the cluster's nodes. Its master password is generated and kept by AWS in Secrets
   Manager (``manage_master_user_password``): no password exists in this code, in the
   synthesized JSON or in the Terraform state.
+- The store's Fernet key in its own Secrets Manager entry, written write-only
+  (:mod:`dataos_kernel.aws_secrets`).
 - IRSA roles: the run launcher's service account may use the two buckets; the External
-  Secrets Operator's may read the database's secret, which it syncs into the cluster.
+  Secrets Operator's may read the database's secret and the key's entry, which it syncs into
+  the cluster, and no other secret.
 """
 
 from __future__ import annotations
@@ -30,12 +33,14 @@ from cdktn_provider_aws.s3_bucket_versioning import (
     S3BucketVersioningA,
     S3BucketVersioningVersioningConfiguration,
 )
+from cdktn_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktn_provider_aws.security_group import SecurityGroup
 from cdktn_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 
 from dataos_defs.kernel.model import KernelModel
 from dataos_kernel.aws_cluster import AwsCluster, irsa_role
 from dataos_kernel.aws_network import AwsNetwork
+from dataos_kernel.aws_secrets import secret_key_entry
 from dataos_kernel.naming import (
     LAUNCHER_SERVICE_ACCOUNT,
     SECRETS_OPERATOR_SERVICE_ACCOUNT,
@@ -56,6 +61,7 @@ class AwsData:
     warehouse: S3Bucket
     history: S3Bucket
     database: DbInstance
+    secret_key: SecretsmanagerSecret
     launcher_role: IamRole
     secrets_operator_role: IamRole
 
@@ -74,6 +80,7 @@ def data(stack: TerraformStack, model: KernelModel, net: AwsNetwork, eks: AwsClu
     warehouse = bucket(stack, model, "warehouse", model.buckets.warehouse)
     history = bucket(stack, model, "history", model.buckets.history)
     database = postgres(stack, model, net, eks)
+    key = secret_key_entry(stack, model)
     launcher = irsa_role(
         stack,
         model,
@@ -88,9 +95,9 @@ def data(stack: TerraformStack, model: KernelModel, net: AwsNetwork, eks: AwsClu
         eks,
         "secrets-operator",
         SECRETS_OPERATOR_SERVICE_ACCOUNT,
-        [_allow(_SECRET_READ, [database_secret_arn(database)])],
+        [_allow(_SECRET_READ, [database_secret_arn(database), key.arn])],
     )
-    return AwsData(warehouse, history, database, launcher, operator)
+    return AwsData(warehouse, history, database, key, launcher, operator)
 
 
 def _bucket_access(buckets: list[S3Bucket]) -> list[DataAwsIamPolicyDocumentStatement]:

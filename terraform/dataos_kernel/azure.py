@@ -13,6 +13,7 @@ Database password: generated at apply time by an ephemeral ``random_password`` a
 only to write-only arguments (the server's ``administrator_password_wo``, the Key Vault
 secret's ``value_wo``): it is neither in the synthesized JSON nor in the state (see
 :mod:`dataos_kernel.cloud_common`). Entra ID authentication is enabled beside it, for people.
+The store's Fernet key (``DATAOS_SECRET_KEY``) is generated the same way into its own secret.
 
 The cluster's CA certificate comes from ``kube_config``, which the provider marks sensitive
 as a whole; a CA certificate is public, so it is passed through ``nonsensitive`` to reach the
@@ -96,7 +97,7 @@ def _handle(aks: AksCluster, stored: AzureData, client: DataAzurermClientConfig)
                 TENANT_ID_ANNOTATION: client.tenant_id,
             },
         ),
-        secret_names={"database": stored.secret.name},
+        secret_names={"database": stored.secret.name, "secret_key": stored.secret_key.name},
         launcher_service_account_annotations={
             CLIENT_ID_ANNOTATION: stored.launcher.client_id,
             TENANT_ID_ANNOTATION: client.tenant_id,

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from cdktn import TerraformStack
@@ -39,10 +40,8 @@ from dataos_kernel.cloud_common import short_name, unique_names
 from dataos_kernel.naming import cloud_name, construct_id
 
 POOL_NAME_LIMIT = 12
-# Overlay ranges for pods and services: outside the VNet, never routed.
-POD_CIDR = "10.244.0.0/16"
-SERVICE_CIDR = "10.245.0.0/16"
-DNS_SERVICE_IP = "10.245.0.10"
+# The cluster DNS Service's address: this host of the model's Service range.
+DNS_SERVICE_HOST = 10
 CLUSTER_ADMIN_ROLE = "Azure Kubernetes Service RBAC Cluster Admin"
 
 
@@ -50,6 +49,11 @@ CLUSTER_ADMIN_ROLE = "Azure Kubernetes Service RBAC Cluster Admin"
 class AksCluster:
     cluster: KubernetesCluster
     node_pools: dict[str, KubernetesClusterNodePool]
+
+
+def dns_service_ip(model: KernelModel) -> str:
+    """The cluster DNS Service's address, which AKS wants inside the Service range."""
+    return str(ipaddress.ip_network(model.network.services_cidr)[DNS_SERVICE_HOST])
 
 
 def aks(
@@ -139,9 +143,9 @@ def _control_plane(
             network_plugin_mode="overlay",
             network_data_plane="cilium",
             network_policy="cilium",
-            pod_cidr=POD_CIDR,
-            service_cidr=SERVICE_CIDR,
-            dns_service_ip=DNS_SERVICE_IP,
+            pod_cidr=model.network.pods_cidr,
+            service_cidr=model.network.services_cidr,
+            dns_service_ip=dns_service_ip(model),
             outbound_type="userAssignedNATGateway",
             load_balancer_sku="standard",
         ),

@@ -10,7 +10,10 @@
 - The password: see :mod:`dataos_kernel.cloud_common` — an ephemeral ``random_password``
   written only to ``administrator_password_wo`` and to the Key Vault secret's ``value_wo``:
   neither the synthesized JSON nor the state holds it. The Key Vault uses Azure RBAC; whoever
-  applies the stack gets "Key Vault Secrets Officer" to write the secret.
+  applies the stack gets "Key Vault Secrets Officer" to write the secrets.
+- The store's Fernet key (``DATAOS_SECRET_KEY``): an ephemeral key written only to the Key
+  Vault secret ``model.secret_key_secret`` (``value_wo`` at ``SECRET_KEY_VERSION``, which is
+  never bumped: see :mod:`dataos_kernel.cloud_common`).
 - Workload identities: a user-assigned identity per Kubernetes service account (run launcher,
   External Secrets), federated with the cluster's OIDC issuer.
 - Globally unique names (storage account, Key Vault, PostgreSQL server) are the cluster's name
@@ -57,6 +60,8 @@ from dataos_kernel.azure_network import AzureNetwork, resource_group_name
 from dataos_kernel.cloud_common import (
     DATABASE_USER,
     PASSWORD_VERSION,
+    SECRET_KEY_VERSION,
+    ephemeral_fernet_key,
     ephemeral_password,
     secret_entry_name,
 )
@@ -81,6 +86,7 @@ class AzureData:
     database: PostgresqlFlexibleServer
     vault: KeyVault
     secret: KeyVaultSecret
+    secret_key: KeyVaultSecret
     launcher: UserAssignedIdentity
     secrets_operator: UserAssignedIdentity
 
@@ -111,12 +117,26 @@ def data(
     _grant(stack, "launcher-storage", storage.id, "Storage Blob Data Contributor", launcher)
     password = ephemeral_password(stack)
     database = _database(stack, model, net, client, password)
-    vault, secret = _password_entry(stack, model, net, client, password)
+    vault, writer = _vault(stack, model, net, client)
+    secret = _vault_secret(
+        stack,
+        VaultEntry("secret-database", model.database.password_secret, "password"),
+        (vault, writer),
+        password,
+        PASSWORD_VERSION,
+    )
+    key = _vault_secret(
+        stack,
+        VaultEntry("secret-key", model.secret_key_secret, "fernet-key"),
+        (vault, writer),
+        ephemeral_fernet_key(stack),
+        SECRET_KEY_VERSION,
+    )
     operator = _workload_identity(
         stack, model, net, cluster, "secrets", SECRETS_OPERATOR_SERVICE_ACCOUNT
     )
     _grant(stack, "secrets-vault", vault.id, "Key Vault Secrets User", operator)
-    return AzureData(storage, warehouse, history, database, vault, secret, launcher, operator)
+    return AzureData(storage, warehouse, history, database, vault, secret, key, launcher, operator)
 
 
 def global_name(model: KernelModel, role: str, limit: int, *, hyphens: bool) -> str:
@@ -267,14 +287,10 @@ def _database(
     return server
 
 
-def _password_entry(
-    stack: TerraformStack,
-    model: KernelModel,
-    net: AzureNetwork,
-    client: DataAzurermClientConfig,
-    password: str,
-) -> tuple[KeyVault, KeyVaultSecret]:
-    """The Key Vault (RBAC) and the secret External Secrets reads, written write-only."""
+def _vault(
+    stack: TerraformStack, model: KernelModel, net: AzureNetwork, client: DataAzurermClientConfig
+) -> tuple[KeyVault, RoleAssignment]:
+    """The Key Vault (RBAC) and the deployer's right to write its secrets."""
     vault = KeyVault(
         stack,
         "vault",
@@ -295,14 +311,35 @@ def _password_entry(
         role_definition_name="Key Vault Secrets Officer",
         principal_id=client.object_id,
     )
-    secret = KeyVaultSecret(
+    return vault, writer
+
+
+@dataclass(frozen=True)
+class VaultEntry:
+    """A Key Vault secret: its construct id, its name in the vault and its content type."""
+
+    construct: str
+    name: str
+    content_type: str
+
+
+def _vault_secret(
+    stack: TerraformStack,
+    entry: VaultEntry,
+    vault: tuple[KeyVault, RoleAssignment],
+    value: str,
+    version: int,
+) -> KeyVaultSecret:
+    """A secret External Secrets reads; its value is written write-only, again only when
+    ``version`` changes."""
+    key_vault, writer = vault
+    return KeyVaultSecret(
         stack,
-        "secret-database",
-        name=secret_entry_name(model.database.password_secret),
-        key_vault_id=vault.id,
-        value_wo=password,
-        value_wo_version=PASSWORD_VERSION,
-        content_type="password",
+        entry.construct,
+        name=secret_entry_name(entry.name),
+        key_vault_id=key_vault.id,
+        value_wo=value,
+        value_wo_version=version,
+        content_type=entry.content_type,
         depends_on=[writer],
     )
-    return vault, secret

@@ -2,9 +2,10 @@
 
 The model's private subnets are used in order: ``private_subnets[0]`` for the AKS nodes and
 ``[1]`` for PostgreSQL Flexible Server (a subnet delegated to it). Pods do not take VNet
-addresses: AKS runs Azure CNI in overlay mode, with ``POD_CIDR`` and ``SERVICE_CIDR`` outside
-the VNet. Nodes have no public address; they leave through the NAT gateway on their subnet.
-The public subnets are not used (no public load balancer is created by this stack).
+addresses: AKS runs Azure CNI in overlay mode, with the model's ``pods_cidr`` and
+``services_cidr`` (outside the VNet: the mapping checks it) for pods and Services. Nodes
+have no public address; they leave through the NAT gateway on their subnet. The public
+subnets are not used (no public load balancer is created by this stack).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pieces the GCP and Azure cluster stacks share: state backend, database password, kubeconfig.
+"""Pieces the cluster stacks share: generated secrets, names, kubeconfig, outputs.
 
 The database password never appears in the synthesized JSON nor in Terraform state: an
 *ephemeral* ``random_password`` (hashicorp/random >= 3.7, Terraform >= 1.11) is generated during
@@ -7,6 +7,14 @@ secret manager entry's value (``*_wo`` with a ``*_wo_version``). Both receive th
 in the apply that creates them; later applies generate a new ephemeral value that nobody
 writes, because write-only arguments are sent again only when their version changes. Rotating
 is bumping ``PASSWORD_VERSION`` (both receive the new value in that apply).
+
+The store's Fernet key (``DATAOS_SECRET_KEY``, dataos_defs/poros/vault.py) is generated the
+same way and written only to its secret manager entry ``<cluster>-secret-key``: 43 characters
+of the url-safe base64 alphabet and a ``=`` (32 bytes, what ``Fernet(key)`` accepts; AWS
+generates it with Secrets Manager's own ephemeral generator, ``aws_secrets``).
+``SECRET_KEY_VERSION`` must NEVER be bumped: the store's secrets are encrypted with that key,
+and a new version would overwrite it with a fresh one, leaving every stored secret
+undecryptable. For the same reason the entry must not be deleted or recreated.
 """
 
 from __future__ import annotations
@@ -29,24 +37,48 @@ DATABASE_USER = "dataos"
 DATABASE_PORT = "5432"
 # Bump to rotate the database password (see the module docstring).
 PASSWORD_VERSION = 1
+# NEVER bump: the store is encrypted with the key written at this version (module docstring).
+SECRET_KEY_VERSION = 1
+# A Fernet key: 32 bytes as url-safe base64, i.e. 43 characters of this alphabet and one "=".
+FERNET_KEY_CHARACTERS = 43
+URLSAFE_SPECIAL = "-_"
+FERNET_PADDING = "="
 RANDOM_PROVIDER = {"source": "hashicorp/random", "version": ">= 3.7"}
 # Ephemeral resources and write-only arguments.
 TERRAFORM_VERSION = ">= 1.11"
 _SECRET_UNSAFE = re.compile(r"[^A-Za-z0-9-]+")
 
 
+def _ephemeral_random(stack: TerraformStack, name: str, arguments: dict[str, object]) -> str:
+    """A token for a ``random_password`` generated at apply time (write-only arguments only)."""
+    stack.add_override("terraform.required_version", TERRAFORM_VERSION)
+    stack.add_override("terraform.required_providers.random", RANDOM_PROVIDER)
+    generated = TerraformEphemeralResource(stack, name, terraform_resource_type="random_password")
+    for key, value in arguments.items():
+        generated.add_override(key, value)
+    return generated.get_string_attribute("result")
+
+
 def ephemeral_password(stack: TerraformStack) -> str:
     """A token for a password generated at apply time, usable only in write-only arguments.
 
     Alphanumeric on purpose: it needs no escaping in database URLs or shells."""
-    stack.add_override("terraform.required_version", TERRAFORM_VERSION)
-    stack.add_override("terraform.required_providers.random", RANDOM_PROVIDER)
-    password = TerraformEphemeralResource(
-        stack, "database-password", terraform_resource_type="random_password"
+    return _ephemeral_random(stack, "database-password", {"length": 40, "special": False})
+
+
+def ephemeral_fernet_key(stack: TerraformStack) -> str:
+    """A token for a Fernet key generated at apply time, for write-only arguments only: 43
+    characters drawn from the 64 of url-safe base64, then the padding."""
+    key = _ephemeral_random(
+        stack,
+        "fernet-key",
+        {
+            "length": FERNET_KEY_CHARACTERS,
+            "special": True,
+            "override_special": URLSAFE_SPECIAL,
+        },
     )
-    password.add_override("length", 40)
-    password.add_override("special", False)
-    return password.get_string_attribute("result")
+    return f"{key}{FERNET_PADDING}"
 
 
 def secret_entry_name(name: str) -> str:

@@ -12,7 +12,8 @@ snapshot-tested but not ``terraform validate``-d here.
 Database password: generated at apply time by an ephemeral ``random_password`` and written
 only to write-only arguments (the SQL user's ``password_wo``, the Secret Manager version's
 ``secret_data_wo``): it is neither in the synthesized JSON nor in the state (see
-:mod:`dataos_kernel.cloud_common`). Terraform >= 1.11 is required for that.
+:mod:`dataos_kernel.cloud_common`). Terraform >= 1.11 is required for that. The store's
+Fernet key (``DATAOS_SECRET_KEY``) is generated the same way into its own entry.
 """
 
 from __future__ import annotations
@@ -85,6 +86,9 @@ def _handle(model: KernelModel, project: str, gke: GkeCluster, stored: GcpData) 
                 WORKLOAD_IDENTITY_ANNOTATION: stored.secrets_operator.email
             },
         ),
-        secret_names={"database": stored.secret.secret_id},
+        secret_names={
+            "database": stored.secret.secret_id,
+            "secret_key": stored.secret_key.secret_id,
+        },
         launcher_service_account_annotations={WORKLOAD_IDENTITY_ANNOTATION: stored.launcher.email},
     )

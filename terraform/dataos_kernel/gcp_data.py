@@ -8,9 +8,12 @@
   ``random_password`` written only to ``google_sql_user.password_wo`` and to the Secret
   Manager entry ``model.database.password_secret`` (``secret_data_wo``). Neither the
   synthesized JSON nor the state holds it; External Secrets copies it into the cluster.
+- The store's Fernet key (``DATAOS_SECRET_KEY``): an ephemeral key written only to the
+  Secret Manager entry ``model.secret_key_secret`` (``secret_data_wo`` at
+  ``SECRET_KEY_VERSION``, which is never bumped: see :mod:`dataos_kernel.cloud_common`).
 - Workload Identity: the run launcher's Kubernetes service account acts as a Google service
   account that may write both buckets; the External Secrets operator's as one that may read
-  the password entry, and nothing else.
+  the password and key entries, and nothing else.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ from dataos_defs.kernel.model import KernelModel
 from dataos_kernel.cloud_common import (
     DATABASE_USER,
     PASSWORD_VERSION,
+    SECRET_KEY_VERSION,
+    ephemeral_fernet_key,
     ephemeral_password,
     secret_entry_name,
 )
@@ -64,6 +69,7 @@ class GcpData:
     history: StorageBucket
     database: SqlDatabaseInstance
     secret: SecretManagerSecret
+    secret_key: SecretManagerSecret
     launcher: ServiceAccount
     secrets_operator: ServiceAccount
 
@@ -85,18 +91,28 @@ def data(
         )
     password = ephemeral_password(stack)
     database = _database(stack, model, net, password)
-    secret = _password_entry(stack, model, password)
+    secret = _write_only_entry(
+        stack, "secret-database", model.database.password_secret, password, PASSWORD_VERSION
+    )
+    key = _write_only_entry(
+        stack,
+        "secret-key",
+        model.secret_key_secret,
+        ephemeral_fernet_key(stack),
+        SECRET_KEY_VERSION,
+    )
     operator = _workload_identity(
         stack, model, project, gke, "secrets", SECRETS_OPERATOR_SERVICE_ACCOUNT
     )
-    SecretManagerSecretIamMember(
-        stack,
-        "secret-database-reader",
-        secret_id=secret.id,
-        role="roles/secretmanager.secretAccessor",
-        member=operator.member,
-    )
-    return GcpData(warehouse, history, database, secret, launcher, operator)
+    for name, entry in (("secret-database", secret), ("secret-key", key)):
+        SecretManagerSecretIamMember(
+            stack,
+            f"{name}-reader",
+            secret_id=entry.id,
+            role="roles/secretmanager.secretAccessor",
+            member=operator.member,
+        )
+    return GcpData(warehouse, history, database, secret, key, launcher, operator)
 
 
 def _bucket(stack: TerraformStack, model: KernelModel, role: str, name: str) -> StorageBucket:
@@ -183,21 +199,22 @@ def _database(
     return instance
 
 
-def _password_entry(
-    stack: TerraformStack, model: KernelModel, password: str
+def _write_only_entry(
+    stack: TerraformStack, name: str, entry: str, value: str, version: int
 ) -> SecretManagerSecret:
-    """The Secret Manager entry External Secrets reads; its value is written write-only."""
+    """A Secret Manager entry External Secrets reads; its value is written write-only, again
+    only when ``version`` changes."""
     secret = SecretManagerSecret(
         stack,
-        "secret-database",
-        secret_id=secret_entry_name(model.database.password_secret),
+        name,
+        secret_id=secret_entry_name(entry),
         replication=SecretManagerSecretReplication(auto=SecretManagerSecretReplicationAuto()),
     )
     SecretManagerSecretVersion(
         stack,
-        "secret-database-version",
+        f"{name}-version",
         secret=secret.id,
-        secret_data_wo=password,
-        secret_data_wo_version=str(PASSWORD_VERSION),
+        secret_data_wo=value,
+        secret_data_wo_version=str(version),
     )
     return secret

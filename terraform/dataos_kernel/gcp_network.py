@@ -1,14 +1,18 @@
 """The GCP network: a custom-mode VPC, one regional subnetwork, Cloud NAT, private services.
 
-GKE is VPC-native, so a subnetwork carries three ranges, taken from the model's private
-subnets in order: ``private_subnets[0]`` for the nodes (the primary range), ``[1]`` for pods
-and ``[2]`` for services (secondary ranges). The model's public subnets are not used: nodes
-have no public address and reach out through Cloud NAT. Cloud SQL sits on a peered range that
-Google allocates (``private-services``), reached through the service networking connection.
+GKE is VPC-native, so a subnetwork carries three ranges: ``private_subnets[0]`` for the nodes
+(the primary range), the model's ``pods_cidr`` and ``services_cidr`` for pods and Services
+(secondary ranges; the mapping keeps them outside the VPC range and sized for many nodes: a
+pod range of a /14 gives 1024 nodes their /24 each). Nodes have no public address and reach
+out through Cloud NAT, so the model's public subnets are free: the first one is the range
+Cloud SQL's private address is allocated from (``private-services``, peered through the
+service networking connection). A range Google picked could lie anywhere in 10/8; inside the
+model's VPC range, the network policies' "database" rule (the VPC range) covers Cloud SQL.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from cdktn import TerraformStack
@@ -27,8 +31,6 @@ from dataos_kernel.naming import cloud_name
 
 PODS_RANGE = "pods"
 SERVICES_RANGE = "services"
-# Size of the range Google allocates for Cloud SQL's private IP (a /20: 4096 addresses).
-PRIVATE_SERVICES_PREFIX = 20
 
 
 @dataclass(frozen=True)
@@ -40,11 +42,11 @@ class GcpNetwork:
 
 def network(stack: TerraformStack, model: KernelModel) -> GcpNetwork:
     """The VPC, the nodes' subnetwork, NAT for egress and the Cloud SQL peering."""
-    ranges = model.network.private_subnets
-    if len(ranges) < 3:
+    spec = model.network
+    if not spec.private_subnets or not spec.public_subnets:
         raise ValueError(
-            "GKE needs three private subnets in the kernel model (nodes, pods, services),"
-            f" got {len(ranges)}"
+            "GKE needs a private subnet in the kernel model for its nodes and a public one"
+            " for Cloud SQL's private services range"
         )
     vpc = ComputeNetwork(
         stack,
@@ -59,11 +61,13 @@ def network(stack: TerraformStack, model: KernelModel) -> GcpNetwork:
         name=cloud_name(model, "nodes"),
         network=vpc.id,
         region=model.region,
-        ip_cidr_range=ranges[0],
+        ip_cidr_range=spec.private_subnets[0],
         private_ip_google_access=True,
         secondary_ip_range=[
-            ComputeSubnetworkSecondaryIpRange(range_name=PODS_RANGE, ip_cidr_range=ranges[1]),
-            ComputeSubnetworkSecondaryIpRange(range_name=SERVICES_RANGE, ip_cidr_range=ranges[2]),
+            ComputeSubnetworkSecondaryIpRange(range_name=PODS_RANGE, ip_cidr_range=spec.pods_cidr),
+            ComputeSubnetworkSecondaryIpRange(
+                range_name=SERVICES_RANGE, ip_cidr_range=spec.services_cidr
+            ),
         ],
     )
     _nat(stack, model, vpc)
@@ -90,14 +94,17 @@ def _nat(stack: TerraformStack, model: KernelModel, vpc: ComputeNetwork) -> None
 def _private_services(
     stack: TerraformStack, model: KernelModel, vpc: ComputeNetwork
 ) -> ServiceNetworkingConnection:
-    """The peering that gives Cloud SQL a private address inside the VPC."""
+    """The peering that gives Cloud SQL a private address in the model's first public subnet
+    (module docstring)."""
+    reserved = ipaddress.ip_network(model.network.public_subnets[0])
     allocated = ComputeGlobalAddress(
         stack,
         "private-services-range",
         name=cloud_name(model, "private-services"),
         purpose="VPC_PEERING",
         address_type="INTERNAL",
-        prefix_length=PRIVATE_SERVICES_PREFIX,
+        address=str(reserved.network_address),
+        prefix_length=reserved.prefixlen,
         network=vpc.id,
     )
     return ServiceNetworkingConnection(

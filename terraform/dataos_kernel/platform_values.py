@@ -201,7 +201,12 @@ def ingress_nginx_values(model: KernelModel) -> dict[str, Any]:
 
 
 def opa_properties(model: KernelModel) -> str:
-    """Trino's ``access-control.properties``: the OPA plugin asking Heimdall, in-cluster."""
+    """Trino's ``access-control.properties``: the OPA plugin asking Heimdall, in-cluster.
+
+    Open: the plugin sends no credentials. It posts with only a Content-Type header, and its
+    HTTP client (airlift's, configured under ``opa.http-client.*``) has TLS and client
+    certificate settings but no header or bearer token setting; Heimdall's OPA API, which
+    authenticates every call, must admit it some other way."""
     base = f"http://{API_NAME}.{PLATFORM_NAMESPACE}.svc.cluster.local:{model.api_port}"
     lines = ["access-control.name=opa"]
     lines += [f"{key}={base}/v1/data/trino/{rule}" for key, rule in OPA_RULES.items()]

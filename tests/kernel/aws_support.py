@@ -36,8 +36,10 @@ from dataos_defs.kernel.model import (
     Taint,
 )
 
-# Keys that would hold a credential if they held a literal value.
+# Keys that would hold a credential if they held a literal value; lengths and versions of
+# generated secrets do not.
 SECRET_KEY = re.compile(r"password|secret|token|private_key|access_key|client_key", re.I)
+NOT_A_SECRET = re.compile(r"(_version|_length)$")
 ROOT = Path(__file__).resolve().parents[2]
 ZONES = ("eu-west-1a", "eu-west-1b", "eu-west-1c")
 
@@ -110,6 +112,7 @@ def aws_model(**changes: Any) -> KernelModel:
             password_secret="dataos-database",
         ),
         buckets=Buckets(warehouse="dataos-warehouse", history="dataos-history"),
+        secret_key_secret="dataos-secret-key",
         dns=Dns(domain="dataos.example.com", tls_issuer="acme", acme_email="platform@example.com"),
         state=StateBackend(),
         images=Images(api="registry.example.com/dataos/dataos-defs:0.1.0"),
@@ -154,9 +157,10 @@ def synth_cluster(model: KernelModel) -> dict[str, Any]:
 def synth_cluster_to(model: KernelModel, outdir: Path) -> Path:
     """Synthesize the cluster stack into ``outdir``; the stack's working directory."""
     from cdktn import App
+    from dataos_kernel.app import TARGET_VERSIONS
     from dataos_kernel.aws import cluster_stack
 
-    app = App(outdir=str(outdir))
+    app = App(outdir=str(outdir), context={"targetVersions": TARGET_VERSIONS})
     stack, _ = cluster_stack(app, model)
     app.synth()
     return outdir / "stacks" / stack.node.id
@@ -174,7 +178,8 @@ def literal_secrets(node: Any, path: str = "") -> list[str]:
         for key, value in node.items():
             where = f"{path}.{key}"
             is_reference = isinstance(value, str) and value.startswith("${")
-            if SECRET_KEY.search(key) and not isinstance(value, bool | dict) and not is_reference:
+            secret_key = SECRET_KEY.search(key) and not NOT_A_SECRET.search(key)
+            if secret_key and not isinstance(value, bool | dict) and not is_reference:
                 found.append(where)
             found.extend(literal_secrets(value, where))
     elif isinstance(node, list):

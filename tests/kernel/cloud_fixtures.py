@@ -118,6 +118,7 @@ def cloud_model(cloud: Cloud, **changes: Any) -> KernelModel:
             password_secret="dataos-database",
         ),
         buckets=Buckets(warehouse="dataos-warehouse", history="dataos-history"),
+        secret_key_secret="dataos-secret-key",
         dns=Dns(domain="dataos.example.com", tls_issuer="acme", acme_email="platform@example.com"),
         state=StateBackend(),
         images=Images(api="registry.example.com/dataos/dataos-defs:0.1.0"),
@@ -184,12 +185,15 @@ def _key_material(text: str) -> bool:
 
 
 def _secret_literal(key: str, value: Any) -> bool:
-    """A literal (not an interpolation) under a key that would hold a credential."""
+    """A literal (not an interpolation) under a key that would hold a credential. Base64
+    padding after an interpolation (a generated Fernet key and its ``=``) is no literal."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return False
     if not SENSITIVE_KEY.search(key) or NOT_A_SECRET.search(key):
         return False
-    return not (isinstance(value, str) and INTERPOLATION.fullmatch(value))
+    if not isinstance(value, str) or not INTERPOLATION.search(value):
+        return True
+    return INTERPOLATION.sub("", value).strip("=") != ""
 
 
 def secret_literals(node: Any, path: str = "") -> Iterator[str]:

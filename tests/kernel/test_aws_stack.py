@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import string
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ UNTAGGABLE = {
     "aws_s3_bucket_versioning",
     "aws_s3_bucket_server_side_encryption_configuration",
     "aws_s3_bucket_public_access_block",
+    "aws_secretsmanager_secret_version",
 }
 
 
@@ -195,7 +197,10 @@ def test_irsa_roles_trust_one_service_account_each(config: dict[str, Any]) -> No
     assert "aws_s3_bucket.bucket-warehouse.arn" in launcher
     assert "aws_s3_bucket.bucket-history.arn" in launcher
     operator = documents["policy-secrets-operator"]["statement"][0]["resources"]
-    assert operator == ["${aws_db_instance.database.master_user_secret[0].secret_arn}"]
+    assert operator == [
+        "${aws_db_instance.database.master_user_secret[0].secret_arn}",
+        "${aws_secretsmanager_secret.secret-key.arn}",
+    ]
 
 
 def test_no_secret_in_the_synthesized_json(config: dict[str, Any]) -> None:
@@ -205,7 +210,34 @@ def test_no_secret_in_the_synthesized_json(config: dict[str, Any]) -> None:
     assert literal_secrets(config) == []
     text = json.dumps(config)
     assert "BEGIN" not in text
-    assert "random_password" not in text
+    # a data source would keep a generated value in the state; only the ephemeral one is used
+    assert "aws_secretsmanager_random_password" not in config.get("data", {})
+    assert "random_password" not in text.replace(
+        "ephemeral.aws_secretsmanager_random_password.fernet-key.random_password", ""
+    ).replace('"aws_secretsmanager_random_password"', "")
+
+
+def test_the_store_key_is_generated_into_a_write_only_argument(
+    model: KernelModel, config: dict[str, Any]
+) -> None:
+    """DATAOS_SECRET_KEY: a Fernet key generated at apply time and written only to the
+    entry's write-only value, once (its version is never bumped)."""
+    entry = resources(config, "aws_secretsmanager_secret")["secret-key"]
+    assert entry["name"] == model.secret_key_secret == "dataos-secret-key"
+    version = resources(config, "aws_secretsmanager_secret_version")["secret-key-version"]
+    assert version == {
+        "secret_id": "${aws_secretsmanager_secret.secret-key.id}",
+        "secret_string_wo": (
+            "${ephemeral.aws_secretsmanager_random_password.fernet-key.random_password}="
+        ),
+        "secret_string_wo_version": 1,
+    }
+    generator = config["ephemeral"]["aws_secretsmanager_random_password"]["fernet-key"]
+    assert generator["password_length"] == 43
+    assert generator["require_each_included_type"] is False
+    allowed = set(string.printable.strip()) - set(generator["exclude_characters"])
+    assert allowed == set(string.ascii_letters + string.digits + "-_")
+    assert config["terraform"]["required_version"] == ">= 1.11"
 
 
 def test_outputs_hold_no_secret_and_the_kubeconfig_uses_exec_only(
@@ -277,6 +309,7 @@ def test_the_handle_refers_to_the_stacks_own_values(model: KernelModel) -> None:
     probes = {
         "host": handle.host,
         "database": handle.secret_names["database"],
+        "secret_key": handle.secret_names["secret_key"],
         "warehouse": handle.warehouse_bucket_url,
         "launcher": handle.launcher_service_account_annotations,
         "operator": handle.secret_store.service_account_annotations,
@@ -287,6 +320,7 @@ def test_the_handle_refers_to_the_stacks_own_values(model: KernelModel) -> None:
     assert {name: outputs[f"probe-{name}"]["value"] for name in probes} == {
         "host": "${aws_eks_cluster.cluster.endpoint}",
         "database": "${aws_db_instance.database.master_user_secret[0].secret_arn}",
+        "secret_key": "${aws_secretsmanager_secret.secret-key.arn}",
         "warehouse": "s3://${aws_s3_bucket.bucket-warehouse.bucket}",
         "launcher": {"eks.amazonaws.com/role-arn": "${aws_iam_role.role-run-launcher.arn}"},
         "operator": {"eks.amazonaws.com/role-arn": "${aws_iam_role.role-secrets-operator.arn}"},

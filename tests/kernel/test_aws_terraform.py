@@ -5,7 +5,10 @@ hashicorp/aws 5.100.0 provider; the registry is unreachable. The stack's ``>= 5.
 constraint lets the 6.x bindings' JSON be checked against that provider: an argument only 6.x
 knows fails ``validate`` here. The plan runs with fake credentials and the provider's skip
 flags, which only the test-only override file (tests/kernel/terraform_override/) supplies;
-``-refresh=false`` and an empty state mean no AWS API call.
+``-refresh=false`` and an empty state mean no AWS API call — but one: Terraform opens the
+ephemeral generator of the store's Fernet key at plan time, so the override also points the
+Secrets Manager endpoint at a local stub that answers ``GetRandomPassword`` with a marker,
+and the tests check that the marker appears nowhere in the plan.
 
 Without the binary or the mirror these tests fail in CI (``CI=true``) and skip elsewhere,
 naming what is missing. One ``terraform init`` per module.
@@ -17,7 +20,9 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +92,49 @@ def _terraform(stack_dir: Path, env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+# What the stub hands out as the generated key: 43 url-safe base64 characters.
+GENERATED_MARKER = "StubGeneratedFernetKeyMarker0123456789abcde"
+
+
+class _SecretsManagerStub(BaseHTTPRequestHandler):
+    """Answers Secrets Manager's ``GetRandomPassword`` (JSON 1.1 protocol) and records calls."""
+
+    calls: list[str] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        target = self.headers.get("X-Amz-Target", "")
+        self.calls.append(target)
+        known = target == "secretsmanager.GetRandomPassword"
+        body = json.dumps({"RandomPassword": GENERATED_MARKER} if known else {}).encode()
+        self.send_response(200 if known else 400)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the calls are recorded instead."""
+
+
+@pytest.fixture(scope="module")
+def secrets_manager_stub() -> Iterator[str]:
+    """The endpoint URL of a local stub of Secrets Manager."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SecretsManagerStub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    thread.join()
+
+
+def _override(endpoint: str) -> dict[str, Any]:
+    """The test-only override file, with Secrets Manager pointed at the stub."""
+    override: dict[str, Any] = json.loads(OVERRIDE.read_text())
+    override["provider"]["aws"][0]["endpoints"] = [{"secretsmanager": endpoint}]
+    return override
+
+
 @pytest.fixture(scope="module")
 def model() -> KernelModel:
     """The repository's example: its Computes become the node groups planned here."""
@@ -95,11 +143,14 @@ def model() -> KernelModel:
 
 @pytest.fixture(scope="module")
 def stack_dir(
-    model: KernelModel, terraform_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    model: KernelModel,
+    terraform_env: dict[str, str],
+    secrets_manager_stub: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Path]:
     """The synthesized stack with the test-only override, initialized from the mirror."""
     stack = synth_cluster_to(model, tmp_path_factory.mktemp("cdktf.out"))
-    shutil.copy(OVERRIDE, stack / OVERRIDE.name)
+    (stack / OVERRIDE.name).write_text(json.dumps(_override(secrets_manager_stub), indent=2))
     _terraform(stack, terraform_env, "init", f"-plugin-dir={MIRROR}", "-no-color")
     yield stack
 
@@ -219,3 +270,18 @@ def _passwords(node: Any) -> list[Any]:
 def test_the_plan_holds_no_secret_value(plan: dict[str, Any]) -> None:
     assert _passwords(plan["planned_values"]) == []
     assert "fake-secret-access-key" not in json.dumps(plan)
+
+
+def test_the_store_key_is_generated_at_plan_time_and_never_written_to_the_plan(
+    model: KernelModel, plan: dict[str, Any]
+) -> None:
+    """The only call the plan makes is the key generator's, to the stub; the generated value
+    is handed to a write-only argument and so appears nowhere in the plan."""
+    assert set(_SecretsManagerStub.calls) == {"secretsmanager.GetRandomPassword"}
+    assert GENERATED_MARKER not in json.dumps(plan)
+    entry = _planned(plan, "aws_secretsmanager_secret")["secret-key"]
+    assert entry["name"] == model.secret_key_secret
+    version = _planned(plan, "aws_secretsmanager_secret_version")["secret-key-version"]
+    assert version["secret_string_wo"] is None
+    assert version["secret_string_wo_version"] == 1
+    assert version["secret_string"] in (None, "")

@@ -249,6 +249,7 @@ def test_the_handle_refers_to_the_stacks_own_values(model: KernelModel) -> None:
     probes = {
         "host": handle.host,
         "database": handle.secret_names["database"],
+        "secret_key": handle.secret_names["secret_key"],
         "database_host": handle.database_host,
         "warehouse": handle.warehouse_bucket_url,
         "launcher": handle.launcher_service_account_annotations,
@@ -260,6 +261,7 @@ def test_the_handle_refers_to_the_stacks_own_values(model: KernelModel) -> None:
     assert {name: outputs[f"probe-{name}"]["value"] for name in probes} == {
         "host": "https://${azurerm_kubernetes_cluster.cluster.fqdn}:443",
         "database": "${azurerm_key_vault_secret.secret-database.name}",
+        "secret_key": "${azurerm_key_vault_secret.secret-key.name}",
         "database_host": "${azurerm_postgresql_flexible_server.database.fqdn}",
         "warehouse": (
             "abfss://${azurerm_storage_container.container-warehouse.name}"
@@ -355,3 +357,24 @@ def test_models_the_stack_cannot_build_are_refused(model: KernelModel) -> None:
 def test_snapshot(config: dict[str, Any]) -> None:
     """The synthesized stack, reviewed like code. Regenerate with UPDATE_SNAPSHOTS=1."""
     check_snapshot(config, SNAPSHOT)
+
+
+GENERATED_KEY = "${ephemeral.random_password.fernet-key.result}="
+
+
+def test_the_store_key_is_generated_into_a_write_only_argument(
+    model: KernelModel, config: dict[str, Any]
+) -> None:
+    """DATAOS_SECRET_KEY: a Fernet key generated at apply time, written only to the Key Vault
+    secret's write-only value, once (its version is never bumped)."""
+    secret = resources(config, "azurerm_key_vault_secret")["secret-key"]
+    assert secret["name"] == model.secret_key_secret == "dataos-secret-key"
+    assert (secret["value_wo"], secret["value_wo_version"]) == (GENERATED_KEY, 1)
+    assert "value" not in secret
+    assert secret["key_vault_id"] == "${azurerm_key_vault.vault.id}"
+    assert secret["depends_on"] == ["azurerm_role_assignment.role-deployer-vault"]
+    assert config["ephemeral"]["random_password"]["fernet-key"] == {
+        "length": 43,
+        "special": True,
+        "override_special": "-_",
+    }

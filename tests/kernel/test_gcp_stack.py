@@ -140,18 +140,25 @@ def test_the_cluster_is_private_regional_and_enforces_network_policies(
 def test_network_takes_the_models_ranges_and_leaves_through_nat(
     model: KernelModel, config: dict[str, Any]
 ) -> None:
-    nodes, pods, services = model.network.private_subnets
     subnetwork = resources(config, "google_compute_subnetwork")["subnetwork"]
-    assert subnetwork["ip_cidr_range"] == nodes
+    assert subnetwork["ip_cidr_range"] == model.network.private_subnets[0]
     assert subnetwork["secondary_ip_range"] == [
-        {"range_name": "pods", "ip_cidr_range": pods},
-        {"range_name": "services", "ip_cidr_range": services},
+        {"range_name": "pods", "ip_cidr_range": model.network.pods_cidr},
+        {"range_name": "services", "ip_cidr_range": model.network.services_cidr},
     ]
+    assert (model.network.pods_cidr, model.network.services_cidr) == (
+        "10.244.0.0/14",
+        "10.96.0.0/20",
+    )
     assert (
         resources(config, "google_compute_network")["network"]["auto_create_subnetworks"] is False
     )
     nat = resources(config, "google_compute_router_nat")["nat"]
     assert nat["source_subnetwork_ip_ranges_to_nat"] == "ALL_SUBNETWORKS_ALL_IP_RANGES"
+    # Cloud SQL's range inside the VPC range, where the "database" network policy points
+    allocated = resources(config, "google_compute_global_address")["private-services-range"]
+    reserved = f"{allocated['address']}/{allocated['prefix_length']}"
+    assert reserved == model.network.public_subnets[0] == "10.40.96.0/19"
 
 
 def test_buckets_are_uniform_versioned_and_written_by_the_launcher_only(
@@ -202,9 +209,14 @@ def test_workload_identity_binds_one_kubernetes_account_each(config: dict[str, A
             "serviceAccount:dataos-example.svc.id.goog[external-secrets/external-secrets]"
         ),
     }
-    (reader,) = resources(config, "google_secret_manager_secret_iam_member").values()
-    assert reader["member"] == "${google_service_account.service-account-secrets.member}"
-    assert reader["role"] == "roles/secretmanager.secretAccessor"
+    readers = resources(config, "google_secret_manager_secret_iam_member")
+    assert {name: reader["secret_id"] for name, reader in readers.items()} == {
+        "secret-database-reader": "${google_secret_manager_secret.secret-database.id}",
+        "secret-key-reader": "${google_secret_manager_secret.secret-key.id}",
+    }
+    for reader in readers.values():
+        assert reader["member"] == "${google_service_account.service-account-secrets.member}"
+        assert reader["role"] == "roles/secretmanager.secretAccessor"
 
 
 def test_no_secret_in_the_synthesized_json(config: dict[str, Any]) -> None:
@@ -279,6 +291,7 @@ def test_the_handle_refers_to_the_stacks_own_values(model: KernelModel) -> None:
     probes = {
         "host": handle.host,
         "database": handle.secret_names["database"],
+        "secret_key": handle.secret_names["secret_key"],
         "database_host": handle.database_host,
         "warehouse": handle.warehouse_bucket_url,
         "launcher": handle.launcher_service_account_annotations,
@@ -291,6 +304,7 @@ def test_the_handle_refers_to_the_stacks_own_values(model: KernelModel) -> None:
     assert {name: outputs[f"probe-{name}"]["value"] for name in probes} == {
         "host": "https://${google_container_cluster.cluster.endpoint}",
         "database": "${google_secret_manager_secret.secret-database.secret_id}",
+        "secret_key": "${google_secret_manager_secret.secret-key.secret_id}",
         "database_host": "${google_sql_database_instance.database.private_ip_address}",
         "warehouse": "gs://${google_storage_bucket.bucket-warehouse.name}",
         "launcher": {annotation: "${google_service_account.service-account-launcher.email}"},
@@ -349,11 +363,9 @@ def test_models_the_stack_cannot_build_are_refused(model: KernelModel) -> None:
     from cdktn import Testing
 
     cluster_stack = _gcp()
-    two_ranges = model.network.model_copy(
-        update={"private_subnets": model.network.private_subnets[:2]}
-    )
-    with pytest.raises(ValueError, match="three private subnets"):
-        cluster_stack(Testing.app(), model.model_copy(update={"network": two_ranges}))
+    no_subnet = model.network.model_copy(update={"private_subnets": ()})
+    with pytest.raises(ValueError, match="private subnet"):
+        cluster_stack(Testing.app(), model.model_copy(update={"network": no_subnet}))
     with pytest.raises(ValueError, match="gcp model"):
         cluster_stack(Testing.app(), model.model_copy(update={"cloud": "azure"}))
     with pytest.raises(ValueError, match="project"):
@@ -369,3 +381,26 @@ def test_models_the_stack_cannot_build_are_refused(model: KernelModel) -> None:
 def test_snapshot(config: dict[str, Any]) -> None:
     """The synthesized stack, reviewed like code. Regenerate with UPDATE_SNAPSHOTS=1."""
     check_snapshot(config, SNAPSHOT)
+
+
+GENERATED_KEY = "${ephemeral.random_password.fernet-key.result}="
+
+
+def test_the_store_key_is_generated_into_a_write_only_argument(
+    model: KernelModel, config: dict[str, Any]
+) -> None:
+    """DATAOS_SECRET_KEY: a Fernet key generated at apply time, written only to the entry's
+    write-only value, once (its version is never bumped)."""
+    secret = resources(config, "google_secret_manager_secret")["secret-key"]
+    assert secret["secret_id"] == model.secret_key_secret == "dataos-secret-key"
+    version = resources(config, "google_secret_manager_secret_version")["secret-key-version"]
+    assert version == {
+        "secret": "${google_secret_manager_secret.secret-key.id}",
+        "secret_data_wo": GENERATED_KEY,
+        "secret_data_wo_version": "1",
+    }
+    assert config["ephemeral"]["random_password"]["fernet-key"] == {
+        "length": 43,
+        "special": True,
+        "override_special": "-_",
+    }

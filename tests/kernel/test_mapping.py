@@ -393,3 +393,53 @@ def test_shuffled_desired_state_gives_the_same_model() -> None:
         again = build_model(settings(), "aws", desired(computes, services, spaces))
         assert render(again) == render(first)
     assert [g.name for g in first.node_groups] == sorted(g.name for g in first.node_groups)
+
+
+def test_pod_and_service_ranges_default_outside_the_vpc_and_can_be_set() -> None:
+    network = build_model(settings(), "gcp", desired()).network
+    assert (network.pods_cidr, network.services_cidr) == ("10.244.0.0/14", "10.96.0.0/20")
+
+    def own_ranges(data: dict[str, Any]) -> None:
+        data["network"].update(podsCidr="100.64.0.0/14", servicesCidr="100.68.0.0/20")
+
+    network = build_model(settings(own_ranges), "azure", desired()).network
+    assert (network.pods_cidr, network.services_cidr) == ("100.64.0.0/14", "100.68.0.0/20")
+
+
+@pytest.mark.parametrize(
+    ("network", "where", "message"),
+    [
+        ({"cidr": "10.0.0.0/8"}, "network.podsCidr", "overlaps network.cidr"),
+        ({"servicesCidr": "10.40.128.0/20"}, "network.servicesCidr", "overlaps network.cidr"),
+        (
+            {"podsCidr": "100.64.0.0/14", "servicesCidr": "100.65.0.0/20"},
+            "network.servicesCidr",
+            "overlaps network.podsCidr",
+        ),
+        ({"podsCidr": "100.64.0.0/22"}, "network.podsCidr", "too small"),
+        ({"servicesCidr": "100.64.0.0/25"}, "network.servicesCidr", "too small"),
+        ({"podsCidr": "fd00::/48"}, "network.podsCidr", "not IPv4"),
+        ({"servicesCidr": "10.96.0.1/20"}, "network.servicesCidr", "not a network range"),
+    ],
+)
+def test_overlapping_or_small_cluster_ranges_are_refused(
+    network: dict[str, str], where: str, message: str
+) -> None:
+    def change(data: dict[str, Any]) -> None:
+        data["network"].update(network)
+
+    with pytest.raises(KernelError, match=message) as caught:
+        build_model(settings(change), "gcp", desired())
+    assert caught.value.where == where
+    assert caught.value.hint
+
+
+def test_managed_tls_is_refused_with_the_alternatives() -> None:
+    def managed(data: dict[str, Any]) -> None:
+        data["dns"]["tls"] = "managed"
+
+    with pytest.raises(KernelError, match="managed certificate") as caught:
+        build_model(settings(managed), "aws", desired())
+    assert caught.value.where == "dns.tls"
+    assert "acme" in (caught.value.hint or "")
+    assert "none" in (caught.value.hint or "")

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from dataos_defs.kernel.k8s_objects import render_platform_objects
-from dataos_defs.kernel.model import Cloud
+from dataos_defs.kernel.model import Cloud, Dns
 from dataos_defs.kernel.netpol import External, Pod, allowed
 from tests.kernel.netpol_support import routed_model
 
@@ -82,6 +82,13 @@ PODS: dict[str, Pod] = {
             "app.kubernetes.io/component": "worker",
         }
     ),
+    "solver": _dataos(
+        **{
+            "acme.cert-manager.io/http01-solver": "true",
+            "acme.cert-manager.io/http-domain": "1234567890",
+            "acme.cert-manager.io/http-token": "987654321",
+        }
+    ),
     "stray": _dataos(app="debug"),
     "public-app": _in("public", app="notebook"),
     "alpha-shop": _in("alpha", **{"dataos.io/service": "shop"}),
@@ -110,7 +117,7 @@ EXTERNAL: dict[str, External] = {
 }
 
 PORTS = [(53, "UDP"), (53, "TCP"), (22, "TCP"), (80, "TCP"), (443, "TCP"), (988, "TCP")]
-PORTS += [(p, "TCP") for p in (3030, 5432, API_PORT, 8000, 8001, 8080, 9000)]
+PORTS += [(p, "TCP") for p in (3030, 5432, API_PORT, 8000, 8001, 8080, 8089, 9000)]
 
 WORKSPACE_PODS = ("public-app", "alpha-shop", "alpha-app", "beta-maps", "beta-shop")
 MANAGED = tuple(PODS)
@@ -137,6 +144,7 @@ def _intended(cloud: str) -> set[tuple[str, str, int, str]]:
         ("container", "api", API_PORT),
         ("coordinator", "worker", 8080),
         ("worker", "coordinator", 8080),
+        ("ingress", "solver", 8089),  # Let's Encrypt's HTTP-01 challenge (TLS by ACME)
     ]
     for source in ("webserver", "webserver-ro", "daemon"):
         tcp += [(source, "code", 3030), (source, "vpc", 5432)]
@@ -203,6 +211,10 @@ def test_the_rendered_policies_allow_exactly_the_intended_matrix(cloud: Cloud) -
         ("container", "metadata", 80),
         ("outsider", "api", API_PORT),  # only the ingress controller's namespace comes in
         ("stray", "vpc", 5432),
+        ("outsider", "solver", 8089),  # only the ingress controller answers challenges
+        ("api", "solver", 8089),
+        ("ingress", "solver", 80),
+        ("ingress", "stray", 8089),
     ],
 )
 @pytest.mark.parametrize("cloud", ["aws", "gcp"])
@@ -224,3 +236,25 @@ def test_kube_api_addresses_come_from_the_cluster_stack() -> None:
     objects = render_platform_objects(routed_model("gcp"), kube_api_cidrs=["172.16.0.0/28"])
     assert allowed(objects, PODS["daemon"], External("172.16.0.2"), 443)
     assert not allowed(objects, PODS["daemon"], EXTERNAL["vpc"], 443)
+
+
+def test_without_acme_nobody_reaches_the_solver_pods() -> None:
+    model = routed_model("aws")
+    assert model.dns.tls_issuer == "acme"
+    objects = render_platform_objects(model.model_copy(update={"dns": Dns()}))
+    names = {obj["metadata"]["name"] for obj in objects}
+    assert "acme-http01-solver-ingress" not in names
+    assert not allowed(objects, OUTSIDE["ingress"], PODS["solver"], 8089)
+
+
+def test_object_storage_never_means_a_pod_or_service_range_in_public_space() -> None:
+    """GKE accepts pod ranges outside the private ones: "public" then excepts them."""
+    model = routed_model("gcp")
+    network = model.network.model_copy(
+        update={"pods_cidr": "198.18.0.0/15", "services_cidr": "203.0.113.0/24"}
+    )
+    objects = render_platform_objects(model.model_copy(update={"network": network}))
+    for source in ("run", "code", "container", "api"):
+        assert allowed(objects, PODS[source], EXTERNAL["public"], 443)
+        assert not allowed(objects, PODS[source], External("198.18.3.4"), 443)
+        assert not allowed(objects, PODS[source], External("203.0.113.9"), 443)

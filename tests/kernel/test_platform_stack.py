@@ -47,7 +47,10 @@ HANDLES = {
             {"aws": {"service": "SecretsManager", "region": "eu-west-1"}},
             {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/dataos-secrets-operator"},
         ),
-        secret_names={"database": "arn:aws:secretsmanager:eu-west-1:1:secret:rds!db-1"},
+        secret_names={
+            "database": "arn:aws:secretsmanager:eu-west-1:1:secret:rds!db-1",
+            "secret_key": "arn:aws:secretsmanager:eu-west-1:1:secret:dataos-secret-key-AbCdEf",
+        },
         launcher_service_account_annotations={
             "eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/dataos-launcher"
         },
@@ -98,7 +101,7 @@ HANDLES = {
             },
             {"azure.workload.identity/client-id": "00000000-0000-0000-0000-000000000001"},
         ),
-        secret_names={"database": "dataos-database"},
+        secret_names={"database": "dataos-database", "secret_key": "dataos-secret-key"},
         launcher_service_account_annotations={
             "azure.workload.identity/client-id": "00000000-0000-0000-0000-000000000002"
         },
@@ -328,3 +331,19 @@ def test_snapshot(synthesized, cloud) -> None:
         path.write_text(text)
     assert path.exists(), f"{path} is missing: run with UPDATE_SNAPSHOTS=1 and review it"
     assert text == path.read_text()
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_the_runtime_secret_takes_the_store_key_from_its_entry(synthesized, cloud) -> None:
+    """DATAOS_SECRET_KEY reaches the API server from the cluster stack's entry on every cloud
+    (without it the server would make a key file of its own, lost with the pod)."""
+    objects = values(synthesized[cloud], "dataos-resources")["resources"]
+    (runtime,) = [
+        o
+        for o in objects
+        if o["kind"] == "ExternalSecret" and o["metadata"]["name"] == "dataos-runtime"
+    ]
+    refs = {ref["secretKey"]: ref["remoteRef"] for ref in runtime["spec"]["data"]}
+    assert refs["secret_key"] == {"key": HANDLES[cloud].secret_names["secret_key"]}
+    template = runtime["spec"]["target"]["template"]["data"]
+    assert template["DATAOS_SECRET_KEY"] == "{{ .secret_key }}"

@@ -68,7 +68,7 @@ def test_unknown_and_missing_keys_are_reported_at_their_line_with_a_hint(tmp_pat
     assert issues_of(write(tmp_path, text)) == [
         (4, "aws.region", "missing required field 'region'", None),
         (5, "aws.regoin", "unknown field 'regoin'", "did you mean 'region'?"),
-        (9, "network.zones", "unknown field 'zones'", "allowed here: cidr"),
+        (9, "network.zones", "unknown field 'zones'", "allowed here: cidr, podsCidr, servicesCidr"),
     ]
 
 
