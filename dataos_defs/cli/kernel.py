@@ -10,10 +10,13 @@ models, subprocess plumbing) wait until a command runs.
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -96,6 +99,10 @@ StackOpt = Annotated[
         "-s", "--stack", help="only this stack (repeatable); still run in dependency order"
     ),
 ]
+AutoApproveOpt = Annotated[
+    bool,
+    typer.Option("--auto-approve", help="do not ask: pass -auto-approve to each 'terraform apply'"),
+]
 
 SYNTH_EXAMPLES = """Examples:
 
@@ -132,8 +139,7 @@ class Inputs:
     app_dir: Path | None
 
 
-@app.command("synth", epilog=SYNTH_EXAMPLES)
-def synth(
+def _inputs(
     cloud: CloudOpt,
     files: FilesOpt = None,
     recursive: RecursiveOpt = False,
@@ -141,63 +147,65 @@ def synth(
     out: OutOpt = None,
     workspace: WorkspaceOpt = None,
     app_dir: AppOpt = None,
-) -> None:
+) -> Inputs:
+    """The options every kernel command takes, declared once: ``_with_inputs`` gives a
+    command these parameters, and this function turns their values into ``Inputs``."""
+    return Inputs(cloud, files, recursive, settings, out, workspace, app_dir)
+
+
+def _with_inputs(command: Callable[..., None]) -> Callable[..., None]:
+    """``command(inputs, *own options)`` as typer sees it: the options of ``_inputs`` first,
+    then the command's own. Typer reads a command's options from its signature, so the
+    wrapper's signature is the two lists joined; the wrapper builds ``Inputs`` from the first."""
+    shared = inspect.signature(_inputs, eval_str=True).parameters
+    own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
+
+    @functools.wraps(command)
+    def wrapper(**options: Any) -> None:
+        command(_inputs(**{name: options.pop(name) for name in shared}), **options)
+
+    wrapper.__signature__ = inspect.Signature([*shared.values(), *own])  # type: ignore[attr-defined]
+    return wrapper
+
+
+@app.command("synth", epilog=SYNTH_EXAMPLES)
+@_with_inputs
+def synth(inputs: Inputs) -> None:
     """Synthesize the cloud kernel: model.json and one Terraform JSON folder per stack.
 
     Prints each stack (in dependency order) with its folder. A bad settings file or
     manifest is reported as FILE:LINE:COL like apply, with exit 1 and nothing written."""
-    done = _synthesize(Inputs(cloud, files, recursive, settings, out, workspace, app_dir))
+    done = _synthesize(inputs)
     for stack in done.stacks:
         console.print(f"stack {stack}  {done.stack_dir(stack)}", markup=False)
     err_console.print(
-        f"synth...complete: {len(done.stacks)} stacks for {cloud.value} in {done.outdir}",
+        f"synth...complete: {len(done.stacks)} stacks for {inputs.cloud.value} in {done.outdir}",
         markup=False,
     )
 
 
 @app.command("plan", epilog=PLAN_EXAMPLES)
-def plan(
-    cloud: CloudOpt,
-    files: FilesOpt = None,
-    recursive: RecursiveOpt = False,
-    settings: SettingsOpt = None,
-    out: OutOpt = None,
-    workspace: WorkspaceOpt = None,
-    app_dir: AppOpt = None,
-    binary: BinaryOpt = None,
-    stack: StackOpt = None,
-) -> None:
+@_with_inputs
+def plan(inputs: Inputs, binary: BinaryOpt = None, stack: StackOpt = None) -> None:
     """Synthesize, then 'terraform init' and 'terraform plan' in each stack, in dependency
     order, showing terraform's output; stops at the first failure with its exit code.
 
     A stack that reads another's outputs plans fully once that one is applied. Without a
     terraform (or tofu) binary: how to install one, exit 2."""
-    inputs = Inputs(cloud, files, recursive, settings, out, workspace, app_dir)
     _terraform("plan", inputs, binary, stack, auto_approve=False)
 
 
 @app.command("apply", epilog=APPLY_EXAMPLES)
+@_with_inputs
 def apply(
-    cloud: CloudOpt,
-    files: FilesOpt = None,
-    recursive: RecursiveOpt = False,
-    settings: SettingsOpt = None,
-    out: OutOpt = None,
-    workspace: WorkspaceOpt = None,
-    app_dir: AppOpt = None,
+    inputs: Inputs,
     binary: BinaryOpt = None,
     stack: StackOpt = None,
-    auto_approve: Annotated[
-        bool,
-        typer.Option(
-            "--auto-approve", help="do not ask: pass -auto-approve to each 'terraform apply'"
-        ),
-    ] = False,
+    auto_approve: AutoApproveOpt = False,
 ) -> None:
     """Synthesize, then 'terraform init' and 'terraform apply' in each stack, in dependency
     order (the cluster before the platform on it); terraform asks to confirm each stack
     unless --auto-approve. Stops at the first failure with its exit code."""
-    inputs = Inputs(cloud, files, recursive, settings, out, workspace, app_dir)
     _terraform("apply", inputs, binary, stack, auto_approve)
 
 

@@ -22,10 +22,9 @@ from dataos_kernel.aws_data import DATABASE_USER, AwsData, data
 from dataos_kernel.aws_network import network
 from dataos_kernel.backends import state_backend
 from dataos_kernel.cloud_common import cluster_outputs
-from dataos_kernel.contract import ClusterHandle, ExecAuth, SecretStore
+from dataos_kernel.contract import EXEC_API_VERSION, ClusterHandle, ExecAuth, SecretStore
 
 AWS_PROVIDER_VERSION = ">= 5.100, < 7"
-EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 

@@ -36,10 +36,9 @@ from dataos_kernel.cloud_common import (
     DATABASE_USER,
     cluster_outputs,
 )
-from dataos_kernel.contract import ClusterHandle, ExecAuth, SecretStore
+from dataos_kernel.contract import EXEC_API_VERSION, ClusterHandle, ExecAuth, SecretStore
 
 AZURERM_PROVIDER = {"source": "hashicorp/azurerm", "version": "~> 5.0"}
-EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
 # The AKS Entra ID server application, the audience of every AKS user token.
 AKS_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"

@@ -60,10 +60,10 @@ from dataos_kernel.azure_network import AzureNetwork, resource_group_name
 from dataos_kernel.cloud_common import (
     DATABASE_USER,
     PASSWORD_VERSION,
-    SECRET_KEY_VERSION,
-    ephemeral_fernet_key,
+    StoredSecret,
     ephemeral_password,
     secret_entry_name,
+    stored_secrets,
 )
 from dataos_kernel.naming import (
     LAUNCHER_SERVICE_ACCOUNT,
@@ -118,19 +118,9 @@ def data(
     password = ephemeral_password(stack)
     database = _database(stack, model, net, client, password)
     vault, writer = _vault(stack, model, net, client)
-    secret = _vault_secret(
-        stack,
-        VaultEntry("secret-database", model.database.password_secret, "password"),
-        (vault, writer),
-        password,
-        PASSWORD_VERSION,
-    )
-    key = _vault_secret(
-        stack,
-        VaultEntry("secret-key", model.secret_key_secret, "fernet-key"),
-        (vault, writer),
-        ephemeral_fernet_key(stack),
-        SECRET_KEY_VERSION,
+    secret, key = (
+        _vault_secret(stack, entry, (vault, writer))
+        for entry in stored_secrets(stack, model, password)
     )
     operator = _workload_identity(
         stack, model, net, cluster, "secrets", SECRETS_OPERATOR_SERVICE_ACCOUNT
@@ -314,32 +304,19 @@ def _vault(
     return vault, writer
 
 
-@dataclass(frozen=True)
-class VaultEntry:
-    """A Key Vault secret: its construct id, its name in the vault and its content type."""
-
-    construct: str
-    name: str
-    content_type: str
-
-
 def _vault_secret(
-    stack: TerraformStack,
-    entry: VaultEntry,
-    vault: tuple[KeyVault, RoleAssignment],
-    value: str,
-    version: int,
+    stack: TerraformStack, entry: StoredSecret, vault: tuple[KeyVault, RoleAssignment]
 ) -> KeyVaultSecret:
-    """A secret External Secrets reads; its value is written write-only, again only when
-    ``version`` changes."""
+    """A secret External Secrets reads; its value is written write-only, again only when its
+    version changes."""
     key_vault, writer = vault
     return KeyVaultSecret(
         stack,
         entry.construct,
         name=secret_entry_name(entry.name),
         key_vault_id=key_vault.id,
-        value_wo=value,
-        value_wo_version=version,
+        value_wo=entry.value,
+        value_wo_version=entry.version,
         content_type=entry.content_type,
         depends_on=[writer],
     )

@@ -71,34 +71,38 @@ def network(stack: TerraformStack, model: KernelModel) -> AzureNetwork:
         address_space=[model.network.cidr],
         tags=model.tags,
     )
-    nodes = Subnet(
-        stack,
-        "subnet-nodes",
-        name="nodes",
-        resource_group_name=group.name,
-        virtual_network_name=vnet.name,
-        address_prefixes=[ranges[0]],
-        default_outbound_access_enabled=False,
+    nodes = _subnet(stack, (group, vnet), "nodes", ranges[0])
+    postgres = SubnetDelegation(
+        name="postgres",
+        service_delegation=SubnetDelegationServiceDelegation(
+            name=POSTGRES_DELEGATION,
+            actions=["Microsoft.Network/virtualNetworks/subnets/join/action"],
+        ),
     )
-    database = Subnet(
-        stack,
-        "subnet-database",
-        name="database",
-        resource_group_name=group.name,
-        virtual_network_name=vnet.name,
-        address_prefixes=[ranges[1]],
-        default_outbound_access_enabled=False,
-        delegation=[
-            SubnetDelegation(
-                name="postgres",
-                service_delegation=SubnetDelegationServiceDelegation(
-                    name=POSTGRES_DELEGATION,
-                    actions=["Microsoft.Network/virtualNetworks/subnets/join/action"],
-                ),
-            )
-        ],
-    )
+    database = _subnet(stack, (group, vnet), "database", ranges[1], delegation=[postgres])
     return AzureNetwork(group, vnet, nodes, database, _nat(stack, model, group, nodes))
+
+
+def _subnet(
+    stack: TerraformStack,
+    where: tuple[ResourceGroup, VirtualNetwork],
+    name: str,
+    prefix: str,
+    delegation: list[SubnetDelegation] | None = None,
+) -> Subnet:
+    """The VNet's subnet ``name``, without default outbound access: what leaves goes through
+    the NAT gateway (the nodes') or nowhere (the database's)."""
+    group, vnet = where
+    return Subnet(
+        stack,
+        f"subnet-{name}",
+        name=name,
+        resource_group_name=group.name,
+        virtual_network_name=vnet.name,
+        address_prefixes=[prefix],
+        default_outbound_access_enabled=False,
+        delegation=delegation,
+    )
 
 
 def _nat(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 
 from cdktn import (
     TerraformEphemeralResource,
@@ -79,6 +80,43 @@ def ephemeral_fernet_key(stack: TerraformStack) -> str:
         },
     )
     return f"{key}{FERNET_PADDING}"
+
+
+@dataclass(frozen=True)
+class StoredSecret:
+    """A secret manager entry the stack writes write-only and External Secrets reads: its
+    construct id, its name, what it holds, the value's token and the version it is written at."""
+
+    construct: str
+    name: str
+    content_type: str
+    value: str
+    version: int
+
+
+def stored_secrets(
+    stack: TerraformStack, model: KernelModel, password: str
+) -> tuple[StoredSecret, StoredSecret]:
+    """The database ``password`` and a Fernet key generated for the store, as the entries a
+    stack with a ``random_password`` writes (GCP, Azure): the same names and versions on every
+    cloud, so rotating one (``PASSWORD_VERSION``) or never bumping the other
+    (``SECRET_KEY_VERSION``) is decided here once."""
+    return (
+        StoredSecret(
+            "secret-database",
+            model.database.password_secret,
+            "password",
+            password,
+            PASSWORD_VERSION,
+        ),
+        StoredSecret(
+            "secret-key",
+            model.secret_key_secret,
+            "fernet-key",
+            ephemeral_fernet_key(stack),
+            SECRET_KEY_VERSION,
+        ),
+    )
 
 
 def secret_entry_name(name: str) -> str:

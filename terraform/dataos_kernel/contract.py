@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The client-go credential plugin API the three clouds' plugins speak.
+EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
+
 
 @dataclass(frozen=True)
 class ExecAuth:

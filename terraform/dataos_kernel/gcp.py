@@ -28,13 +28,12 @@ from dataos_kernel.cloud_common import (
     DATABASE_USER,
     cluster_outputs,
 )
-from dataos_kernel.contract import ClusterHandle, ExecAuth, SecretStore
+from dataos_kernel.contract import EXEC_API_VERSION, ClusterHandle, ExecAuth, SecretStore
 from dataos_kernel.gcp_cluster import GkeCluster, gke
 from dataos_kernel.gcp_data import GcpData, data
 from dataos_kernel.gcp_network import network
 
 GOOGLE_PROVIDER_VERSION = "~> 8.0"
-EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
 WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account"
 
 

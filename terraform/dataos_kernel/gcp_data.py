@@ -45,10 +45,10 @@ from dataos_defs.kernel.model import KernelModel
 from dataos_kernel.cloud_common import (
     DATABASE_USER,
     PASSWORD_VERSION,
-    SECRET_KEY_VERSION,
-    ephemeral_fernet_key,
+    StoredSecret,
     ephemeral_password,
     secret_entry_name,
+    stored_secrets,
 )
 from dataos_kernel.gcp_cluster import GkeCluster, service_account_id, workload_pool
 from dataos_kernel.gcp_network import GcpNetwork
@@ -91,16 +91,7 @@ def data(
         )
     password = ephemeral_password(stack)
     database = _database(stack, model, net, password)
-    secret = _write_only_entry(
-        stack, "secret-database", model.database.password_secret, password, PASSWORD_VERSION
-    )
-    key = _write_only_entry(
-        stack,
-        "secret-key",
-        model.secret_key_secret,
-        ephemeral_fernet_key(stack),
-        SECRET_KEY_VERSION,
-    )
+    secret, key = (_write_only_entry(stack, s) for s in stored_secrets(stack, model, password))
     operator = _workload_identity(
         stack, model, project, gke, "secrets", SECRETS_OPERATOR_SERVICE_ACCOUNT
     )
@@ -199,22 +190,20 @@ def _database(
     return instance
 
 
-def _write_only_entry(
-    stack: TerraformStack, name: str, entry: str, value: str, version: int
-) -> SecretManagerSecret:
+def _write_only_entry(stack: TerraformStack, entry: StoredSecret) -> SecretManagerSecret:
     """A Secret Manager entry External Secrets reads; its value is written write-only, again
-    only when ``version`` changes."""
+    only when its version changes."""
     secret = SecretManagerSecret(
         stack,
-        name,
-        secret_id=secret_entry_name(entry),
+        entry.construct,
+        secret_id=secret_entry_name(entry.name),
         replication=SecretManagerSecretReplication(auto=SecretManagerSecretReplicationAuto()),
     )
     SecretManagerSecretVersion(
         stack,
-        f"{name}-version",
+        f"{entry.construct}-version",
         secret=secret.id,
-        secret_data_wo=value,
-        secret_data_wo_version=str(version),
+        secret_data_wo=entry.value,
+        secret_data_wo_version=str(entry.version),
     )
     return secret

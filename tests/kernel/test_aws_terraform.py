@@ -30,7 +30,7 @@ import pytest
 
 from dataos_defs.kernel.model import KernelModel
 
-from .aws_support import example_model, synth_cluster_to
+from .stack_support import example_model, synth_cluster_to
 
 pytestmark = pytest.mark.slow
 

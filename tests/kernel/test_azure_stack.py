@@ -1,17 +1,13 @@
 """The Azure cluster stack (terraform/dataos_kernel/azure.py), on its synthesized Terraform JSON.
 
-NOT validated by Terraform here: this machine has a ``terraform`` binary but no
-hashicorp/azurerm provider (its mirror holds hashicorp/aws only, the registry is
-unreachable), so ``terraform validate`` cannot run on this stack. The tests check the
-synthesized JSON: CDKTF ``Testing`` assertions, exact node pools, a secret scan, names within
-Azure's limits, a reviewed snapshot, and that changing one Compute changes exactly its pool.
-
-The example model is synthesized once per module; the few variants synthesize once more.
+Only synthesized, never ``terraform validate``-d here: the provider mirror on this machine
+holds hashicorp/aws alone and the registry is out of reach. So these tests read the JSON:
+CDKTF ``Testing`` assertions, the default and user node pools, Azure's naming limits, the
+reviewed snapshot. Checks every cloud shares live in ``test_cluster_stacks.py``.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -20,42 +16,25 @@ import pytest
 
 from dataos_defs.kernel.model import KernelModel, StateBackend, Taint
 
-from .cloud_fixtures import (
-    changed_blocks,
+from .stack_support import (
+    cdktn_synth,
     check_snapshot,
-    cloud_model,
+    cluster_stack,
     exec_only_kubeconfig,
-    measured_synth,
+    handle_outputs,
+    resized_query,
     resources,
-    secret_literals,
     synth,
     with_node_group,
 )
+
+CLOUD = "azure"
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "azure-cluster.json"
 POOL_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 STORAGE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 KEY_VAULT = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
 EPHEMERAL_PASSWORD = "${ephemeral.random_password.database-password.result}"
-
-
-def _azure() -> Any:
-    """The stack builder, imported late: loading the azurerm bindings costs seconds."""
-    from dataos_kernel.azure import cluster_stack
-
-    return cluster_stack
-
-
-@pytest.fixture(scope="module")
-def model() -> KernelModel:
-    return cloud_model("azure")
-
-
-@pytest.fixture(scope="module")
-def config(model: KernelModel) -> dict[str, Any]:
-    synthesized, seconds = measured_synth(_azure, model)
-    print(f"\nAzure cluster stack: bindings loaded and synthesized in {seconds:.1f} s")
-    return synthesized
 
 
 def test_system_group_is_the_default_pool_and_every_other_compute_a_user_pool(
@@ -101,8 +80,7 @@ def test_cdktn_assertions_on_the_key_resources(model: KernelModel) -> None:
     from cdktn_provider_azurerm.kubernetes_cluster import KubernetesCluster
     from cdktn_provider_azurerm.kubernetes_cluster_node_pool import KubernetesClusterNodePool
 
-    stack, _ = _azure()(Testing.app(), model)
-    synthesized = Testing.synth(stack)
+    synthesized = cdktn_synth(model)
     assert Testing.to_have_resource_with_properties(
         synthesized,
         KubernetesCluster.TF_RESOURCE_TYPE,
@@ -200,25 +178,8 @@ def test_workload_identities_are_federated_with_one_service_account_each(
     assert reader["role_definition_name"] == "Key Vault Secrets User"
 
 
-def test_no_secret_in_the_synthesized_json(config: dict[str, Any]) -> None:
-    assert list(secret_literals(config)) == []
-
-
-def test_outputs_hold_no_secret_and_the_kubeconfig_uses_exec_only(config: dict[str, Any]) -> None:
-    outputs = config["output"]
-    assert set(outputs) == {
-        "cluster_name",
-        "cluster_endpoint",
-        "cluster_ca_certificate",
-        "warehouse_bucket",
-        "history_bucket",
-        "kubeconfig",
-    }
-    for output in outputs.values():
-        assert "sensitive" not in output
-        assert not re.search(r"ephemeral\.|password|secret|kube_config_raw", output["value"])
-    kubeconfig = exec_only_kubeconfig(config)
-    (user,) = kubeconfig["users"]
+def test_the_kubeconfig_gets_a_token_from_kubelogin(config: dict[str, Any]) -> None:
+    (user,) = exec_only_kubeconfig(config)["users"]
     assert user["user"]["exec"]["command"] == "kubelogin"
     assert user["user"]["exec"]["args"][:3] == ["get-token", "--login", "azurecli"]
 
@@ -242,23 +203,19 @@ def test_long_compute_names_get_short_deterministic_distinct_pool_names(
     assert names == pool_names(model.model_copy(update={"node_groups": groups}))
 
 
-def test_the_handle_refers_to_the_stacks_own_values(model: KernelModel) -> None:
-    from cdktn import TerraformOutput, Testing
-
-    stack, handle = _azure()(Testing.app(), model)
-    probes = {
-        "host": handle.host,
-        "database": handle.secret_names["database"],
-        "secret_key": handle.secret_names["secret_key"],
-        "database_host": handle.database_host,
-        "warehouse": handle.warehouse_bucket_url,
-        "launcher": handle.launcher_service_account_annotations,
-        "store": handle.secret_store.provider,
+def _workload_identity(role: str) -> dict[str, str]:
+    """The annotations of a service account acting as the user-assigned identity ``role``."""
+    return {
+        "azure.workload.identity/client-id": (
+            f"${{azurerm_user_assigned_identity.identity-{role}.client_id}}"
+        ),
+        "azure.workload.identity/tenant-id": "${data.azurerm_client_config.client.tenant_id}",
     }
-    for name, value in probes.items():
-        TerraformOutput(stack, f"probe-{name}", value=value, static_id=True)
-    outputs = json.loads(Testing.synth(stack))["output"]
-    assert {name: outputs[f"probe-{name}"]["value"] for name in probes} == {
+
+
+def test_the_handle_refers_to_the_stacks_own_values(model: KernelModel) -> None:
+    _, handle, values = handle_outputs(model)
+    assert values == {
         "host": "https://${azurerm_kubernetes_cluster.cluster.fqdn}:443",
         "database": "${azurerm_key_vault_secret.secret-database.name}",
         "secret_key": "${azurerm_key_vault_secret.secret-key.name}",
@@ -267,12 +224,8 @@ def test_the_handle_refers_to_the_stacks_own_values(model: KernelModel) -> None:
             "abfss://${azurerm_storage_container.container-warehouse.name}"
             "@${azurerm_storage_account.storage.name}.dfs.core.windows.net"
         ),
-        "launcher": {
-            "azure.workload.identity/client-id": (
-                "${azurerm_user_assigned_identity.identity-launcher.client_id}"
-            ),
-            "azure.workload.identity/tenant-id": "${data.azurerm_client_config.client.tenant_id}",
-        },
+        "launcher": _workload_identity("launcher"),
+        "operator": _workload_identity("secrets"),
         "store": {
             "azurekv": {
                 "authType": "WorkloadIdentity",
@@ -283,22 +236,8 @@ def test_the_handle_refers_to_the_stacks_own_values(model: KernelModel) -> None:
     assert (handle.database_user, handle.database_password_property) == ("dataos", None)
 
 
-def test_changing_one_compute_changes_exactly_its_node_pool(
-    model: KernelModel, config: dict[str, Any]
-) -> None:
-    query = model.node_group("query-default")
-    changed = query.model_copy(
-        update={
-            "machine_type": "Standard_E16s_v5",
-            "max_size": 6,
-            "labels": {**query.labels, "team": "analytics"},
-            "taints": (Taint(key="dataos.io/purpose", value="query", effect="NoExecute"),),
-        }
-    )
-    after = synth(_azure(), with_node_group(model, changed))
-    assert changed_blocks(config, after) == {
-        ("resource", "azurerm_kubernetes_cluster_node_pool", "node-pool-query-default")
-    }
+def test_a_resized_compute_reaches_its_node_pool(model: KernelModel) -> None:
+    after = synth(resized_query(model))
     pool = resources(after, "azurerm_kubernetes_cluster_node_pool")["node-pool-query-default"]
     assert (pool["vm_size"], pool["max_count"]) == ("Standard_E16s_v5", 6)
     assert pool["node_taints"] == ["dataos.io/purpose=query:NoExecute"]
@@ -306,7 +245,7 @@ def test_changing_one_compute_changes_exactly_its_node_pool(
 
 def test_high_availability_makes_the_database_zone_redundant(model: KernelModel) -> None:
     database = model.database.model_copy(update={"high_availability": True})
-    config = synth(_azure(), model.model_copy(update={"database": database}))
+    config = synth(model.model_copy(update={"database": database}))
     server = resources(config, "azurerm_postgresql_flexible_server")["database"]
     assert server["high_availability"] == {
         "mode": "ZoneRedundant",
@@ -315,13 +254,10 @@ def test_high_availability_makes_the_database_zone_redundant(model: KernelModel)
 
 
 def test_azurerm_state_backend(model: KernelModel) -> None:
-    from cdktn import Testing
-
     state = StateBackend(
         kind="azurerm", bucket="tfstate", resource_group="ops", storage_account="opsstate"
     )
-    stack, _ = _azure()(Testing.app(), model.model_copy(update={"state": state}))
-    backend = json.loads(Testing.synth(stack))["terraform"]["backend"]
+    backend = synth(model.model_copy(update={"state": state}))["terraform"]["backend"]
     assert backend == {
         "azurerm": {
             "resource_group_name": "ops",
@@ -336,19 +272,13 @@ def test_azurerm_state_backend(model: KernelModel) -> None:
 def test_models_the_stack_cannot_build_are_refused(model: KernelModel) -> None:
     from cdktn import Testing
 
-    cluster_stack = _azure()
+    build = cluster_stack(CLOUD)
     system = model.node_group("system")
     tainted = system.model_copy(update={"taints": (Taint(key="a", effect="NoSchedule"),)})
     with pytest.raises(ValueError, match="default \\(system\\) node pool"):
-        cluster_stack(Testing.app(), with_node_group(model, tainted))
-    with pytest.raises(ValueError, match="azure model"):
-        cluster_stack(Testing.app(), model.model_copy(update={"cloud": "gcp"}))
-    with pytest.raises(ValueError, match="keeps its state in one of"):
-        cluster_stack(
-            Testing.app(), model.model_copy(update={"state": StateBackend(kind="s3", bucket="b")})
-        )
+        build(Testing.app(), with_node_group(model, tainted))
     with pytest.raises(ValueError, match="storage account"):
-        cluster_stack(
+        build(
             Testing.app(),
             model.model_copy(update={"state": StateBackend(kind="azurerm", bucket="tfstate")}),
         )

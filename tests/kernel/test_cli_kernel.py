@@ -111,6 +111,19 @@ def example(*extra: str | Path) -> list[str | Path]:
     return ["-f", RESOURCES, "-R", "--settings", SETTINGS, *extra]
 
 
+def refused_synth(
+    tmp_path: Path, fake_app: Path, cloud: str, settings: Path, *args: str | Path
+) -> Result:
+    """``kernel synth`` with ``settings`` and ``args``, which must fail before anything is
+    written: exit 1 and no output folder."""
+    out = tmp_path / "out"
+    done = invoke("kernel", "synth", "--cloud", cloud, *args, "--settings", settings, "-o", out,
+                  "--app", fake_app)  # fmt: skip
+    assert done.exit_code == 1
+    assert not out.exists()
+    return done
+
+
 @pytest.mark.parametrize("verb", ["synth", "plan", "apply"])
 def test_help_shows_examples(verb: str) -> None:
     shown = invoke("kernel", verb, "-h")
@@ -139,15 +152,9 @@ def test_bad_settings_are_positioned_and_nothing_is_written(tmp_path: Path, fake
     text = SETTINGS.read_text().replace("    max: 10\n", "    max: 0\n", 1)
     settings.write_text(text)
     line = text.splitlines().index("    max: 0") + 1
-    out = tmp_path / "out"
-    done = invoke(
-        "kernel", "synth", "--cloud", "aws", "-f", RESOURCES, "-R",
-        "--settings", settings, "-o", out, "--app", fake_app,
-    )  # fmt: skip
-    assert done.exit_code == 1
+    done = refused_synth(tmp_path, fake_app, "aws", settings, "-f", RESOURCES, "-R")
     assert f"{settings}:{line}:" in done.stderr
     assert "nodePools.runnable.max" in done.stderr
-    assert not out.exists()
 
 
 def test_bad_manifest_and_bad_settings_are_reported_together(
@@ -162,17 +169,11 @@ def test_bad_manifest_and_bad_settings_are_reported_together(
     settings_text = SETTINGS.read_text().replace("cluster:\n", "cluster:\n  size: 3\n", 1)
     settings.write_text(settings_text)
     size_line = settings_text.splitlines().index("  size: 3") + 1
-    out = tmp_path / "out"
-    done = invoke(
-        "kernel", "synth", "--cloud", "aws", "-f", manifests,
-        "--settings", settings, "-o", out, "--app", fake_app,
-    )  # fmt: skip
-    assert done.exit_code == 1
+    done = refused_synth(tmp_path, fake_app, "aws", settings, "-f", manifests)
     assert f"{manifests / 'computes.yaml'}:{line}:" in done.stderr
     assert "compute.purpose" in done.stderr
     assert f"{settings}:{size_line}:3: cluster.size: unknown field" in done.stderr
     assert "2 problems found" in done.stderr
-    assert not out.exists()
 
 
 def test_settings_that_cannot_serve_the_cloud_name_what_to_add(
@@ -182,20 +183,12 @@ def test_settings_that_cannot_serve_the_cloud_name_what_to_add(
     text = SETTINGS.read_text()
     start = text.index("azure:\n")
     settings.write_text(text[:start] + text[text.index("\n\n", start) + 2 :])
-    out = tmp_path / "out"
-    done = invoke(
-        "kernel", "synth", "--cloud", "azure", "-f", RESOURCES, "-R",
-        "--settings", settings, "-o", out, "--app", fake_app,
-    )  # fmt: skip
-    assert done.exit_code == 1
+    done = refused_synth(tmp_path, fake_app, "azure", settings, "-f", RESOURCES, "-R")
     assert "error: azure: the settings have no 'azure' section" in done.stderr
-    assert not out.exists()
 
 
 def test_a_workspace_without_files_is_refused(tmp_path: Path, fake_app: Path) -> None:
-    done = invoke("kernel", "synth", "--cloud", "aws", "-w", "shop", "--app", fake_app,
-                  "--settings", SETTINGS, "-o", tmp_path / "out")  # fmt: skip
-    assert done.exit_code == 1
+    done = refused_synth(tmp_path, fake_app, "aws", SETTINGS, "-w", "shop")
     assert "-w applies to manifests read with -f" in done.stderr
 
 

@@ -3,59 +3,38 @@
 NOT validated by Terraform here: this machine has a ``terraform`` binary but no
 hashicorp/google provider (its mirror holds hashicorp/aws only, the registry is unreachable),
 so ``terraform validate`` cannot run on this stack. The tests check the synthesized JSON: CDKTF
-``Testing`` assertions, exact node pools, a secret scan, names within GCP's limits, a reviewed
-snapshot, and that changing one Compute changes exactly its node pool.
-
-The example model is synthesized once per module; the few variants synthesize once more.
+``Testing`` assertions, exact node pools, names within GCP's limits, a reviewed snapshot;
+``test_cluster_stacks.py`` has the checks all three clouds share.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dataos_defs.kernel.model import KernelModel, StateBackend, Taint
+from dataos_defs.kernel.model import KernelModel, StateBackend
 
-from .cloud_fixtures import (
-    changed_blocks,
+from .stack_support import (
+    cdktn_synth,
     check_snapshot,
-    cloud_model,
+    cluster_stack,
     exec_only_kubeconfig,
-    measured_synth,
+    handle_outputs,
+    resized_query,
     resources,
-    secret_literals,
     synth,
-    with_node_group,
 )
+
+CLOUD = "gcp"
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "gcp-cluster.json"
 EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
 POOL_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
 SERVICE_ACCOUNT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 EPHEMERAL_PASSWORD = "${ephemeral.random_password.database-password.result}"
-
-
-def _gcp() -> Any:
-    """The stack builder, imported late: loading the google bindings costs seconds."""
-    from dataos_kernel.gcp import cluster_stack
-
-    return cluster_stack
-
-
-@pytest.fixture(scope="module")
-def model() -> KernelModel:
-    return cloud_model("gcp")
-
-
-@pytest.fixture(scope="module")
-def config(model: KernelModel) -> dict[str, Any]:
-    synthesized, seconds = measured_synth(_gcp, model)
-    print(f"\nGCP cluster stack: bindings loaded and synthesized in {seconds:.1f} s")
-    return synthesized
 
 
 def test_one_node_pool_per_compute_with_its_size_labels_and_taints(
@@ -92,8 +71,7 @@ def test_cdktn_assertions_on_the_key_resources(model: KernelModel) -> None:
     from cdktn_provider_google.container_node_pool import ContainerNodePool
     from cdktn_provider_google.sql_user import SqlUser
 
-    stack, _ = _gcp()(Testing.app(), model)
-    synthesized = Testing.synth(stack)
+    synthesized = cdktn_synth(model)
     assert Testing.to_have_resource_with_properties(
         synthesized,
         ContainerCluster.TF_RESOURCE_TYPE,
@@ -219,40 +197,8 @@ def test_workload_identity_binds_one_kubernetes_account_each(config: dict[str, A
         assert reader["role"] == "roles/secretmanager.secretAccessor"
 
 
-def test_no_secret_in_the_synthesized_json(config: dict[str, Any]) -> None:
-    assert list(secret_literals(config)) == []
-
-
-def test_the_secret_scan_finds_planted_secrets() -> None:
-    planted = {
-        "resource": {
-            "google_sql_user": {"u": {"password": "hunter2", "password_wo_version": 1}},
-            "google_secret_manager_secret_version": {"v": {"secret_data": "${var.x}-suffix"}},
-            "x": {"y": {"labels": {"note": "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"}}},
-        }
-    }
-    assert sorted(secret_literals(planted)) == [
-        ".resource.google_secret_manager_secret_version.v.secret_data",
-        ".resource.google_sql_user.u.password",
-        ".resource.x.y.labels.note",
-    ]
-
-
-def test_outputs_hold_no_secret_and_the_kubeconfig_uses_exec_only(config: dict[str, Any]) -> None:
-    outputs = config["output"]
-    assert set(outputs) == {
-        "cluster_name",
-        "cluster_endpoint",
-        "cluster_ca_certificate",
-        "warehouse_bucket",
-        "history_bucket",
-        "kubeconfig",
-    }
-    for output in outputs.values():
-        assert "sensitive" not in output
-        assert not re.search(r"ephemeral\.|password|secret", output["value"])
-    kubeconfig = exec_only_kubeconfig(config)
-    (user,) = kubeconfig["users"]
+def test_the_kubeconfig_gets_a_token_from_the_gcloud_plugin(config: dict[str, Any]) -> None:
+    (user,) = exec_only_kubeconfig(config)["users"]
     assert user["user"]["exec"]["command"] == "gke-gcloud-auth-plugin"
     assert user["user"]["exec"]["apiVersion"] == "client.authentication.k8s.io/v1beta1"
 
@@ -285,23 +231,9 @@ def test_long_compute_names_get_short_deterministic_distinct_pool_names(
 
 
 def test_the_handle_refers_to_the_stacks_own_values(model: KernelModel) -> None:
-    from cdktn import TerraformOutput, Testing
-
-    stack, handle = _gcp()(Testing.app(), model)
-    probes = {
-        "host": handle.host,
-        "database": handle.secret_names["database"],
-        "secret_key": handle.secret_names["secret_key"],
-        "database_host": handle.database_host,
-        "warehouse": handle.warehouse_bucket_url,
-        "launcher": handle.launcher_service_account_annotations,
-        "operator": handle.secret_store.service_account_annotations,
-    }
-    for name, value in probes.items():
-        TerraformOutput(stack, f"probe-{name}", value=value, static_id=True)
-    outputs = json.loads(Testing.synth(stack))["output"]
+    _, handle, values = handle_outputs(model)
     annotation = "iam.gke.io/gcp-service-account"
-    assert {name: outputs[f"probe-{name}"]["value"] for name in probes} == {
+    assert values == {
         "host": "https://${google_container_cluster.cluster.endpoint}",
         "database": "${google_secret_manager_secret.secret-database.secret_id}",
         "secret_key": "${google_secret_manager_secret.secret-key.secret_id}",
@@ -309,28 +241,15 @@ def test_the_handle_refers_to_the_stacks_own_values(model: KernelModel) -> None:
         "warehouse": "gs://${google_storage_bucket.bucket-warehouse.name}",
         "launcher": {annotation: "${google_service_account.service-account-launcher.email}"},
         "operator": {annotation: "${google_service_account.service-account-secrets.email}"},
+        "store": {"gcpsm": {"projectID": "dataos-example"}},
     }
     assert handle.secret_store.provider == {"gcpsm": {"projectID": "dataos-example"}}
     assert (handle.database_user, handle.database_password_property) == ("dataos", None)
     assert handle.exec_auth.command == "gke-gcloud-auth-plugin"
 
 
-def test_changing_one_compute_changes_exactly_its_node_pool(
-    model: KernelModel, config: dict[str, Any]
-) -> None:
-    query = model.node_group("query-default")
-    changed = query.model_copy(
-        update={
-            "machine_type": "n2-highmem-16",
-            "max_size": 6,
-            "labels": {**query.labels, "team": "analytics"},
-            "taints": (Taint(key="dataos.io/purpose", value="query", effect="NoExecute"),),
-        }
-    )
-    after = synth(_gcp(), with_node_group(model, changed))
-    assert changed_blocks(config, after) == {
-        ("resource", "google_container_node_pool", "node-pool-query-default")
-    }
+def test_a_resized_compute_reaches_its_node_pool(model: KernelModel) -> None:
+    after = synth(resized_query(model))
     node = resources(after, "google_container_node_pool")["node-pool-query-default"]["node_config"]
     assert node["machine_type"] == "n2-highmem-16"
     assert node["taint"] == [{"key": "dataos.io/purpose", "value": "query", "effect": "NO_EXECUTE"}]
@@ -339,7 +258,7 @@ def test_changing_one_compute_changes_exactly_its_node_pool(
 def test_high_availability_and_release_channel_variants(model: KernelModel) -> None:
     database = model.database.model_copy(update={"high_availability": True})
     variant = model.model_copy(update={"database": database, "kubernetes_version": "stable"})
-    config = synth(_gcp(), variant)
+    config = synth(variant)
     settings = resources(config, "google_sql_database_instance")["database"]["settings"]
     assert settings["availability_type"] == "REGIONAL"
     cluster = resources(config, "google_container_cluster")["cluster"]
@@ -347,35 +266,23 @@ def test_high_availability_and_release_channel_variants(model: KernelModel) -> N
     assert "min_master_version" not in cluster
 
 
-def test_local_and_gcs_state_backends(model: KernelModel, config: dict[str, Any]) -> None:
-    assert config["terraform"]["backend"] == {
-        "local": {"path": "../../../terraform-state/dataos-kernel/gcp/dataos-cluster.tfstate"}
-    }
+def test_gcs_state_backend(model: KernelModel) -> None:
     state = StateBackend(kind="gcs", bucket="dataos-state", prefix="kernel")
-    from cdktn import Testing
-
-    stack, _ = _gcp()(Testing.app(), model.model_copy(update={"state": state}))
-    backend = json.loads(Testing.synth(stack))["terraform"]["backend"]
+    backend = synth(model.model_copy(update={"state": state}))["terraform"]["backend"]
     assert backend == {"gcs": {"bucket": "dataos-state", "prefix": "kernel/dataos-cluster"}}
 
 
 def test_models_the_stack_cannot_build_are_refused(model: KernelModel) -> None:
     from cdktn import Testing
 
-    cluster_stack = _gcp()
+    build = cluster_stack(CLOUD)
     no_subnet = model.network.model_copy(update={"private_subnets": ()})
     with pytest.raises(ValueError, match="private subnet"):
-        cluster_stack(Testing.app(), model.model_copy(update={"network": no_subnet}))
-    with pytest.raises(ValueError, match="gcp model"):
-        cluster_stack(Testing.app(), model.model_copy(update={"cloud": "azure"}))
+        build(Testing.app(), model.model_copy(update={"network": no_subnet}))
     with pytest.raises(ValueError, match="project"):
-        cluster_stack(Testing.app(), model.model_copy(update={"project": None}))
-    with pytest.raises(ValueError, match="keeps its state in one of"):
-        cluster_stack(
-            Testing.app(), model.model_copy(update={"state": StateBackend(kind="s3", bucket="b")})
-        )
+        build(Testing.app(), model.model_copy(update={"project": None}))
     with pytest.raises(ValueError, match="needs a bucket"):
-        cluster_stack(Testing.app(), model.model_copy(update={"state": StateBackend(kind="gcs")}))
+        build(Testing.app(), model.model_copy(update={"state": StateBackend(kind="gcs")}))
 
 
 def test_snapshot(config: dict[str, Any]) -> None:
