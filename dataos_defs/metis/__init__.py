@@ -7,5 +7,9 @@ store with their own alembic history), ``entities`` (typed answers, OpenMetadata
 ``rows`` (entities with versions and soft delete), ``records`` (what the catalog hands
 out), ``patch`` (RFC 6902), ``connections`` (source credentials sealed with the vault),
 ``lineage`` (edges and graphs), ``runs`` (pipeline runs), ``access`` (how entities are
-named for Heimdall), ``scanner`` (the ``metis`` application user).
+named for Heimdall), ``scanner`` (the ``metis`` application user), ``stale`` (what a scan
+no longer sees), ``test_connections`` (the ingestion's test-connection steps), and search:
+``search`` (what a caller gets: access, facets, pages) over ``search_index`` (one interface)
+with ``search_sqlite`` (FTS5) and ``search_postgres`` (tsvector), ``search_docs`` (what is
+indexed) and ``search_filter`` (the Elasticsearch filter subset).
 """

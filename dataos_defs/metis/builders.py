@@ -18,15 +18,24 @@ from dataos_defs.metis.requests import (
     CreateDatabaseSchema,
     CreateEntity,
     CreatePipeline,
+    CreateQuery,
     CreateService,
+    CreateStoredProcedure,
     CreateTable,
     CreateTag,
+    checksum,
 )
 
 Lookup = Callable[[str, str], Entity | None]
 """``(entity type, FQN)`` → the live entity, or None."""
 
 SERVER_FIELDS = ("id", "version", "updatedAt", "updatedBy", "deleted")
+UNVERSIONED_FIELDS = (*SERVER_FIELDS, "sourceHash")
+"""Fields whose change alone makes no new version: ``sourceHash`` is the scanner's
+fingerprint of its request, which can change while the entity does not."""
+KEPT_COLUMN_FIELDS = ("description", "ordinalPosition")
+"""Column fields a re-run that leaves them out does not erase (a user's description, the
+position a later patch of the scanner set)."""
 IMMUTABLE_FIELDS = (
     "id",
     "name",
@@ -79,7 +88,7 @@ def build(entity_type: str, request: CreateEntity, lookup: Lookup) -> Built:
             "serviceType": _service_type(database),
         }
         return _under(fields, database, "database", request.name, extra)
-    if isinstance(request, CreateTable):
+    if isinstance(request, CreateTable | CreateStoredProcedure):
         schema = _parent(lookup, "databaseSchema", request.databaseSchema)
         extra = {
             "database": _field(schema, "database"),
@@ -89,6 +98,8 @@ def build(entity_type: str, request: CreateEntity, lookup: Lookup) -> Built:
         return _under(fields, schema, "databaseSchema", request.name, extra)
     if isinstance(request, CreateTag):
         return _tag(fields, request, lookup)
+    if isinstance(request, CreateQuery):
+        return _query(fields, request, lookup)
     if isinstance(request, CreatePipeline):
         service = _parent(lookup, "pipelineService", request.service)
         return _under(fields, service, "pipelineService", request.name, {})
@@ -152,6 +163,18 @@ def _tag(fields: dict[str, Any], request: CreateTag, lookup: Lookup) -> Built:
     return Built(body, None, parent.fullyQualifiedName)
 
 
+def _query(fields: dict[str, Any], request: CreateQuery, lookup: Lookup) -> Built:
+    """A query under its database service; the users who ran it are names (Metis keeps no
+    user entities), so they join ``usedBy``."""
+    service = _parent(lookup, "databaseService", request.service)
+    fields.pop("users", None)
+    ran = sorted({*request.users, *request.usedBy})
+    fields.update(usedBy=ran or None, checksum=checksum(request.query))
+    built = _under(fields, service, "databaseService", request.name, {})
+    built.body.pop("serviceType", None)
+    return built
+
+
 def merge(previous: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
     """``incoming`` over ``previous``: absent fields kept, tags united, columns merged."""
     merged = {**previous, **incoming}
@@ -178,8 +201,9 @@ def _merge_columns(
             merged.append(column)
             continue
         combined = {**column, "tags": _union(old.get("tags") or [], column.get("tags") or [])}
-        if "description" not in column and "description" in old:
-            combined["description"] = old["description"]
+        for kept in KEPT_COLUMN_FIELDS:
+            if kept not in column and kept in old:
+                combined[kept] = old[kept]
         if column.get("children") is not None and old.get("children") is not None:
             combined["children"] = _merge_columns(old["children"], column["children"])
         merged.append(combined)

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from dataos_defs.metis import builders, connections, db, rows
+from dataos_defs.metis import builders, connections, db, rows, search_index
 from dataos_defs.metis.records import FIRST_VERSION, Listed, StoredEntity, version_number
 from dataos_defs.metis.requests import CreateEntity
 from dataos_defs.metis.schema import entities, entity_versions
@@ -42,6 +42,13 @@ class VersionMismatch(Exception):
     def __init__(self, current: float) -> None:
         super().__init__(f"the entity is at version {current}")
         self.current = current
+
+
+def _same_source(previous: StoredEntity, body: dict[str, Any]) -> bool:
+    """The scanner sends what it sent when this live entity was written (same
+    ``sourceHash``): nothing to compare, as OpenMetadata's bulk endpoint skips it."""
+    incoming = body.get("sourceHash")
+    return bool(incoming) and not previous.deleted and previous.body.get("sourceHash") == incoming
 
 
 def now_ms() -> int:
@@ -155,6 +162,8 @@ class Catalog:
         if previous is None:
             body = {**built.body, "id": str(uuid.uuid4())}
             return self._insert(conn, entity_type, body, built, actor), "created"
+        if _same_source(previous, built.body):
+            return previous, "unchanged"
         merged = builders.merge(previous.body, built.body)
         stored = self._write(conn, previous, merged, actor, restore=True)
         return stored, "unchanged" if stored is previous else "updated"
@@ -192,6 +201,7 @@ class Catalog:
             for item in [*children, stored]:
                 if hard:
                     rows.erase(conn, item.id)
+                    search_index.unindex(conn, item.id)
                 elif not item.deleted:
                     body = {**item.body, "deleted": True}
                     written = self._write(conn, item, body, actor, restore=False, deleted=True)
@@ -230,7 +240,9 @@ class Catalog:
             "deleted": False,
         }
         conn.execute(insert(entities).values(**values))
-        return rows.stored_of(values)
+        stored = rows.stored_of(values)
+        search_index.index(conn, stored)
+        return stored
 
     def _write(
         self,
@@ -273,7 +285,7 @@ class Catalog:
             "deleted": new_deleted,
         }
         conn.execute(update(entities).where(entities.c.id == previous.id).values(**values))
-        return StoredEntity(
+        stored = StoredEntity(
             previous.entity_type,
             previous.id,
             previous.fqn,
@@ -283,6 +295,8 @@ class Catalog:
             tenths,
             new_deleted,
         )
+        search_index.index(conn, stored)
+        return stored
 
     def _seal(
         self,

@@ -140,6 +140,42 @@ class Table(Owned):
     processedLineage: bool | None = None
 
 
+class StoredProcedureCode(Strict):
+    language: str | None = None
+    code: str | None = None
+
+
+class StoredProcedure(Owned):
+    storedProcedureCode: StoredProcedureCode
+    storedProcedureType: str | None = None
+    databaseSchema: EntityReference
+    database: EntityReference
+    service: EntityReference
+    serviceType: str | None = None
+    sourceUrl: str | None = None
+    sourceHash: str | None = None
+    processedLineage: bool | None = None
+
+
+class Query(Entity):
+    """OpenMetadata's Query has no ``deleted`` field: it is kept in the row, never answered."""
+
+    deleted: bool = Field(default=False, exclude=True)
+    owners: list[EntityReference] | None = None
+    tags: list[TagLabel] = Field(default_factory=list)
+    query: str
+    query_type: str | None = None
+    checksum: str | None = None
+    duration: float | None = None
+    usedBy: list[str] | None = None
+    queryDate: int | None = None
+    queryUsedIn: list[EntityReference] | None = None
+    triggeredBy: EntityReference | None = None
+    processedLineage: bool | None = None
+    exclude_usage: bool | None = None
+    service: EntityReference
+
+
 class Classification(Entity):
     description: str = ""
     provider: str | None = None
@@ -212,6 +248,8 @@ ENTITY_MODELS: dict[str, type[Entity]] = {
     "database": Database,
     "databaseSchema": DatabaseSchema,
     "table": Table,
+    "storedProcedure": StoredProcedure,
+    "query": Query,
     "classification": Classification,
     "tag": Tag,
     "pipeline": Pipeline,

@@ -223,3 +223,22 @@ def _edge(edge: Edge) -> dict[str, Any]:
         answer["description"] = details["description"]
     answer["lineageDetails"] = details
     return answer
+
+
+def edge_details(engine: Engine, from_id: str, to_id: str) -> dict[str, Any] | None:
+    """The details of the edge ``from_id`` → ``to_id``, if there is one."""
+    query = select(lineage_edges.c.details).where(
+        lineage_edges.c.from_id == from_id, lineage_edges.c.to_id == to_id
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return dict(row.details) if row is not None else None
+
+
+def details_of(data: Any) -> LineageDetails:
+    """Lineage details as the client sends them by name: its nulls and the fields Metis does
+    not keep are dropped (the client dumps every field of its own model)."""
+    if not isinstance(data, dict):
+        raise InvalidLineage("lineage details are a JSON object")
+    known = {k: v for k, v in data.items() if k in LineageDetails.model_fields and v is not None}
+    return LineageDetails.model_validate(known)

@@ -7,11 +7,19 @@ echoed (see ``entities``). Parents are named by FQN, as in OpenMetadata.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dataos_defs.metis.entities import Column, EntityReference, TableConstraint, TagLabel, Task
+from dataos_defs.metis.entities import (
+    Column,
+    EntityReference,
+    StoredProcedureCode,
+    TableConstraint,
+    TagLabel,
+    Task,
+)
 
 MAX_COLUMNS = 4096
 MAX_TEXT = 1_000_000
@@ -83,6 +91,47 @@ class CreateTable(Tagged):
     sourceHash: str | None = None
 
 
+class CodeIn(StoredProcedureCode):
+    model_config = ConfigDict(extra="ignore")
+    code: str | None = Field(default=None, max_length=MAX_TEXT)
+
+
+class CreateStoredProcedure(Tagged):
+    databaseSchema: str
+    storedProcedureCode: CodeIn
+    storedProcedureType: str | None = None
+    sourceUrl: str | None = None
+    sourceHash: str | None = None
+
+
+class CreateQuery(Tagged):
+    """A query of a service; unnamed, it is named by its SQL's MD5 (OpenMetadata's
+    checksum), so the same SQL is one entity however often it is sent."""
+
+    name: str = Field(default="", max_length=256)
+    service: str
+    query: str = Field(min_length=1, max_length=MAX_TEXT)
+    query_type: str | None = None
+    duration: float | None = None
+    users: list[str] = Field(default_factory=list, max_length=MAX_COLUMNS)
+    usedBy: list[str] = Field(default_factory=list, max_length=MAX_COLUMNS)
+    queryDate: int | None = None
+    queryUsedIn: list[EntityReference] | None = Field(default=None, max_length=MAX_COLUMNS)
+    triggeredBy: EntityReference | None = None
+    processedLineage: bool | None = None
+    exclude_usage: bool | None = None
+
+    @model_validator(mode="after")
+    def _named(self) -> CreateQuery:
+        if not self.name:
+            self.name = checksum(self.query)
+        return self
+
+
+def checksum(sql: str) -> str:
+    return hashlib.md5(sql.encode(), usedforsecurity=False).hexdigest()
+
+
 class CreateClassification(CreateEntity):
     description: str = Field(default="", max_length=MAX_TEXT)
     provider: str | None = None
@@ -115,6 +164,8 @@ CREATE_REQUESTS: dict[str, type[CreateEntity]] = {
     "database": CreateDatabase,
     "databaseSchema": CreateDatabaseSchema,
     "table": CreateTable,
+    "storedProcedure": CreateStoredProcedure,
+    "query": CreateQuery,
     "classification": CreateClassification,
     "tag": CreateTag,
     "pipeline": CreatePipeline,

@@ -18,9 +18,11 @@ def digest(value: str) -> str:
 
 
 CHILD_TYPES: dict[str, frozenset[str]] = {
-    "databaseService": frozenset({"database", "databaseSchema", "table"}),
-    "database": frozenset({"databaseSchema", "table"}),
-    "databaseSchema": frozenset({"table"}),
+    "databaseService": frozenset(
+        {"database", "databaseSchema", "table", "storedProcedure", "query"}
+    ),
+    "database": frozenset({"databaseSchema", "table", "storedProcedure"}),
+    "databaseSchema": frozenset({"table", "storedProcedure"}),
     "classification": frozenset({"tag"}),
     "tag": frozenset({"tag"}),
     "pipelineService": frozenset({"pipeline"}),
@@ -39,7 +41,7 @@ def erase(conn: Connection, entity_id: str) -> None:
 
 
 def comparable(body: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in body.items() if key not in builders.SERVER_FIELDS}
+    return {key: value for key, value in body.items() if key not in builders.UNVERSIONED_FIELDS}
 
 
 def version_row(previous: StoredEntity, conn: Connection) -> dict[str, Any]:

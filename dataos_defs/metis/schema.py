@@ -10,6 +10,10 @@ their own alembic version table, so Metis never changes Poros' tables nor its hi
 * ``metis_entity_versions``: every previous version of an entity, as it was.
 * ``metis_lineage_edges``: one edge per (from, to) pair, with its pipeline and details.
 * ``metis_pipeline_status``: a pipeline's runs, one row per run timestamp.
+* ``metis_search_docs`` and ``metis_search_facets``: what search knows of each entity
+  (``dataos_defs.metis.search_docs``); the full-text index beside them depends on the
+  database (``metis_search_fts``: an FTS5 table on SQLite, a ``tsvector`` table with a GIN
+  index on PostgreSQL), so it is created by the migration and not declared here.
 """
 
 from __future__ import annotations
@@ -95,4 +99,24 @@ pipeline_status = Table(
     Column("timestamp", BigInteger, nullable=False),
     Column("body", JSON, nullable=False),
     PrimaryKeyConstraint("pipeline_id", "timestamp"),
+)
+
+search_docs = Table(
+    "metis_search_docs",
+    metadata,
+    Column("entity_id", String(36), primary_key=True),
+    Column("entity_type", String(64), nullable=False),
+    Column("fqn", Text, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Index(None, "entity_type", "deleted"),
+)
+
+search_facets = Table(
+    "metis_search_facets",
+    metadata,
+    Column("entity_id", String(36), nullable=False),
+    Column("facet", String(16), nullable=False),
+    Column("value", String(512), nullable=False),
+    PrimaryKeyConstraint("entity_id", "facet", "value"),
+    Index(None, "facet", "value"),
 )

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.metis.access_world import world  # noqa: F401 (a fixture of the folder)
 from tests.metis.metis_helpers import interfaces
 
 

@@ -68,9 +68,9 @@ def test_the_same_round_trip_on_postgresql(fresh_postgres_url: str, tmp_path: Pa
 
 def test_paths_metis_does_not_serve_answer_a_client_readable_404(metis_server: Any) -> None:
     with client(metis_server.url, metis_server.api_key) as http:
-        answer = http.get("/search/fieldQuery", params={"fieldName": "fullyQualifiedName"})
+        answer = http.get("/dashboards/name/x")
         assert answer.status_code == 404
         assert answer.json()["code"] == 404
-        assert "does not serve GET /search/fieldQuery" in answer.json()["message"]
+        assert "does not serve GET /dashboards/name/x" in answer.json()["message"]
         assert http.get("/tables/not-a-uuid").json()["code"] == 404
     assert httpx.get(metis_server.url + "/metis/api/v1/search/query").status_code == 401

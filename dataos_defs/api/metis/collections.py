@@ -12,6 +12,8 @@ COLLECTIONS: dict[str, str] = {
     "databases": "database",
     "databaseSchemas": "databaseSchema",
     "tables": "table",
+    "storedProcedures": "storedProcedure",
+    "queries": "query",
     "classifications": "classification",
     "tags": "tag",
     "pipelines": "pipeline",
@@ -21,6 +23,8 @@ LIST_FILTERS: dict[str, tuple[str, ...]] = {
     "database": ("service",),
     "databaseSchema": ("service", "database"),
     "table": ("service", "database", "databaseSchema"),
+    "storedProcedure": ("service", "database", "databaseSchema"),
+    "query": ("service",),
     "tag": ("parent",),
     "pipeline": ("service",),
 }

@@ -35,11 +35,12 @@ async def add_lineage(request: Request, gate: GateDep) -> dict[str, Any]:
         added = lineage.AddLineage.model_validate(data)
     except ValidationError as exc:
         raise bad_request(f"not a valid lineage request: {validation_errors(exc)}") from None
-    await run_in_threadpool(_add, gate, added.edge)
+    await run_in_threadpool(add, gate, added.edge)
     return {}
 
 
-def _add(gate: Gate, edge: lineage.EdgeIn) -> None:
+def add(gate: Gate, edge: lineage.EdgeIn) -> None:
+    """Record ``edge`` for the caller: both ends readable, ``update`` on the downstream one."""
     source = _visible(gate, edge.fromEntity.type, edge.fromEntity.id)
     target = _visible(gate, edge.toEntity.type, edge.toEntity.id)
     gate.require("update", target.entity_type, target.fqn)
