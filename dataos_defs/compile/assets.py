@@ -105,6 +105,9 @@ def _marker_spec(plan: JobPlan, common: dict[str, Any]) -> AssetSpec:
 
 
 def check_spec(plan: JobPlan, check: CheckPlan) -> AssetCheckSpec:
+    """Blocking (see ``plan._blocking``): a check failing at its ``fail`` level (ERROR
+    severity) fails its step, and the jobs reading the checked dataset downstream do not
+    run; a warning never blocks."""
     target = check.target
     metadata: dict[str, Any] = {
         "dataos/check": target.text,
@@ -120,6 +123,7 @@ def check_spec(plan: JobPlan, check: CheckPlan) -> AssetCheckSpec:
         asset=target.asset_key,
         description=check.title or target.text,
         metadata=metadata,
+        blocking=check.blocking,
     )
 
 

@@ -40,6 +40,8 @@ class CheckPlan:
     target: CheckTarget
     title: str | None
     category: str | None
+    blocking: bool = True
+    """Whether failing at its ``fail`` level stops what reads the dataset downstream."""
 
 
 @dataclass
@@ -231,6 +233,31 @@ def _link(workflow: WorkflowPlan) -> None:
         plan.deps = [k for k in dict.fromkeys([*plan.context.inputs, *upstream]) if k not in own]
 
 
+def _blocking(plans: list[JobPlan], writers: dict[AssetKey, JobPlan]) -> None:
+    """A check failing at its ``fail`` level blocks the jobs reading its dataset downstream,
+    unless a job its own job waits for reads that dataset: Dagster would then make that job
+    wait for the check as well, a cycle. Such a check is reported, failing, and blocks nothing
+    (its job has already let the readers run)."""
+    for plan in plans:
+        if not plan.checks:
+            continue
+        read = {key for upstream in _ancestors(plan, writers) for key in upstream.deps}
+        plan.checks = [replace(c, blocking=c.target.asset_key not in read) for c in plan.checks]
+
+
+def _ancestors(plan: JobPlan, writers: dict[AssetKey, JobPlan]) -> list[JobPlan]:
+    """The jobs ``plan`` waits for, directly or not, across workflows."""
+    found: dict[int, JobPlan] = {}
+    todo = list(plan.deps)
+    while todo:
+        writer = writers.get(todo.pop())
+        if writer is None or writer is plan or id(writer) in found:
+            continue
+        found[id(writer)] = writer
+        todo.extend(writer.deps)
+    return list(found.values())
+
+
 def applied_depots(resources: Sequence[CompileInput]) -> dict[str, Depot]:
     """The Depot Resources among ``resources``, by name."""
     return {item.model.name: item.model for item in resources if isinstance(item.model, Depot)}
@@ -259,6 +286,7 @@ def build_plan(resources: Sequence[CompileInput], *, with_depots: bool = False) 
     _unique_check_names(plans)
     for workflow in workflows:
         _link(workflow)
+    _blocking(plans, writers)
     external: dict[AssetKey, str] = {}
     for plan in plans:
         for key in [*plan.context.inputs, *(c.target.asset_key for c in plan.checks)]:

@@ -186,6 +186,7 @@ def run_soda(context: AssetExecutionContext, job: JobContext) -> Iterator[CheckO
                 "dataos/outcome": found.outcome,
                 "dataos/explanation": found.explanation,
                 **{f"dataos/metric/{k}": v for k, v in found.metrics.items() if v is not None},
+                **{f"dataos/{k}": v for k, v in found.details.items() if v is not None},
             },
             "WARN" if found.outcome == "warn" else "ERROR",
         )

@@ -8,10 +8,14 @@ validation and compiling.
 
 The modules a step needs beyond the location are imported here too: the run-time
 governance (Heimdall, the Gateway's data policies and rewrite: about 0.25 s of imports)
-and the flare and soda stacks (about 0.8 s). Nothing is *built* here: Heimdall keeps a
-writer thread for its decision log and the store a pool of connections, neither of which
-survives a fork, so each step process builds its own on first use (about 40 ms, see
-``benchmarks/run_governance.py``) and reuses them for the rest of its life.
+and the flare and soda stacks (about 0.8 s). Great Expectations, which the soda stack's
+checks run on, is *not* preloaded: its 5-9 s of imports would delay the first step of every
+run of every workflow (a run worker starts its own forkserver), while imported by the soda
+step itself it costs only the runs that check quality, once per step, never per check.
+Nothing is *built* here: Heimdall keeps a writer thread for its decision log and the store
+a pool of connections, neither of which survives a fork, so each step process builds its
+own on first use (about 40 ms, see ``benchmarks/run_governance.py``) and reuses them for
+the rest of its life.
 
 Whatever fails here is left to the step processes: they load the location as usual and
 report the problem where the run shows it (an import error would only stop the server).

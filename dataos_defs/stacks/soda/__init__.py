@@ -1,4 +1,5 @@
-"""The soda stack on embedded Minerva (DuckDB): SodaCL checks on depot datasets."""
+"""The soda stack: SodaCL checks on depot datasets, read through embedded Minerva (DuckDB)
+and executed as Great Expectations 1.x expectation suites."""
 
 from dataos_defs.stacks.soda.formats import FORMATS
 from dataos_defs.stacks.soda.model import (

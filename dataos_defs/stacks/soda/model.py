@@ -30,6 +30,9 @@ class CheckResult:
     highest level the check can raise. ``evaluated`` is False when the check could not be
     computed (unsupported construct, unknown column, SQL error): such a check never passes.
     ``metrics`` holds the measured value(s) by name, e.g. ``{"missing_count(email)": 3}``.
+    ``details`` holds what Great Expectations reported for it (``gx/expectations``,
+    ``gx/observed_value``, ``gx/unexpected_count``, ``gx/unexpected_sample``: values as the
+    run's identity may see them).
     """
 
     dataset: str
@@ -43,6 +46,7 @@ class CheckResult:
     title: str | None = None
     category: str | None = None
     evaluated: bool = True
+    details: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:

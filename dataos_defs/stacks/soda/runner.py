@@ -1,7 +1,11 @@
-"""``run_soda_job``: every input's checks on embedded Minerva (one in-memory DuckDB per input).
+"""``run_soda_job``: every input's checks, read through embedded Minerva (one in-memory
+DuckDB per input) and measured by Great Expectations.
 
 Each input dataset is read once into a table and exposed, narrowed by ``filter.where``, as a
 view named after the dataset (so ``<metric> query`` SQL can name it as it would on Minerva).
+That view, narrowed by each check's ``filter``, is what GX validates, in DuckDB through
+this connection or as a pandas batch (see ``checks`` and ``gx_batch``): GX sees exactly the
+rows and values the run read.
 Datasets cited by reference and ``same as`` checks are read on first use, unfiltered.
 ``options.engine: minerva`` and ``clusterName`` select the same embedded engine here.
 
@@ -25,7 +29,7 @@ from dataos_defs.stacks.flare.datasets import Sources, opened
 from dataos_defs.stacks.flare.inputs import confine
 from dataos_defs.stacks.flare.model import DepotResolver, Governor, Redactor
 from dataos_defs.stacks.soda import loader, sqltext
-from dataos_defs.stacks.soda.checks import Scope, evaluate
+from dataos_defs.stacks.soda.checks import Scope, evaluate_all
 from dataos_defs.stacks.soda.model import CheckResult, DatasetResult, SodaError, SodaResult
 
 _RAW = "__soda_dataset"
@@ -63,7 +67,7 @@ def run_soda_job(
                     confine(con)
                 dataset, scope = _load_input(con, item, sources, now)
                 datasets.append(dataset)
-                checks.extend(evaluate(scope, check) for check in item.parsed_checks)
+                checks.extend(evaluate_all(scope, item.parsed_checks))
             finally:
                 con.close()
     return SodaResult(tuple(datasets), tuple(checks))

@@ -1,4 +1,8 @@
-"""Built-in SodaCL metrics as DuckDB SQL over the checked relation.
+"""The soda stack's previous engine, kept as the quality benchmark's baseline (not product code).
+
+Until the checks ran on Great Expectations, built-in SodaCL metrics were DuckDB SQL over the
+checked relation; ``benchmarks/quality_gx.py`` times this against the GX path on the same
+DuckDB view.
 
 Semantics follow Soda Core: ``missing`` is NULL plus the configured ``missing values`` /
 ``missing regex`` / ``missing format``; ``invalid`` counts non-missing values that fail any
@@ -11,19 +15,15 @@ carrying such a value.
 from __future__ import annotations
 
 import datetime as dt
-import re
-from dataclasses import dataclass
-from decimal import Decimal
 
 import duckdb
 
-from dataos_defs.adapters.duckdb_engine import quote
 from dataos_defs.manifest.stacks.soda import CheckConfig
 from dataos_defs.manifest.stacks.sodacl import ParsedCheck
 from dataos_defs.stacks.soda.formats import format_regex
+from dataos_defs.stacks.soda.relation import Relation, age, is_numeric, number, scalar
 from dataos_defs.stacks.soda.sqltext import CheckProblem, literal
 
-_NUMERIC = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|FLOAT|DOUBLE|REAL|DECIMAL.*)$")
 _AGGREGATES = {
     "min": "min({})",
     "max": "max({})",
@@ -39,27 +39,6 @@ _AGGREGATES = {
     "max_length": "max(length(CAST({} AS VARCHAR)))",
     "avg_length": "avg(length(CAST({} AS VARCHAR)))",
 }
-
-
-@dataclass(frozen=True)
-class Relation:
-    """What a check reads: the dataset view, narrowed by the check's own ``filter``."""
-
-    sql: str
-    columns: dict[str, tuple[str, str]]
-    """Lower-cased column name -> (name, DuckDB type)."""
-
-    def column(self, name: str) -> tuple[str, str]:
-        """The quoted column and its type; an unknown column is a check problem."""
-        found = self.columns.get(name.lower())
-        if found is None:
-            known = ", ".join(n for n, _ in self.columns.values())
-            raise CheckProblem(f"no column '{name}' in the dataset (columns: {known})")
-        return quote(found[0]), found[1]
-
-
-def is_numeric(column_type: str) -> bool:
-    return bool(_NUMERIC.match(column_type.upper()))
 
 
 def in_list(column: str, column_type: str, values: list[object]) -> str:
@@ -203,35 +182,3 @@ def measure(
     if parsed.metric == "freshness":
         return None if value is None else age(value, now)
     return number(value, parsed.text)
-
-
-def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
-    try:
-        rows = con.execute(sql).fetchall()
-    except duckdb.Error as exc:
-        raise CheckProblem(f"DuckDB rejected the check's SQL: {exc}") from None
-    return rows[0][0] if rows and rows[0] else None
-
-
-def number(value: object, what: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool | int | float | Decimal):
-        return float(value)
-    raise CheckProblem(f"'{what}' measured {value!r}, which is not a number")
-
-
-def age(latest: object, now: dt.datetime) -> float:
-    """Seconds from the latest timestamp to ``now``; naive timestamps and dates are UTC."""
-    if isinstance(latest, str):
-        try:
-            latest = dt.datetime.fromisoformat(latest)
-        except ValueError:
-            raise CheckProblem(f"freshness needs a date or timestamp, not {latest!r}") from None
-    if isinstance(latest, dt.datetime):
-        stamp = latest if latest.tzinfo else latest.replace(tzinfo=dt.UTC)
-    elif isinstance(latest, dt.date):
-        stamp = dt.datetime(latest.year, latest.month, latest.day, tzinfo=dt.UTC)
-    else:
-        raise CheckProblem(f"freshness needs a date or timestamp column, not {latest!r}")
-    return (now - stamp).total_seconds()
