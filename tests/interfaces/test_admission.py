@@ -15,9 +15,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Server, run_cli, start_server, stop_server, user_key, wire
 
 from dataos_defs.api.client import ApiFailure, DataosClient
+from tests.interfaces.conftest import (
+    ROOT,
+    Server,
+    run_cli,
+    start_server,
+    stop_server,
+    user_key,
+    wire,
+)
 
 pytestmark = pytest.mark.slow
 

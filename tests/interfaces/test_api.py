@@ -6,10 +6,10 @@ import socket
 
 import httpx
 import pytest
-from conftest import wire
 from manifests import product
 
 from dataos_defs.api.client import ApiFailure, ApiUnavailable, DataosClient
+from tests.interfaces.conftest import wire
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli
 from manifests import product
+
+from tests.interfaces.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.slow
 

@@ -11,8 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Server, run_cli
 from manifests import product
+
+from tests.interfaces.conftest import ROOT, Server, run_cli
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent

@@ -11,8 +11,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Server, run_cli
 from manifests import product
+
+from tests.interfaces.conftest import Server, run_cli
 
 pytestmark = pytest.mark.slow
 

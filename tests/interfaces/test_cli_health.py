@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import Server, run_cli
+
+from tests.interfaces.conftest import Server, run_cli
 
 pytestmark = pytest.mark.slow
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Server, run_cli
 from hypothesis import given
 from hypothesis import strategies as st
 
 from dataos_defs.cli.lists import split_commas
+from tests.interfaces.conftest import Server, run_cli
 
 TAG = st.from_regex(r"[a-z][a-z0-9:_-]{0,20}", fullmatch=True)
 

@@ -25,13 +25,13 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT, Server, free_port, start_server, stop_server, user_key
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from dataos_defs.api.dagster_session import Session, derive_signing_key, encode
 from dataos_defs.poros.settings import Settings
 from dataos_defs.poros.vault import Vault
+from tests.interfaces.conftest import ROOT, Server, free_port, start_server, stop_server, user_key
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 

@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Server, run_cli, user_key
 from manifests import product, workflow
+
+from tests.interfaces.conftest import Server, run_cli, user_key
 
 pytestmark = pytest.mark.slow
 

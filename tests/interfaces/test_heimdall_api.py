@@ -9,11 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Server, run_cli, start_server, stop_server, user_key, wire
 from manifests import product, workflow
 from opa_client.opa import OpaClient
 
 from dataos_defs.api.client import ApiFailure, DataosClient
+from tests.interfaces.conftest import Server, run_cli, start_server, stop_server, user_key, wire
 
 pytestmark = pytest.mark.slow
 

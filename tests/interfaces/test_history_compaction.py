@@ -8,9 +8,9 @@ import json
 
 import httpx
 import pytest
-from conftest import run_cli, user_key, wire
 
 from dataos_defs.api.client import DataosClient
+from tests.interfaces.conftest import run_cli, user_key, wire
 
 pytestmark = pytest.mark.slow
 

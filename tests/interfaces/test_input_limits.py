@@ -12,11 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import CLI, ROOT, Server, run_cli, start_server, stop_server, wire
 from manifests import product
 
 from dataos_defs.api.limits import MAX_APPLY_ENV, MAX_MANIFEST_ENV, json_nests_deeper
 from dataos_defs.manifest.compose import MAX_DEPTH
+from tests.interfaces.conftest import CLI, ROOT, Server, run_cli, start_server, stop_server, wire
 
 pytestmark = pytest.mark.slow
 APPLY = "/poros/api/v1/apply"

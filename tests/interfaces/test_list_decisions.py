@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Server, run_cli, user_key, wire
 from manifests import product
 
 from dataos_defs.api.client import DataosClient
+from tests.interfaces.conftest import Server, run_cli, user_key, wire
 from tests.manifest_texts import workflow
 
 pytestmark = pytest.mark.slow

@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Server, user_key, wire
 from manifests import product
 
 from dataos_defs.api.client import DataosClient
 from dataos_defs.heimdall.objects import resource_object
 from dataos_defs.poros.settings import Settings
 from dataos_defs.poros.store import Store
+from tests.interfaces.conftest import Server, user_key, wire
 from tests.manifest_texts import workflow
 
 pytestmark = pytest.mark.slow

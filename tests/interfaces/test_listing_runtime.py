@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Server, start_server, stop_server, wire
 from manifests import product
 
 from dataos_defs.api.client import DataosClient
 from dataos_defs.location import naming
 from tests.dagster.graphql_stand_in import DagsterStandIn, serve
+from tests.interfaces.conftest import Server, start_server, stop_server, wire
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Server, run_cli, start_server, stop_server
 
 from dataos_defs.api.client import ApiFailure, DataosClient
+from tests.interfaces.conftest import Server, run_cli, start_server, stop_server
 
 pytestmark = pytest.mark.slow
 SHOWN_ONCE = "bootstrap operator API key (shown once): "
@@ -61,9 +61,13 @@ def test_bootstrap_key_is_printed_once_and_saved_privately(tmp_path: Path) -> No
         assert whoami(again, first.api_key).status_code == 200
         with client(again) as api:
             users = {u["id"]: u for u in api.list_users()}
-            assert sorted(users) == ["dataos-operator", "metis"], "a second start adds no user"
+            assert sorted(users) == ["dataos-operator", "metis", "monitor-scheduler"], (
+                "a second start adds no user"
+            )
             assert users["metis"]["type"] == "application"
             assert api.list_api_keys("metis") == [], "the catalog's scanner starts without a key"
+            keys = api.list_api_keys("monitor-scheduler")
+            assert [k["state"] for k in keys] == ["active"], "a second start keeps the key"
     finally:
         stop_server(again)
     secret = first.api_key.encode()
