@@ -36,7 +36,7 @@ STORAGE_ROOTS_ENV = "DATAOS_STORAGE_ROOTS"
 DEFAULT_ROOTS = ("data", "warehouse")
 STATE_ENTRIES = (
     "poros.db", "secret.key", "credentials", "logs", "decisions.jsonl", "dagster", "gateway",
-    "postgres", "flare-state", "api.pid", "dagster.pid", "api.log",
+    "postgres", "flare-state", "api.pid", "dagster.pid", "api.log", "monitor", "caretaker",
 )  # fmt: skip
 """The platform's state directly under ``DATAOS_HOME`` (kept in step with the modules that
 own each name: tests/minerva/test_localfs.py checks it)."""

@@ -9,6 +9,7 @@ import typer
 
 from dataos_defs.cli.apps import command_group
 from dataos_defs.cli.identifiers import FORMS_HINT
+from dataos_defs.cli.operations import print_run_history
 from dataos_defs.cli.options import IdentOpt, IdOpt, NameOpt, TypeOpt, WorkspaceOpt, target
 from dataos_defs.cli.output import (
     check_format,
@@ -48,10 +49,17 @@ def show_runtime(
     identifier: IdentOpt = None,
     resource_id: IdOpt = None,
     output: Annotated[str, typer.Option("-o", "--output", help="table, json or yaml")] = "table",
+    last: Annotated[
+        int | None, typer.Option("--last", min=1, max=500, help="history: the last N runs")
+    ] = None,
 ) -> None:
-    """Jobs with stacks and dependencies, their state in the latest run, progress, next tick."""
+    """Jobs with stacks and dependencies, their state in the latest run, progress, next tick;
+    with ``--last N`` the history of its last N runs (Caretaker) instead."""
     check_format(output)
     name, workspace = _workflow("get runtime", kind, name, workspace, identifier, resource_id)
+    if last is not None:
+        _show_history(name, workspace, last, output)
+        return
     with api_session() as client:
         body = client.runtime(name, workspace)
     if output != "table":
@@ -77,6 +85,15 @@ def show_runtime(
             for n in body["nodes"]
         ],
     )
+
+
+def _show_history(name: str, workspace: str | None, last: int, output: str) -> None:
+    with api_session() as client:
+        history = client.caretaker("runs", name=name, workspace=workspace, last=last)
+    if output != "table":
+        print_data(history, output)
+    else:
+        print_run_history(history)
 
 
 def _act(

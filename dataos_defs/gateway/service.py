@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dataos_defs.caretaker.history_governance import history_governance
 from dataos_defs.gateway.audit import Outcome, QueryAudit, QueryRecord, now, sql_digest
 from dataos_defs.gateway.clusters import ClusterSet, Engine, RoutingError
 from dataos_defs.gateway.model import (
@@ -170,7 +171,10 @@ class Gateway:
         )
 
     def _governance(self, caller: Caller, table: Table) -> Governance:
-        return self.clusters.policies.governance(table, caller.tags)
+        """The data policies for the caller, and on Caretaker's history the own-runs filter
+        (it depends on the caller's id: the rewrite cache is keyed by it)."""
+        governance = self.clusters.policies.governance(table, caller.tags)
+        return history_governance(governance, table.name, caller.user_id, caller.tags)
 
     def _governance_for(self, caller: Caller, authorized: set[TableName]) -> GovernanceFor:
         """The policies the rewrite applies, asked only once the caller may read the table
@@ -197,6 +201,7 @@ class Gateway:
             request.catalog,
             request.schema,
             self.clusters.policies.fingerprint(caller.tags),
+            caller.user_id,
         )
         with self._lock:
             cached = self._rewrites.get(key)

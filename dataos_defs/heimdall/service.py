@@ -4,7 +4,7 @@ The policies in force are, in order of origin:
 
 1. the system policies (``policies/heimdall/system/*.yaml``);
 2. generated ones: members of a workspace (tag ``dataos:workspace:<ws>``) control its
-   Resources; the owner of a depot reads and writes its datasets;
+   Resources; the owner of a depot reads and writes its datasets (not of a system depot);
 3. every ``policy`` Resource in the store.
 
 Every change of the store that can change them (apply, delete, workspace changes) calls
@@ -50,6 +50,9 @@ FRESHNESS_SECONDS = 1.0
 the store; a change made through this process takes effect at once."""
 OWNER_PREDICATES = ["read", "write", "select", "create", "update", "delete"]
 SECRET_OWNER_PREDICATES = ["use", "read", "update", "delete"]
+SYSTEM_DEPOTS = frozenset({"caretaker"})
+"""Depots the platform serves itself (Caretaker's history, ``caretaker/dataset.py``): a
+depot Resource of that name makes its applier no owner of their datasets."""
 
 
 def rego_modules(root: Path | None = None) -> dict[str, str]:
@@ -167,7 +170,9 @@ class Heimdall:
         found = [Policy.model_validate(r.manifest) for r in self.store.list(kind="policy")]
         found += [workspace_policy(w.name) for w in self.store.list_workspaces()]
         found += [
-            depot_owner_policy(r.name, r.owner) for r in self.store.list(kind="depot") if r.owner
+            depot_owner_policy(r.name, r.owner)
+            for r in self.store.list(kind="depot")
+            if r.owner and r.name not in SYSTEM_DEPOTS
         ]
         found += [
             secret_owner_policy(r.kind, r.name, r.workspace, r.owner)

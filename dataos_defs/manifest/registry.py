@@ -99,6 +99,11 @@ BUILTIN_RESOURCES: Mapping[str, frozenset[str]] = {
     ),
 }
 
+# Names the platform gives to Resources of its own: applying one is refused. The depot
+# `caretaker` names Caretaker's run history (SQL `caretaker.runs.*`); a user's depot by that
+# name would shadow it in every catalog listing and invite confusion over what it governs.
+RESERVED_NAMES: Mapping[str, frozenset[str]] = {"depot": frozenset({"caretaker"})}
+
 WORKSPACE_TYPES = frozenset(k for k, m in RESOURCE_TYPES.items() if m.LEVEL == "workspace")
 INSTANCE_TYPES = frozenset(k for k, m in RESOURCE_TYPES.items() if m.LEVEL == "instance")
 

@@ -11,6 +11,9 @@ Depots are resolved through a ``DepotResolver`` (``StoreDepots`` over the Poros 
 API server): credentials are fetched only when a PostgreSQL session opens, and every error
 message passes through the cluster's redactor.
 
+Every cluster also has the system depot ``caretaker``, Caretaker's run history
+(``dataos_defs/caretaker/dataset.py``); a manifest's depot of that name is not attached.
+
 File and lakehouse depots read only inside the storage roots (``adapters.localfs``): the
 roots are read when the first local depot attaches (a root inside the platform's state is
 a MinervaError then), and each source confines its folder on every read.
@@ -26,6 +29,7 @@ from pathlib import Path
 import duckdb
 
 from dataos_defs.adapters.localfs import Storage, StorageError
+from dataos_defs.caretaker.dataset import HISTORY_DEPOT, HistorySource
 from dataos_defs.manifest.cluster import Cluster
 from dataos_defs.manifest.depot_types import (
     FileConnection,
@@ -65,7 +69,7 @@ class EmbeddedCluster:
         """``clock`` times the settings' TTL and check interval (tests pass one they move)."""
         self.cluster = cluster
         self.name = cluster.name
-        self.depots = _attached_depots(cluster)
+        self.depots = (*_attached_depots(cluster), HISTORY_DEPOT)
         self._resolver = resolver
         self._home = home
         self._settings = settings or MinervaSettings.from_env()
@@ -156,6 +160,8 @@ class EmbeddedCluster:
             return self._sources[depot]
 
     def _attach(self, name: str) -> Source | None:
+        if name == HISTORY_DEPOT:
+            return HistorySource.from_env(self._home, self._db)
         try:
             depot = self._resolver.depot(name)
         except LookupError:
@@ -191,6 +197,7 @@ class EmbeddedCluster:
 
 
 def _attached_depots(cluster: Cluster) -> tuple[str, ...]:
-    """The depots named by ``cluster.minerva.depots[].address``, in order, each once."""
+    """The depots named by ``cluster.minerva.depots[].address``, in order, each once (the
+    system depot ``caretaker`` is added after them, whatever a manifest names)."""
     names = [udl.depot for udl, path in cluster.depot_addresses() if path[1] == "minerva"]
-    return tuple(dict.fromkeys(names))
+    return tuple(n for n in dict.fromkeys(names) if n != HISTORY_DEPOT)

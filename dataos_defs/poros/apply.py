@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from dataos_defs.manifest.base import DEFAULT_WORKSPACE, Reference
 from dataos_defs.manifest.errors import Issue, ManifestError
-from dataos_defs.manifest.registry import BUILTIN_RESOURCES, RESOURCE_TYPES
+from dataos_defs.manifest.registry import BUILTIN_RESOURCES, RESERVED_NAMES, RESOURCE_TYPES
 from dataos_defs.manifest.source import KeyPath
 from dataos_defs.manifest.validate import ParsedResource
 from dataos_defs.poros.records import ApplyItem, ApplyResult, ResourceKey, Status
@@ -79,6 +79,7 @@ class _Plan:
     def check(self) -> list[Issue]:
         return [
             *self._check_workspaces(),
+            *self._check_reserved(),
             *self._check_json(),
             *self._check_references(),
             *self._check_writers(),
@@ -126,6 +127,17 @@ class _Plan:
                     )
                 )
         return issues
+
+    def _check_reserved(self) -> list[Issue]:
+        return [
+            e.resource.issue(
+                ("name",),
+                f"the {e.key.kind} name '{e.key.name}' is reserved by the platform",
+                "choose another name (the depot 'caretaker' names Caretaker's run history)",
+            )
+            for e in self.entries
+            if e.key.name.lower() in RESERVED_NAMES.get(e.key.kind, frozenset())
+        ]
 
     def _check_json(self) -> list[Issue]:
         issues = []

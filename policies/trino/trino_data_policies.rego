@@ -81,6 +81,15 @@ rowFilters contains {"expression": policy.expression} if {
 	user_selected(policy.users)
 }
 
+# Caretaker's run history (the system catalog `caretaker`): a reader who is not an operator
+# keeps the runs they own, as the Gateway's own-runs filter does on its statements
+# (dataos_defs/caretaker/history_governance.py).
+rowFilters contains {"expression": sprintf("\"run_as\" = '%s'", [replace(user, "'", "''")])} if {
+	not governed_by_gateway
+	input.action.resource.table.catalogName == "caretaker"
+	not "roles:id:operator" in subject_tags
+}
+
 winning_mask(column) := masks[ranked[0][2]] if {
 	ranked := sort([[mask.priority, mask.name, index] |
 		some index, mask in masks

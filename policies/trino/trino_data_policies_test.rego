@@ -178,3 +178,19 @@ test_without_a_principal_in_the_input_masks_and_filters_apply if {
 	mask_of("alice", "email", "varchar") == {"expression": `lower(to_hex(sha256(to_utf8(CAST("email" AS varchar)))))`}
 	row_filters("alice", "customers") == {{"expression": "\"region\" = 'EU'"}}
 }
+
+history_filters(user, principal) := answer if {
+	action := {"operation": "GetRowFilters", "resource": {"table": {"catalogName": "caretaker", "schemaName": "runs", "tableName": "steps"}}}
+	answer := trino.rowFilters with input as impersonated(user, principal, action)
+		with data.heimdall.trino as gateway_data
+		with data.heimdall.identities as history_identities
+}
+
+history_identities := object.union(gateway_identities, {"root": ["roles:id:operator"]})
+
+test_a_direct_client_of_the_history_keeps_their_own_runs if {
+	history_filters("alice", "alice") == {{"expression": "\"run_as\" = 'alice'"}}
+	history_filters("o'brien", "o'brien") == {{"expression": "\"run_as\" = 'o''brien'"}}
+	history_filters("root", "root") == set()
+	history_filters("alice", "dataos-gateway") == set()
+}

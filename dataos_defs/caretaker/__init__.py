@@ -1,0 +1,1 @@
+"""Caretaker: run, step and process states of the platform, live and historical."""

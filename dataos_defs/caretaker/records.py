@@ -1,0 +1,84 @@
+"""What Caretaker records: runs, steps and processes, as plain rows.
+
+One shape for the three places a record lives — the live state in the store, the history
+in Parquet partitions, and the governed dataset Minerva serves over that history — so a
+column means the same everywhere. Times are epoch milliseconds (UTC); durations milliseconds;
+memory bytes; CPU seconds. ``None`` means "not known" (a run still going has no ``ended_ms``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+RunState = Literal["queued", "starting", "running", "succeeded", "failed", "canceled"]
+StepState = Literal["running", "succeeded", "failed", "skipped"]
+ProcessState = Literal["pending", "running", "succeeded", "failed", "restarting", "stopped"]
+FINISHED_RUN_STATES: frozenset[str] = frozenset({"succeeded", "failed", "canceled"})
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One Dagster run of a Resource (a workflow today; a service's deploy later)."""
+
+    run_id: str
+    workspace: str
+    resource_type: str
+    resource_name: str
+    state: RunState
+    started_ms: int | None
+    ended_ms: int | None
+    duration_ms: int | None
+    # who the run acts as (the workflow's owner): history readers are governed by it
+    run_as: str | None
+    dagster_job: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One DataOS job of a run (a Dagster step), with what it cost."""
+
+    run_id: str
+    workspace: str
+    resource_type: str
+    resource_name: str
+    job: str
+    state: StepState
+    started_ms: int | None
+    ended_ms: int | None
+    duration_ms: int | None
+    attempts: int
+    exit_code: int | None
+    cpu_seconds: float | None
+    peak_memory_bytes: int | None
+    error: str | None = None
+    # the Compute the job asked for (``spec.compute``): aggregates are also made per Compute
+    compute: str | None = None
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    """A pod (Kubernetes) or local process (embedded) that ran a step or a service replica."""
+
+    node: str
+    workspace: str
+    resource_type: str
+    resource_name: str
+    run_id: str | None
+    state: ProcessState
+    started_ms: int | None
+    ended_ms: int | None
+    restarts: int
+    exit_code: int | None
+    cpu_seconds: float | None
+    peak_memory_bytes: int | None
+    reason: str | None = None
+
+
+def as_row(record: RunRecord | StepRecord | ProcessRecord) -> dict[str, Any]:
+    return asdict(record)
+
+
+def column_names(kind: type[RunRecord] | type[StepRecord] | type[ProcessRecord]) -> list[str]:
+    return [f.name for f in fields(kind)]

@@ -1,0 +1,129 @@
+"""Caretaker's live tables in the platform's store, beside Poros' and Metis' and independent.
+
+The migrations in ``migrations/versions`` create exactly these (a test compares them), with
+their own alembic version table ``alembic_version_caretaker``. The columns are those of
+:mod:`dataos_defs.caretaker.records` (one meaning everywhere), plus bookkeeping:
+
+* ``caretaker_runs``: one row per Dagster run of a Resource, keyed by ``run_id``; indexed
+  for "the latest runs of a Resource" and for windows. ``created_ms`` is when the run was
+  first recorded (its start, or when it was seen queued) and never changes after.
+  ``history_batch`` / ``historized_ms``: the history batch a finished run was claimed by and
+  when that batch reached the Parquet history (:mod:`dataos_defs.caretaker.historize`);
+  NULL until then. Re-recording a run keeps them.
+* ``caretaker_steps``: one row per DataOS job of a run, keyed by ``(run_id, job)``.
+* ``caretaker_processes``: one row per pod or local process, keyed by ``node``.
+* ``caretaker_transitions``: every state a run (``job`` empty) or step entered, and when;
+  the key makes recording the same transition twice a no-op.
+
+The live tables are bounded: :mod:`dataos_defs.caretaker.retention` deletes what is older
+than the retention or beyond the newest runs kept per Resource, on every write.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+VERSION_TABLE = "alembic_version_caretaker"
+TABLE_PREFIX = "caretaker_"
+RUN_LEVEL = ""
+"""The ``job`` of a transition of the run itself."""
+
+metadata = MetaData(naming_convention=NAMING)
+
+
+def _resource_columns() -> list[Column[str]]:
+    return [
+        Column("workspace", String(128), nullable=False),
+        Column("resource_type", String(64), nullable=False),
+        Column("resource_name", String(255), nullable=False),
+    ]
+
+
+runs = Table(
+    "caretaker_runs",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    *_resource_columns(),
+    Column("state", String(16), nullable=False),
+    Column("started_ms", BigInteger, nullable=True),
+    Column("ended_ms", BigInteger, nullable=True),
+    Column("duration_ms", BigInteger, nullable=True),
+    Column("run_as", String(255), nullable=True),
+    Column("dagster_job", String(255), nullable=False),
+    Column("error", Text, nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("history_batch", String(40), nullable=True),
+    Column("historized_ms", BigInteger, nullable=True),
+    Index(
+        "ix_caretaker_runs_resource", "workspace", "resource_type", "resource_name", "created_ms"
+    ),
+    Index(None, "created_ms"),
+    Index(None, "state"),
+    Index(None, "historized_ms"),
+)
+
+steps = Table(
+    "caretaker_steps",
+    metadata,
+    Column("run_id", String(64), nullable=False),
+    Column("job", String(255), nullable=False),
+    *_resource_columns(),
+    Column("compute", String(255), nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("started_ms", BigInteger, nullable=True),
+    Column("ended_ms", BigInteger, nullable=True),
+    Column("duration_ms", BigInteger, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("exit_code", Integer, nullable=True),
+    Column("cpu_seconds", Float, nullable=True),
+    Column("peak_memory_bytes", BigInteger, nullable=True),
+    Column("error", Text, nullable=True),
+    PrimaryKeyConstraint("run_id", "job"),
+    Index(None, "started_ms"),
+    Index(None, "state"),
+)
+
+processes = Table(
+    "caretaker_processes",
+    metadata,
+    Column("node", String(255), primary_key=True),
+    *_resource_columns(),
+    Column("run_id", String(64), nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("started_ms", BigInteger, nullable=True),
+    Column("ended_ms", BigInteger, nullable=True),
+    Column("restarts", Integer, nullable=False),
+    Column("exit_code", Integer, nullable=True),
+    Column("cpu_seconds", Float, nullable=True),
+    Column("peak_memory_bytes", BigInteger, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("recorded_ms", BigInteger, nullable=False),
+    Index(None, "state"),
+    Index(None, "run_id"),
+)
+
+transitions = Table(
+    "caretaker_transitions",
+    metadata,
+    Column("run_id", String(64), nullable=False),
+    Column("job", String(255), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("run_id", "job", "state", "at_ms"),
+)
