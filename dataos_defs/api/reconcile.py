@@ -89,7 +89,7 @@ SETTLE_TIMEOUT_S = 5.0
 REASON_LIMIT = 500
 WATCH_INTERVAL_S = 30.0
 APPLY_TRIGGER = {"dataos/trigger": "apply"}
-COMPILED_KINDS = ("workflow", "depot", "compute")
+COMPILED_KINDS = ("workflow", "depot", "compute", "monitor")
 """The Resource types the code location compiles from (``location.definitions`` reads them;
 a test keeps the two equal, this module must not import Dagster)."""
 CLAIM_S = 120.0

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dataos_defs.cli.apps import command_group
+from dataos_defs.cli.incidents import show_incidents
 from dataos_defs.cli.options import IdentOpt, IdOpt, NameOpt, TypeOpt, WorkspaceOpt, target
 from dataos_defs.cli.output import check_format, err_console, fail, print_data, print_table
 from dataos_defs.cli.runtime import show_runtime
@@ -117,6 +118,7 @@ def get(
 
 
 app.command("runtime")(show_runtime)
+app.command("incidents")(show_incidents)
 
 
 @app.command("history")

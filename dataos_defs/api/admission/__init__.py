@@ -28,7 +28,7 @@ from dataos_defs.api.admission.clusters import check_cluster
 from dataos_defs.api.admission.context import Admission, Check, Subject
 from dataos_defs.api.admission.datasets import check_datasets
 from dataos_defs.api.admission.depots import check_depot
-from dataos_defs.api.admission.runas import check_owner, run_as_of, subject_of
+from dataos_defs.api.admission.runas import check_monitor, check_owner, run_as_of, subject_of
 from dataos_defs.api.admission.secrets import SECRET_KINDS, check_secrets
 from dataos_defs.api.admission.stacks import check_stacks
 from dataos_defs.api.errors import ApiError
@@ -43,7 +43,11 @@ from dataos_defs.poros.store import Store
 
 __all__ = ["Admission", "Check", "Subject", "admit"]
 
-BY_KIND: dict[str, Check] = {"depot": check_depot, "cluster": check_cluster}
+BY_KIND: dict[str, Check] = {
+    "depot": check_depot,
+    "cluster": check_cluster,
+    "monitor": check_monitor,
+}
 
 
 def admit(

@@ -43,6 +43,34 @@ def check_owner(adm: Admission, resource: ParsedResource) -> list[Issue]:
     return _may_act_as(adm, resource, owner, ("owner",), "name it as owner")
 
 
+def check_monitor(adm: Admission, resource: ParsedResource) -> list[Issue]:
+    """A monitor's ``runAsUser`` (at the top or in its section) is whose authority its
+    queries use: naming anyone but oneself needs ``run-as`` on them, like a workflow's."""
+    model = resource.model
+    named = [
+        (user, path)
+        for user, path in (
+            (getattr(model, "runAsUser", None), ("runAsUser",)),
+            (getattr(getattr(model, "monitor", None), "runAsUser", None), ("monitor", "runAsUser")),
+        )
+        if user
+    ]
+    if len({user for user, _ in named}) > 1:
+        return [
+            resource.issue(
+                named[1][1],
+                "the monitor names two different runAsUser values",
+                "name the user once, at the top or in the monitor section",
+            )
+        ]
+    return [
+        issue
+        for user, path in named
+        if user != adm.applier.user_id
+        for issue in _may_act_as(adm, resource, user, path, "run the monitor as them")
+    ][:1]
+
+
 def run_as_of(adm: Admission, resource: ParsedResource) -> tuple[RunAs | None, list[Issue]]:
     """The identity of a runnable Resource (None for other types) and the issues found."""
     specs = resource.model.runtime_specs()

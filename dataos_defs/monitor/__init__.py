@@ -1,0 +1,1 @@
+"""Monitors raise incidents; pagers deliver them (webhooks, Microsoft Teams, email)."""
