@@ -9,6 +9,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import admission
 import apply_large
+import caretaker_aggregates
+import caretaker_recording
 import cli_startup
 import deletes
 import gateway_e2e
@@ -19,6 +21,8 @@ import kernel_model
 import kernel_synth
 import listing
 import log_rotation
+import metis_search
+import quality_gx
 import run_governance
 import spine1
 import spine2
@@ -57,6 +61,14 @@ def main() -> None:
     kernel_model.main()
     print()
     kernel_synth.main()
+    print()
+    caretaker_recording.main()
+    print()
+    caretaker_aggregates.main()
+    print()
+    metis_search.main()
+    print()
+    quality_gx.main()
 
 
 if __name__ == "__main__":

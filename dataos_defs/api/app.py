@@ -12,11 +12,14 @@ from fastapi import FastAPI
 from dataos_defs import __version__
 from dataos_defs.adapters.localfs import Storage
 from dataos_defs.api import (
+    caretaker_routes,
     dagster_door,
+    delivery_routes,
     gateway_routes,
     health_routes,
     heimdall_routes,
     history_routes,
+    incident_routes,
     opa,
     resources,
     runtime,
@@ -36,6 +39,7 @@ from dataos_defs.gateway.service import Gateway
 from dataos_defs.heimdall.credentials import API_URL_ENV
 from dataos_defs.heimdall.identity import bootstrap_operator
 from dataos_defs.heimdall.service import Heimdall
+from dataos_defs.monitor import pagers
 from dataos_defs.poros.identities import Identities
 from dataos_defs.poros.settings import Settings
 from dataos_defs.poros.store import Store
@@ -75,6 +79,9 @@ def create_app(
                 api_url or os.environ.get(API_URL_ENV) or DEFAULT_API_URL,
             )
             app.state.metis_catalog = open_catalog(store, app.state.identities)
+            incident_routes.start_monitors(
+                app, store, state_home, api_url or os.environ.get(API_URL_ENV) or DEFAULT_API_URL
+            )
             heimdall = Heimdall(store, state_home)
             app.state.heimdall = heimdall
             if "gateway" in services:
@@ -86,6 +93,7 @@ def create_app(
         finally:
             if background is not None:
                 background.stop()
+            pagers.shutdown()  # queued deliveries finish before the process goes
             if gateway is not None:
                 gateway.close()
             if heimdall is not None:
@@ -103,6 +111,16 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_exception_handler(Unauthenticated, unauthenticated_response)
+    _include_routers(app, services)
+
+    app.add_middleware(FastDecisions)
+    app.add_middleware(ApplyLimits)
+
+    return app
+
+
+def _include_routers(app: FastAPI, services: tuple[str, ...]) -> None:
+    """The routes of the services this server runs."""
     if "poros" in services:
         app.include_router(resources.router)
         app.include_router(workspaces.router)
@@ -112,16 +130,14 @@ def create_app(
     app.include_router(health_routes.router)
     app.include_router(users.router)
     app.include_router(heimdall_routes.router)
+    app.include_router(delivery_routes.router)
     app.include_router(opa.router)
     app.include_router(metis_router)
+    app.include_router(caretaker_routes.router)
+    app.include_router(incident_routes.router)
     if "gateway" in services:
         app.include_router(gateway_routes.router)
         app.include_router(trino_protocol.router)
-
-    app.add_middleware(FastDecisions)
-    app.add_middleware(ApplyLimits)
-
-    return app
 
 
 def app_from_env() -> FastAPI:

@@ -317,6 +317,17 @@ class DataosClient:
         )
         return result
 
+    def caretaker(self, route: str, **params: Any) -> dict[str, Any]:
+        """A Caretaker read (``runs``, ``steps``, ``nodes``, ``failures``, ``aggregates``)."""
+        given = {k: v for k, v in params.items() if v is not None}
+        result: dict[str, Any] = self._call("GET", f"/caretaker/api/v1/{route}", params=given)
+        return result
+
+    def incidents(self, **params: Any) -> list[dict[str, Any]]:
+        """Incidents of the monitors the caller may read (``state``, ``workspace``, ``monitor``)."""
+        given = {k: v for k, v in params.items() if v is not None}
+        return list(self._call("GET", "/monitor/api/v1/incidents", params=given))
+
     def logs(
         self, name: str, workspace: str | None, node: str | None, lines: int
     ) -> dict[str, Any]:

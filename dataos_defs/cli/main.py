@@ -14,6 +14,7 @@ from dataos_defs.cli import (
     kernel,
     lint,
     login,
+    operations,
     policy,
     query,
     resource,
@@ -53,6 +54,7 @@ app.add_typer(develop.app, name="develop")
 app.add_typer(cluster.app, name="cluster")
 app.add_typer(resource.app, name="resource")
 app.add_typer(kernel.app, name="kernel")
+app.add_typer(operations.app, name="operations")
 
 
 def run() -> None:

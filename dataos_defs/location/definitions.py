@@ -40,11 +40,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from dataos_defs.compile import CompileInput, compile_definitions
+from dataos_defs.compile.monitors import compile_monitors
+from dataos_defs.location.caretaker_sensor import with_caretaker
 from dataos_defs.location.depot_resources import DepotResource
 from dataos_defs.location.executors import EXECUTORS_ENV, executors
+from dataos_defs.location.monitor_trigger import evaluate_remotely
+from dataos_defs.location.step_usage import measured
 from dataos_defs.manifest.base import ResourceBase
 from dataos_defs.manifest.compute import Compute
 from dataos_defs.manifest.depot import Depot
+from dataos_defs.manifest.monitor import Monitor
 from dataos_defs.manifest.workflow import Workflow
 from dataos_defs.poros.db import make_engine, normalize_url
 from dataos_defs.poros.records import StoredResource
@@ -57,6 +62,7 @@ COMPILED_KINDS: dict[str, type[ResourceBase]] = {
     "workflow": Workflow,
     "depot": Depot,
     "compute": Compute,
+    "monitor": Monitor,
 }
 """The Resource types the compiler reads; the others are no concern of the code location."""
 PRELOAD_MODULE = "dataos_defs.location.preload"
@@ -182,8 +188,13 @@ def collector_paused() -> Iterator[None]:
 def compile_location(inputs: Sequence[CompileInput]) -> Definitions:
     """What this code location makes of validated Resources (the benchmarks load it too)."""
     with collector_paused():
-        return compile_definitions(
-            inputs, executors(), depot_resource=DepotResource.of, executor=jobs_executor()
+        return with_caretaker(
+            compile_definitions(
+                inputs,
+                measured(executors()),
+                depot_resource=DepotResource.of,
+                executor=jobs_executor(),
+            )
         )
 
 
@@ -195,8 +206,10 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         if _last and _last[0].state == state:
             return _last[0].definitions
         stored = store.list()
+    inputs = compile_inputs(stored)
     with collector_paused():
-        definitions = compile_location(compile_inputs(stored))
+        definitions = compile_location(inputs)
+    definitions = Definitions.merge(definitions, compile_monitors(inputs, evaluate_remotely))
     _last[:] = [_Compiled(state, definitions)]
     return definitions
 
