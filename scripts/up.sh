@@ -118,6 +118,11 @@ echo "API server ready after $((SECONDS - started)) s"
 # Dagster starts once the store exists (the API server migrated it): its code location
 # reads the store when it loads. The code server's socket lives in a private folder (a unix
 # socket path must stay short, so not under $home) named in the generated workspace.
+# Every Dagster process opens the instance's storage, so none starts before it is created.
+if [ -n "$migrate_pid" ] && ! wait "$migrate_pid"; then
+  echo "creating the Dagster instance failed; see $home/logs/dagster-instance.log" >&2
+  exit 1
+fi
 code_server=(.venv/bin/dagster code-server start)
 if ! running "$home/dagster-code.pid" "$(expected "${code_server[@]}")"; then
   bash scripts/down.sh --socket-only
@@ -153,10 +158,6 @@ until [ -S "$socket" ]; do
   fi
   sleep 0.2
 done
-if [ -n "$migrate_pid" ] && ! wait "$migrate_pid"; then
-  echo "creating the Dagster instance failed; see $home/logs/dagster-instance.log" >&2
-  exit 1
-fi
 start "Dagster webserver (writable)" "$home/dagster.pid" "$home/logs/dagster.log" \
   .venv/bin/dagster-webserver -h 127.0.0.1 -p "$internal_port" -w "$DAGSTER_HOME/workspace.yaml"
 start "Dagster daemon" "$home/dagster-daemon.pid" "$home/logs/dagster-daemon.log" \
