@@ -8,24 +8,11 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from dataos_defs.metis.schema import VERSION_TABLE
-from dataos_defs.poros.db import write_transaction
+from dataos_defs.poros import own_histories
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def upgrade(engine: Engine) -> None:
     """``alembic upgrade head`` of Metis' history; nothing when it is current."""
-    from alembic import command
-    from alembic.config import Config
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(config).get_current_head()
-    with write_transaction(engine) as conn:
-        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-        if context.get_current_revision() == head:
-            return
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+    own_histories.upgrade(engine, MIGRATIONS, VERSION_TABLE)

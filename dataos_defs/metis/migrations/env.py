@@ -8,21 +8,8 @@ the store's write transaction; there is no offline (``--sql``) mode.
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Connection
 
 from dataos_defs.metis.schema import VERSION_TABLE, metadata
+from dataos_defs.poros.own_histories import run_migrations
 
-connection = context.config.attributes.get("connection")
-if not isinstance(connection, Connection):
-    raise RuntimeError("run Metis migrations through dataos_defs.metis.db.upgrade()")
-
-context.configure(
-    connection=connection,
-    target_metadata=metadata,
-    version_table=VERSION_TABLE,
-    include_name=lambda name, kind, _parent: kind != "table" or str(name).startswith("metis_"),
-    render_as_batch=connection.dialect.name == "sqlite",
-    compare_type=True,
-)
-with context.begin_transaction():
-    context.run_migrations()
+run_migrations(context, metadata, VERSION_TABLE, "metis_")
