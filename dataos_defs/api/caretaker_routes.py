@@ -1,4 +1,5 @@
-"""Caretaker on the HTTP API: runs, steps, running nodes, failures and aggregates.
+"""Caretaker on the HTTP API: runs, steps, quality checks, running nodes, failures and
+aggregates.
 
 Governed like ``get runtime``: a caller sees the runs of a Resource only if Heimdall lets
 them ``read`` it (``poros://workflow:<ws>/<name>``); lists are filtered item by item, fail
@@ -34,6 +35,7 @@ from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity, current_identity
 from dataos_defs.caretaker import db, history_aggregates, live
 from dataos_defs.caretaker.aggregates import BY_VALUES, WindowError, window_ms
+from dataos_defs.caretaker.checks import checks_of
 from dataos_defs.caretaker.history import HistoryStore
 from dataos_defs.caretaker.history_schema import HistoryError
 from dataos_defs.caretaker.recorder import now_ms
@@ -151,6 +153,34 @@ def steps(
         "run": _out(found, shown),
         "steps": [_out(s, shown) for s in live.steps_of(conn, run_id)],
     }
+
+
+@router.get("/checks", summary="The quality check results of a run, or of a workflow's last runs")
+def checks(
+    request: Request,
+    identity: IdentityDep,
+    conn: ConnDep,
+    run_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    workspace: str | None = None,
+    name: Annotated[str | None, Query(max_length=255)] = None,
+    last: Annotated[int, Query(ge=1, le=MAX_LAST)] = 10,
+) -> dict[str, Any]:
+    """``run_id``: that run's checks (404 for a run that does not exist or that the caller
+    may not see, as ``/steps``). ``name``: the checks of the workflow's last ``last`` runs
+    (403 without ``read`` on it). Checks hold figures only, never data values."""
+    if run_id is not None:
+        found = live.run(conn, run_id)
+        if found is None or not _visible(request, identity, [found]):
+            raise ApiError(404, "no_run", f"no run '{run_id}' that you may read")
+        runs = [found]
+    elif name is not None:
+        ws = workspace or "public"
+        authorize(request, identity, "read", resource_object("workflow", name, ws))
+        runs = live.latest_runs(conn, last, (ws, "workflow", name))
+    else:
+        raise ApiError(400, "no_target", "give run_id, or name (and workspace) of a workflow")
+    results = checks_of(conn, [r.run_id for r in runs], limit=live.MAX_ROWS)
+    return {"checks": [asdict(c) for c in results]}
 
 
 @router.get("/nodes", summary="Running nodes: steps running now and live processes")

@@ -1,6 +1,7 @@
 """Caretaker's history as a governed dataset: the system depot ``caretaker``.
 
-SQL names it like any depot's data: ``caretaker.runs.runs``, ``caretaker.runs.steps`` and
+SQL names it like any depot's data: ``caretaker.runs.runs``, ``caretaker.runs.steps``,
+``caretaker.runs.checks`` (quality check results, figures only) and
 ``caretaker.runs.processes`` (catalog ``caretaker``, schema ``runs``), and Heimdall decides
 reads on ``dataos://caretaker:runs/<table>`` as for any dataset (default deny; the system
 policy ``policies/heimdall/system/caretaker.yaml`` lets operators and
@@ -21,7 +22,7 @@ once as readers see it, a retry after a crash replacing its parts rather than ad
 
 Trino: add the catalog to the cluster's ``catalogs[]`` (:func:`cluster_catalog_entry`: the
 properties of :func:`trino_catalog`, a Hive connector with a file metastore beside the
-history), then run :func:`trino_tables_ddl` once to register the three partitioned external
+history), then run :func:`trino_tables_ddl` once to register the partitioned external
 tables, and its ``sync_partition_metadata`` calls after new days appear (Hive does not
 discover partitions).
 """
@@ -49,7 +50,13 @@ TRINO_METASTORE_FOLDER = ".trino-metastore"
 REMOTE_CHECK_SECONDS = 5.0
 """How long a query may miss parts appended to an object-store history (its listing and
 copy are reused that long); a local history is listed at every query."""
-_TRINO_TYPES = {"VARCHAR": "varchar", "BIGINT": "bigint", "DOUBLE": "double", "DATE": "date"}
+_TRINO_TYPES = {
+    "VARCHAR": "varchar",
+    "BIGINT": "bigint",
+    "DOUBLE": "double",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+}
 _FILE_SYSTEMS = {
     "s3": "fs.native-s3.enabled",
     "gs": "fs.native-gcs.enabled",
@@ -219,7 +226,7 @@ def cluster_catalog_entry(location: str) -> dict[str, object]:
 
 def trino_tables_ddl(location: str) -> list[str]:
     """Statements registering the history tables in the catalog's metastore, then their
-    partitions; run as an operator once, and the last three again when days are added.
+    partitions; run as an operator once, and the last ones (a table each) when days are added.
     Partition columns come last in Hive tables, so ``workspace`` follows ``day`` there."""
     statements = [f"CREATE SCHEMA IF NOT EXISTS {HISTORY_DEPOT}.{HISTORY_COLLECTION}"]
     for kind in KINDS:

@@ -1,4 +1,4 @@
-"""Finished runs and their steps from the live tables into the Parquet history, exactly once.
+"""Finished runs, their steps and checks from the live tables into the history, exactly once.
 
 The history is append-only, so only finished runs go there, and a reader must never see a
 run twice, even when the writer crashes between appending and remembering that it did.
@@ -7,7 +7,7 @@ live table rather than by the sensor's cursor:
 
 1. **claim**: in one store transaction, finished runs with no ``history_batch`` get a new
    batch id ``<claim ms>-<hex>`` (at most :data:`CLAIM_RUNS` per call);
-2. **append**: the batch's runs and steps, read back from the live tables, are appended
+2. **append**: the batch's runs, steps and checks, read back from the live tables, are appended
    with part names derived from the batch id (``part-<batch>[-<chunk>]`` in each day and
    workspace folder);
 3. **mark**: ``historized_ms`` is set for the batch's runs.
@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, select, update
 
 from dataos_defs.caretaker import schema
+from dataos_defs.caretaker.checks import checks_of
 from dataos_defs.caretaker.history import HistoryStore
 from dataos_defs.caretaker.recorder import now_ms
 from dataos_defs.caretaker.records import (
@@ -53,11 +54,12 @@ MAX_BATCHES = 20
 class Historized:
     runs: int = 0
     steps: int = 0
+    checks: int = 0
 
 
 def historize(engine: Engine, store: HistoryStore) -> Historized:
     """Finish the pending batches, then claim and write new ones (bounded)."""
-    runs = steps = 0
+    runs = steps = checks = 0
     batches = pending_batches(engine)
     while len(batches) < MAX_BATCHES:
         claimed = claim(engine)
@@ -68,7 +70,8 @@ def historize(engine: Engine, store: HistoryStore) -> Historized:
         written = write_batch(engine, store, batch)
         mark(engine, batch)
         runs, steps = runs + written.runs, steps + written.steps
-    return Historized(runs, steps)
+        checks += written.checks
+    return Historized(runs, steps, checks)
 
 
 def pending_batches(engine: Engine) -> list[str]:
@@ -112,16 +115,20 @@ def claim(engine: Engine) -> str | None:
 
 
 def write_batch(engine: Engine, store: HistoryStore, batch: str) -> Historized:
-    """Append the batch's runs and steps under names derived from the batch id."""
+    """Append the batch's runs, steps and checks under names derived from the batch id."""
     with engine.connect() as conn:
         runs = _runs_of(conn, batch)
         steps = _steps_of(conn, [r.run_id for r in runs])
+        checks = checks_of(conn, [r.run_id for r in runs])
     owners = {r.run_id: r.run_as for r in runs}
     store.append("runs", runs, name=batch)
     size = store.max_records
     for chunk, start in enumerate(range(0, len(steps), size)):
         store.append("steps", steps[start : start + size], owners=owners, name=f"{batch}-{chunk}")
-    return Historized(len(runs), len(steps))
+    for chunk, start in enumerate(range(0, len(checks), size)):
+        part = checks[start : start + size]
+        store.append("checks", part, owners=owners, name=f"{batch}-{chunk}")
+    return Historized(len(runs), len(steps), len(checks))
 
 
 def mark(engine: Engine, batch: str) -> None:

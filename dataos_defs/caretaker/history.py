@@ -47,6 +47,7 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from fsspec import AbstractFileSystem  # type: ignore[import-untyped]
 from fsspec.core import url_to_fs  # type: ignore[import-untyped]
 
+from dataos_defs.caretaker.checks import CheckRecord
 from dataos_defs.caretaker.history_maintenance import compact_day, delete_expired, maintain
 from dataos_defs.caretaker.history_schema import (
     KINDS,
@@ -278,7 +279,7 @@ class HistoryStore:
                     f"record {index}: workspace {record.workspace!r} cannot name a partition",
                     "a workspace is letters, digits, '-' and '_' (at most 128)",
                 )
-            moment = record.started_ms or record.ended_ms or recorded_ms
+            moment = _moment(record) or recorded_ms
             day = datetime.fromtimestamp(moment / 1000, UTC).date()
             groups.setdefault((day, record.workspace), []).append(index)
         return groups
@@ -316,6 +317,13 @@ def _part(path: str, kind: str) -> Part | None:
     if day is None or not _WORKSPACE.match(workspace):
         return None
     return Part(path, kind, date.fromisoformat(day[1]), workspace)
+
+
+def _moment(record: HistoryRecord) -> int | None:
+    """When the record happened: its start, else its end (a check: when it was evaluated)."""
+    if isinstance(record, CheckRecord):
+        return record.evaluated_ms
+    return record.started_ms or record.ended_ms
 
 
 __all__ = ["KINDS", "HistoryError", "HistoryStore", "Part"]

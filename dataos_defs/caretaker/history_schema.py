@@ -3,7 +3,7 @@
 A history row is a record of :mod:`dataos_defs.caretaker.records` (same names, same meaning)
 plus two columns the history adds:
 
-* ``run_as`` on steps and processes: the owner of their run, so a reader can be limited to
+* ``run_as`` on steps, checks and processes: the owner of their run, so a reader can be limited to
   the runs they own on every table (a run already has it);
 * ``recorded_ms``: when the row was appended (the history is append-only: a run recorded
   twice has two rows, and the newest ``recorded_ms`` is its latest state).
@@ -22,11 +22,17 @@ from typing import Any, Literal, get_args, get_origin
 
 import pyarrow as pa  # type: ignore[import-untyped]
 
+from dataos_defs.caretaker.checks import CheckRecord
 from dataos_defs.caretaker.records import ProcessRecord, RunRecord, StepRecord
 
-HistoryRecord = RunRecord | StepRecord | ProcessRecord
-RecordClass = type[RunRecord] | type[StepRecord] | type[ProcessRecord]
-KINDS: dict[str, RecordClass] = {"runs": RunRecord, "steps": StepRecord, "processes": ProcessRecord}
+HistoryRecord = RunRecord | StepRecord | ProcessRecord | CheckRecord
+RecordClass = type[RunRecord] | type[StepRecord] | type[ProcessRecord] | type[CheckRecord]
+KINDS: dict[str, RecordClass] = {
+    "runs": RunRecord,
+    "steps": StepRecord,
+    "checks": CheckRecord,
+    "processes": ProcessRecord,
+}
 """History kind -> the record class its rows hold (also the dataset names Minerva serves)."""
 MAX_TEXT_CHARS = 4000
 RUN_AS = "run_as"

@@ -21,6 +21,8 @@ from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dataos_defs.caretaker import schema
+from dataos_defs.caretaker.checks import CheckRecord
+from dataos_defs.caretaker.checks import as_row as check_row
 from dataos_defs.caretaker.records import ProcessRecord, RunRecord, StepRecord, as_row
 from dataos_defs.caretaker.retention import Retention, enforce
 from dataos_defs.poros.db import write_transaction
@@ -43,11 +45,13 @@ class Transition:
 
 @dataclass
 class RunBatch:
-    """What one run brings: its record, its steps and the transitions seen."""
+    """What one run brings: its record, its steps, the transitions seen and the quality
+    checks evaluated."""
 
     run: RunRecord
     steps: list[StepRecord] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)
+    checks: list[CheckRecord] = field(default_factory=list)
 
 
 def now_ms() -> int:
@@ -89,6 +93,10 @@ def record_steps(conn: Connection, steps: Sequence[StepRecord]) -> None:
     _upsert(conn, schema.steps, [{**as_row(s), "error": _clip(s.error)} for s in steps])
 
 
+def record_checks(conn: Connection, checks: Sequence[CheckRecord]) -> None:
+    _upsert(conn, schema.checks, [check_row(c) for c in checks])
+
+
 def record_transitions(conn: Connection, transitions: Sequence[Transition]) -> None:
     _insert_new(conn, schema.transitions, [t.__dict__ for t in transitions])
 
@@ -112,4 +120,5 @@ def record(engine: Engine, batches: Sequence[RunBatch], retention: Retention) ->
             record_run(conn, batch.run, at)
             record_steps(conn, batch.steps)
             record_transitions(conn, batch.transitions)
+            record_checks(conn, batch.checks)
         enforce(conn, retention, sorted(touched), at)

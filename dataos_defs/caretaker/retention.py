@@ -2,8 +2,8 @@
 
 The live state serves "now" and recent history; the long history is P2's Parquet in blob
 storage. Each write deletes, for the Resources it wrote, the runs created before the
-retention window and those beyond the newest ``max_runs`` (with their steps and
-transitions), and the processes that ended before the window. Settings come from the
+retention window and those beyond the newest ``max_runs`` (with their steps,
+checks and transitions), and the processes that ended before the window. Settings come from the
 environment (``DATAOS_CARETAKER_LIVE_DAYS``, ``DATAOS_CARETAKER_LIVE_RUNS``).
 """
 
@@ -78,5 +78,5 @@ def enforce(
 def _delete_runs(conn: Connection, run_ids: list[str]) -> None:
     for start in range(0, len(run_ids), 500):
         chunk = run_ids[start : start + 500]
-        for table in (schema.transitions, schema.steps, schema.runs):
+        for table in (schema.transitions, schema.steps, schema.checks, schema.runs):
             conn.execute(delete(table).where(table.c.run_id.in_(chunk)))

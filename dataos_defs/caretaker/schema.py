@@ -11,6 +11,8 @@ their own alembic version table ``alembic_version_caretaker``. The columns are t
   when that batch reached the Parquet history (:mod:`dataos_defs.caretaker.historize`);
   NULL until then. Re-recording a run keeps them.
 * ``caretaker_steps``: one row per DataOS job of a run, keyed by ``(run_id, job)``.
+* ``caretaker_checks``: one row per asset check evaluated in a run (a soda check through
+  GX), keyed by ``(run_id, asset_key, check)``; figures only (:mod:`.checks`).
 * ``caretaker_processes``: one row per pod or local process, keyed by ``node``.
 * ``caretaker_transitions``: every state a run (``job`` empty) or step entered, and when;
   the key makes recording the same transition twice a no-op.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     Index,
@@ -97,6 +100,25 @@ steps = Table(
     PrimaryKeyConstraint("run_id", "job"),
     Index(None, "started_ms"),
     Index(None, "state"),
+)
+
+checks = Table(
+    "caretaker_checks",
+    metadata,
+    Column("run_id", String(64), nullable=False),
+    *_resource_columns(),
+    Column("job", String(255), nullable=False),
+    Column("asset_key", String(512), nullable=False),
+    Column("check", String(255), nullable=False),
+    Column("outcome", String(8), nullable=False),
+    Column("severity", String(16), nullable=True),
+    Column("passed", Boolean, nullable=False),
+    Column("evaluated_ms", BigInteger, nullable=False),
+    Column("metrics", Text, nullable=True),
+    Column("observed_value", Text, nullable=True),
+    Column("unexpected_count", BigInteger, nullable=True),
+    PrimaryKeyConstraint("run_id", "asset_key", "check"),
+    Index(None, "evaluated_ms"),
 )
 
 processes = Table(

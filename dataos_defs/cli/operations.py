@@ -1,4 +1,5 @@
-"""``dataos-ctl operations``: what runs now, what failed, and how workflows fare (Caretaker).
+"""``dataos-ctl operations``: what runs now, what failed, how workflows fare and what their
+quality checks found (Caretaker).
 
 Tables are ``|``-separated like ``get``'s; ``-o json|yaml`` prints the API's answer. What is
 shown is what the caller may read (the API filters it); an error a run saw is shown only to
@@ -141,6 +142,36 @@ def aggregates(
     ]
     heads = tuple(k.replace("resource_name", "workflow").upper() for k in group)
     print_table((*heads, "RUNS", "SUCCESS", "P50", "P95", "CPU-S", "PEAK-MEM"), rows, pipes=True)
+
+
+@app.command("checks")
+def checks(
+    name: Annotated[str, typer.Option("-n", "--name", help="the workflow")],
+    workspace: Annotated[str, typer.Option("-w", "--workspace")] = "public",
+    last: Annotated[int, typer.Option(help="of the workflow's last N runs", min=1)] = 10,
+    output: OutputOpt = "table",
+) -> None:
+    """Quality check results (pass, warn, fail) with their figures, newest runs first."""
+    body = _fetch("checks", output, name=name, workspace=workspace, last=last)
+    if body is None:
+        return
+    rows = [
+        (
+            c["run_id"],
+            c["job"],
+            c["asset_key"],
+            c["check"],
+            c["outcome"],
+            c["severity"] or "",
+            "" if c["unexpected_count"] is None else c["unexpected_count"],
+            c["observed_value"] or "",
+            c["metrics"] or "",
+            _time(c["evaluated_ms"]),
+        )
+        for c in sorted(body["checks"], key=lambda c: -int(c["evaluated_ms"]))
+    ]
+    heads = ("RUN", "JOB", "DATASET", "CHECK", "OUTCOME", "SEVERITY", "UNEXPECTED", "OBSERVED")
+    print_table((*heads, "METRICS", "EVALUATED"), rows, pipes=True)
 
 
 def print_run_history(body: dict[str, Any]) -> None:

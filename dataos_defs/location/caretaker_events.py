@@ -8,7 +8,8 @@ comes from the compiled job's tags, not from the run's (see :func:`owner_of`).
 Per step (one DataOS job): the first ``STEP_START`` is its start, the last
 ``STEP_SUCCESS``/``STEP_FAILURE``/``STEP_SKIPPED`` its end and state, ``STEP_RESTARTED``
 counts attempts; the step's resource-use engine event (``location.step_usage``) gives its
-CPU, peak memory, exit code, DataOS job name and Compute.
+CPU, peak memory, exit code, DataOS job name and Compute. Each ``ASSET_CHECK_EVALUATION``
+is a quality check result (:mod:`dataos_defs.caretaker.checks` keeps its figures only).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.storage.dagster_run import RunRecord as DagsterRunRecord
 
 from dataos_defs.caretaker import usage
+from dataos_defs.caretaker.checks import CheckRecord, check_record
 from dataos_defs.caretaker.recorder import RunBatch, Transition
 from dataos_defs.caretaker.records import RunRecord, RunState, StepRecord, StepState
 from dataos_defs.caretaker.schema import RUN_LEVEL
@@ -75,6 +77,10 @@ class _Step:
     restarts: int = 0
     error: str | None = None
     used: dict[str, Any] = field(default_factory=dict)
+    checks: list[tuple[tuple[str, str, bool, str | None], dict[str, Any], int]] = field(
+        default_factory=list
+    )
+    """(asset key, check name, passed, severity), plain metadata and time of each check."""
 
 
 def _ms(seconds: float | None) -> int | None:
@@ -144,7 +150,8 @@ def run_batch(
         error=f"job '{failed[0].job}' failed: {failed[0].error}" if failed else None,
     )
     step_records = [_step_record(run.run_id, owner, s) for s in steps.values()]
-    return RunBatch(run_record, step_records, transitions)
+    checks = [c for s in steps.values() for c in _check_records(run.run_id, owner, s)]
+    return RunBatch(run_record, step_records, transitions, checks)
 
 
 def _apply(
@@ -163,6 +170,8 @@ def _apply(
         return
     if kind in CARRIERS:
         metadata = _carried(event)
+        if kind == T.ASSET_CHECK_EVALUATION:
+            _step(steps, key, names).checks.append(_evaluation(event, metadata, at))
         if usage.CPU_KEY in metadata:
             _step(steps, key, names).used = _usage(metadata)
         return
@@ -194,6 +203,23 @@ def _carried(event: Any) -> Mapping[str, Any]:
     if event.event_type == T.ASSET_MATERIALIZATION:
         return dict(event.step_materialization_data.materialization.metadata)
     return dict(event.asset_check_evaluation_data.metadata)
+
+
+def _evaluation(
+    event: Any, metadata: Mapping[str, Any], at: int
+) -> tuple[tuple[str, str, bool, str | None], dict[str, Any], int]:
+    data = event.asset_check_evaluation_data
+    severity = getattr(data.severity, "value", None)
+    evaluation = ("/".join(data.asset_key.path), data.check_name, bool(data.passed), severity)
+    return evaluation, _usage(metadata), at
+
+
+def _check_records(run_id: str, owner: Owner, step: _Step) -> list[CheckRecord]:
+    """The step's checks, the latest evaluation of each (a retried step evaluates again)."""
+    job = str(step.used.get(usage.JOB_KEY) or step.job)
+    resource = (owner.workspace, "workflow", owner.workflow)
+    latest = {(e[0], e[1]): (e, m, at) for e, m, at in step.checks}
+    return [check_record(run_id, resource, job, *seen) for seen in latest.values()]
 
 
 def _usage(metadata: Mapping[str, Any]) -> dict[str, Any]:

@@ -4,10 +4,12 @@ It reads what changed since its cursor, not every run on every request: each tic
 Dagster's run storage for the runs whose status changed after the cursor's time (one
 query, on SQLite and PostgreSQL storage alike), and re-reads the step events of the runs
 still in flight (so running nodes show while a run goes on). Each run is turned into its
-records from its event log (``caretaker_events``) and written in one transaction
-(``caretaker.recorder``). The cursor (the last status-change time and the runs in flight)
-is stored by Dagster with the sensor's ticks: after a restart the sensor goes on from it,
-and a run read twice is recorded once, since records are upserts of the same values.
+records from its event log (``caretaker_events``: steps and quality check results) and
+written in one transaction (``caretaker.recorder``). On Kubernetes the tick also records the
+platform's run, step and Pipes pods with their PodMetrics (``caretaker.k8s_source``). The
+cursor (the last status-change time and the runs in flight) is stored by Dagster with the
+sensor's ticks: after a restart the sensor goes on from it, and a run read twice is
+recorded once, since records are upserts of the same values.
 
 Each tick then moves finished runs into the Parquet history (``caretaker.historize``: claim,
 append under deterministic names, mark — exactly once as readers see it, even after a crash
@@ -46,6 +48,7 @@ from dataos_defs.caretaker.db import writer_engine
 from dataos_defs.caretaker.historize import historize
 from dataos_defs.caretaker.history import HistoryStore
 from dataos_defs.caretaker.history_schema import HistoryError
+from dataos_defs.caretaker.k8s_source import record_k8s_pods
 from dataos_defs.caretaker.recorder import RunBatch, record
 from dataos_defs.caretaker.records import FINISHED_RUN_STATES
 from dataos_defs.caretaker.retention import Retention
@@ -152,6 +155,7 @@ def evaluate(context: SensorEvaluationContext, settings: Settings | None = None)
     engine = writer_engine(settings.database_url)
     if tick.batches:
         record(engine, tick.batches, Retention.from_env())
+    record_k8s_pods(engine, context.log.warning)
     kept = keep_history(context, engine, settings, tick.cursor)
     context.update_cursor(tick.cursor.dump())
     return SkipReason(f"{_summary(tick.batches)}; {kept}")

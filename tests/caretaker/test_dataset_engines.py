@@ -67,7 +67,12 @@ def test_an_object_store_history_is_copied_in_and_follows_new_parts(db: Database
     source = HistorySource(store, db)
     assert source.datasets() == [] and source.describe("runs", "runs") is None
     store.append("runs", [run("r1")])
-    assert source.datasets() == [("runs", "processes"), ("runs", "runs"), ("runs", "steps")]
+    assert source.datasets() == [
+        ("runs", "checks"),
+        ("runs", "processes"),
+        ("runs", "runs"),
+        ("runs", "steps"),
+    ]
     assert query(db, source, "SELECT run_id, state, day FROM {runs}") == [
         ("r1", "failed", pa.scalar(AT_MS, pa.timestamp("ms")).as_py().date())
     ]

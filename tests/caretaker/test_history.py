@@ -264,7 +264,7 @@ def test_a_batch_over_the_bound_is_refused_and_nothing_written(local: HistorySto
 @pytest.mark.parametrize(
     ("kind", "records", "message"),
     [
-        ("jobs", [], "unknown history kind 'jobs'.*use one of: processes, runs, steps"),
+        ("jobs", [], "unknown history kind 'jobs'.*use one of: checks, processes, runs, steps"),
         ("steps", [run("r1")], "history 'steps' holds StepRecord rows, not RunRecord"),
         ("runs", [run("r1", ws="../../etc")], "workspace '../../etc' cannot name a partition"),
         ("runs", [run("r1"), run("r2", ws="")], "record 1: workspace '' cannot name"),
