@@ -147,7 +147,9 @@ def aggregates(
 @app.command("checks")
 def checks(
     name: Annotated[str, typer.Option("-n", "--name", help="the workflow")],
-    workspace: Annotated[str, typer.Option("-w", "--workspace")] = "public",
+    workspace: Annotated[
+        str, typer.Option("-w", "--workspace", help="the workflow's workspace")
+    ] = "public",
     last: Annotated[int, typer.Option(help="of the workflow's last N runs", min=1)] = 10,
     output: OutputOpt = "table",
 ) -> None:
