@@ -37,17 +37,14 @@ from sqlalchemy import (
     Text,
 )
 
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from dataos_defs.poros.own_histories import NAMING_CONVENTION
+
 VERSION_TABLE = "alembic_version_caretaker"
 TABLE_PREFIX = "caretaker_"
 RUN_LEVEL = ""
 """The ``job`` of a transition of the run itself."""
 
-metadata = MetaData(naming_convention=NAMING)
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def _resource_columns() -> list[Column[str]]:

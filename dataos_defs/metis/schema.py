@@ -33,14 +33,11 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from dataos_defs.poros.own_histories import NAMING_CONVENTION
+
 VERSION_TABLE = "alembic_version_metis"
 
-metadata = MetaData(naming_convention=NAMING)
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 entities = Table(
     "metis_entities",

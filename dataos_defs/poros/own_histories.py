@@ -16,6 +16,14 @@ from sqlalchemy import Connection, Engine, MetaData
 
 from dataos_defs.poros.db import write_transaction
 
+# Constraint and index names every such service gives its tables' MetaData: deterministic
+# names, so migrations written by hand and the schema compare equal on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
 
 def upgrade(engine: Engine, migrations: Path, version_table: str) -> None:
     """``alembic upgrade head`` of the history in ``migrations``; nothing when current."""
