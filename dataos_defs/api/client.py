@@ -7,12 +7,12 @@ from typing import Any
 
 import httpx
 
+from dataos_defs.heimdall.contexts import active_credentials_path
 from dataos_defs.heimdall.credentials import (
     API_KEY_ENV,
     API_URL_ENV,
     Credentials,
     CredentialsError,
-    credentials_path,
     read_credentials,
 )
 
@@ -47,7 +47,8 @@ class ApiFailure(Exception):
 
 
 def _saved() -> Credentials | None:
-    return read_credentials(credentials_path())
+    """The credentials of the context in use (``local``: ``$DATAOS_HOME/credentials``)."""
+    return read_credentials(active_credentials_path())
 
 
 def api_url() -> str:

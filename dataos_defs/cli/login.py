@@ -26,12 +26,12 @@ def login(
     Typing the key at the prompt keeps it out of the shell history and the process list.
     """
     from dataos_defs.api.client import DEFAULT_API_URL, api_url
+    from dataos_defs.heimdall.contexts import context_path, selected_name
     from dataos_defs.heimdall.credentials import (
         API_KEY_ENV,
         API_URL_ENV,
         Credentials,
         CredentialsError,
-        credentials_path,
         write_credentials,
     )
 
@@ -46,6 +46,6 @@ def login(
     with api_session(url, key) as client:
         me = client.whoami()
         url = client.base_url
-    path = credentials_path()
+    path = context_path(selected_name())
     write_credentials(path, Credentials(url, key, me["id"]))
     console.print(f"logged in to {url} as {me['id']}; credentials saved in {path}", markup=False)

@@ -7,6 +7,7 @@ from dataos_defs.cli import (
     basics,
     cluster,
     completion,
+    context,
     delete,
     develop,
     get,
@@ -41,6 +42,7 @@ app.command("lint")(lint.lint)
 app.command("delete")(delete.delete)
 app.command("serve")(serve.serve)
 app.command("login")(login.login)
+app.command("init")(context.init)
 app.command("log")(runtime.log)
 app.command("query")(query.query)
 app.add_typer(runtime.app, name="runtime")
@@ -55,6 +57,7 @@ app.add_typer(cluster.app, name="cluster")
 app.add_typer(resource.app, name="resource")
 app.add_typer(kernel.app, name="kernel")
 app.add_typer(operations.app, name="operations")
+app.add_typer(context.app, name="context")
 
 
 def run() -> None:
