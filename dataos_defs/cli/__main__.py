@@ -1,3 +1,3 @@
-from dataos_defs.cli.main import run
+from dataos_defs.cli.entry import run
 
 run()

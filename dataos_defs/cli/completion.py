@@ -1,8 +1,8 @@
 """Shell completion: ``dataos-ctl completion bash|zsh|fish`` and what Tab offers.
 
-Completion runs the CLI on every Tab, so it imports nothing heavy: Resource types come
-from :mod:`dataos_defs.cli.resource_types`; names are asked of the server within
-``NAME_TIMEOUT_S`` and, when it cannot answer, nothing is offered (no error on a prompt).
+Completion runs on every Tab, so the console script answers it before Typer loads
+(:mod:`dataos_defs.cli.fast_completion`); these completers serve Typer's own path and
+the tree that the fast path reads (:mod:`dataos_defs.cli.completion_tree`).
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from typing import Annotated
 
 import typer
 
+from dataos_defs.cli.fast_completion import COMPLETE_VAR, server_names
 from dataos_defs.cli.resource_types import RESOURCE_TYPES
 
-NAME_TIMEOUT_S = 1.0
 PROG_NAME = "dataos-ctl"
-COMPLETE_VAR = "_DATAOS_CTL_COMPLETE"
 
 
 class Shell(StrEnum):
@@ -31,16 +30,7 @@ def complete_type(incomplete: str) -> list[str]:
 
 def complete_name(ctx: typer.Context, incomplete: str) -> list[str]:
     """Names of Resources of the ``-t`` type (and ``-w`` workspace) already typed."""
-    kind, workspace = ctx.params.get("kind"), ctx.params.get("workspace")
-    try:
-        from dataos_defs.api.client import DataosClient
-
-        with DataosClient(timeout=NAME_TIMEOUT_S) as client:
-            items = client.list_resources(kind, workspace or "public", None)
-    except Exception:  # a Tab must never print an error
-        return []
-    names = {str(item["name"]) for item in items}
-    return sorted(name for name in names if name.startswith(incomplete))
+    return server_names(ctx.params.get("kind"), ctx.params.get("workspace"), incomplete)
 
 
 def completion(
