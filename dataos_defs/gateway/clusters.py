@@ -5,7 +5,7 @@ when ``DATAOS_MINERVA_<CLUSTER>_URL`` names one (minerva/settings.py). Engines a
 across store changes unless the cluster's manifest or one of its depots changed, so loaded
 tables and views survive unrelated applies; a replaced engine is closed after a grace
 period, so queries already running on it can finish. The data policies and the column
-tags (declared on depots and derived by runs, later from Metis) are rebuilt on every change;
+tags (declared on depots, derived by runs, set in Metis) are rebuilt on every change;
 every engine reads tags through one :class:`LiveColumnTags`, so a change of tags alone
 (a run recording what its output inherits) reaches the next query without a new engine.
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -42,7 +42,7 @@ from dataos_defs.minerva.duck import PRIVATE_SCHEMA
 from dataos_defs.minerva.embedded import EmbeddedCluster
 from dataos_defs.minerva.routing import RoutingError, route
 from dataos_defs.minerva.settings import default_cluster, trino_endpoint
-from dataos_defs.minerva.tags import LiveColumnTags, ManifestColumnTags
+from dataos_defs.minerva.tags import LiveColumnTags, ManifestColumnTags, merged_column_tags
 from dataos_defs.minerva.trino_cluster import TrinoCluster
 from dataos_defs.poros.column_tags import DerivedColumnTags
 from dataos_defs.poros.depots import StoreDepots
@@ -112,14 +112,16 @@ class ClusterSet:
         self._generation = 0
         self._lock = threading.Lock()
 
-    def reload(self) -> None:
-        """Read clusters, depots and policies again; rebuild what changed."""
+    def reload(self, catalog_tags: Mapping[str, Mapping[str, Iterable[str]]] | None = None) -> None:
+        """Read clusters, depots and policies again; rebuild what changed. ``catalog_tags``
+        (Metis', by dataset id and column) add to the declared and derived ones."""
         stored_clusters = _models(self.store, "cluster")
         clusters = [model for _, model in stored_clusters]
         depots = _models(self.store, "depot")
         revisions = {stored.name: stored.revision for stored, _ in depots}
         declared = [d for _, d in depots if isinstance(d, Depot)]
-        tags = ManifestColumnTags(declared, DerivedColumnTags(self.store).all())
+        derived = merged_column_tags(DerivedColumnTags(self.store).all(), catalog_tags or {})
+        tags = ManifestColumnTags(declared, derived)
         policies = [p for _, p in _models(self.store, "policy") if isinstance(p, Policy)]
         with self._lock:
             self.policies = DataPolicies(policies)

@@ -21,7 +21,7 @@ import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from dataos_defs.heimdall.decision_log import DECISION_LOG_FILE, DecisionLog, new_record
 from dataos_defs.heimdall.engine import UNDEFINED
@@ -139,6 +139,19 @@ def secret_owner_policy(kind: str, name: str, workspace: str | None, owner: str)
     )
 
 
+class ColumnTagSource(Protocol):
+    """Column tags kept outside Poros (the catalog, ``metis.tag_index.CatalogColumnTags``),
+    attached by the process that serves them (Heimdall knows nothing of Metis)."""
+
+    def marker(self) -> Any:
+        """A value that changes whenever the tags do (compared, never interpreted)."""
+        ...
+
+    def column_tags(self) -> Mapping[str, Mapping[str, Iterable[str]]]:
+        """Dataset id -> lower-case column -> tags."""
+        ...
+
+
 class Heimdall:
     """Access decisions for every service of the platform, logged."""
 
@@ -158,7 +171,29 @@ class Heimdall:
         self._marker: tuple[Any, ...] | None = None
         self._checked_at = 0.0
         self._frozen = False
+        self._tag_sources: list[ColumnTagSource] = []
         self.reload()
+
+    def attach_column_tags(self, source: ColumnTagSource) -> None:
+        """Add ``source``'s tags to the declared and derived ones (a union: a source can
+        add tags, never remove one) and follow its marker."""
+        self._tag_sources.append(source)
+        self.reload()
+
+    def change_marker(self) -> tuple[Any, ...]:
+        """The store's change marker and the attached tag sources' markers: what every
+        component built from policies and column tags follows (the Gateway too)."""
+        return (self.store.change_marker(), *(s.marker() for s in self._tag_sources))
+
+    def attached_column_tags(self) -> dict[str, dict[str, list[str]]]:
+        """The attached sources' tags only: dataset id -> lower-case column -> tags."""
+        found: dict[str, dict[str, list[str]]] = {}
+        for source in self._tag_sources:
+            for dataset, columns in source.column_tags().items():
+                known = found.setdefault(dataset, {})
+                for column, tags in columns.items():
+                    known[column] = list(dict.fromkeys([*known.get(column, []), *tags]))
+        return found
 
     def close(self) -> None:
         self.log.close()
@@ -184,17 +219,20 @@ class Heimdall:
 
     def column_tags(self) -> dict[str, dict[str, list[str]]]:
         """Column tags declared on depots (``depot.datasets``) and derived by runs from the
-        columns an output column was made of (``DerivedColumnTags``), until Metis provides
-        them: dataset id -> lower-case column -> tags, each tag once."""
+        columns an output column was made of (``DerivedColumnTags``), united with those of
+        the attached sources (Metis' catalog): dataset id -> lower-case column -> tags,
+        each tag once."""
         found: dict[str, dict[str, list[str]]] = {}
         for stored in self.store.list(kind="depot"):
             depot = resource_adapter().validate_python(stored.manifest)
             if isinstance(depot, Depot):
                 found.update(depot.column_tags())
-        for dataset, columns in DerivedColumnTags(self.store).all().items():
-            known = found.setdefault(dataset, {})
-            for column, tags in columns.items():
-                known[column] = list(dict.fromkeys([*known.get(column, []), *tags]))
+        derived = DerivedColumnTags(self.store).all()
+        for extra in (derived, self.attached_column_tags()):
+            for dataset, columns in extra.items():
+                known = found.setdefault(dataset, {})
+                for column, tags in columns.items():
+                    known[column] = list(dict.fromkeys([*known.get(column, []), *tags]))
         return found
 
     def check(self, incoming: Sequence[Policy]) -> None:
@@ -205,7 +243,7 @@ class Heimdall:
         """Recompile everything the policies read: access policies, data policies (masks
         and row filters for Trino), user tags by user id, column tags (declared on depots
         until Metis holds them)."""
-        marker = self.store.change_marker()
+        marker = self.change_marker()
         self.pdp.set_data(self._data_document())
         self._marker = marker
         self._checked_at = time.monotonic()
@@ -243,7 +281,7 @@ class Heimdall:
         if now - self._checked_at < FRESHNESS_SECONDS:
             return
         self._checked_at = now
-        if self.store.change_marker() != self._marker:
+        if self.change_marker() != self._marker:
             self.reload()
 
     def set_modules(self, extra: Mapping[str, str]) -> None:

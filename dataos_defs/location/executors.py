@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +45,7 @@ from dataos_defs.stacks.container.pipes import run_container
 
 if TYPE_CHECKING:
     from dataos_defs.location.governance import RunGovernor
+    from dataos_defs.stacks.flare.model import OutputResult
 
 run_local_or_k8s = partial(run_container, secret_env=store_secret_env)
 """The container stack: a local process gets its Secrets from the store (never logged);
@@ -97,6 +98,8 @@ def run_flare(context: AssetExecutionContext, job: JobContext) -> Iterator[Stack
             context.log.error(failed_step_message(exc.step, exc.sql))
         raise
     _log_governance(context, governor)
+    if not result.dry_run:
+        _record_lineage(context, job, governor.reads, result.outputs)
     for item in result.inputs:
         context.log.info(f"read {item.rows} rows from input '{item.name}'")
     for output in result.outputs:
@@ -117,6 +120,40 @@ def run_flare(context: AssetExecutionContext, job: JobContext) -> Iterator[Stack
         if lineage is not None:
             metadata["dagster/column_lineage"] = lineage
         yield StackOutput(AssetKey(list(output.asset_key)), metadata)
+
+
+def _record_lineage(
+    context: AssetExecutionContext,
+    job: JobContext,
+    reads: Collection[str],
+    outputs: Iterable[OutputResult],
+) -> None:
+    """The run's lineage into Metis (``metis/run_lineage.py``), through the store as the
+    derived tags go. Metadata only: a failure is logged, it never fails the written run."""
+    from dataos_defs.location.governance import runtime
+    from dataos_defs.metis.run_lineage import Job, WrittenDataset, record_from_store
+
+    written = [
+        WrittenDataset(
+            output.dataset,
+            output.columns,
+            {
+                column: [(s.dataset, s.column) for s in sources]
+                for column, sources in output.lineage.items()
+            },
+        )
+        for output in outputs
+        if output.written
+    ]
+    try:
+        edges = record_from_store(
+            runtime().store, Job(job.workspace, job.workflow, job.job), sorted(reads), written
+        )
+    except Exception as exc:
+        context.log.warning(f"lineage not recorded in Metis: {exc.__class__.__name__}: {exc}")
+        return
+    if edges:
+        context.log.info(f"recorded {edges} lineage edges in Metis")
 
 
 def failed_step_message(step: str, sql: str | None) -> str:

@@ -12,7 +12,7 @@ One denial fails the step naming the dataset, the user and Heimdall's reason; no
 Every dataset the stack loads is replaced, right after loading, by what the identity may
 see of it (:meth:`RunGovernor.govern`): its masks and row filters computed exactly as the
 Gateway computes them (``DataPolicies.governance`` + ``governed_select``, DuckDB dialect),
-with the column tags declared on depots and those derived by earlier runs. Before an
+with the column tags declared on depots, derived by earlier runs and set in Metis. Before an
 output is written, :meth:`RunGovernor.derive_tags` records the tags each of its columns
 inherits, so what a run writes is never readable without the tags of what it was made from.
 
@@ -41,6 +41,7 @@ from dataos_defs.heimdall.pdp import PolicyEngineError
 from dataos_defs.heimdall.service import Heimdall
 from dataos_defs.manifest.policy import Policy
 from dataos_defs.manifest.udl import Udl
+from dataos_defs.metis.tag_index import CatalogColumnTags
 from dataos_defs.poros.column_tags import DerivedColumnTags, DerivedTags
 from dataos_defs.poros.db import make_engine
 from dataos_defs.poros.identities import Identities, User
@@ -69,8 +70,9 @@ class Runtime:
     tags: ColumnTagIndex = field(default_factory=dict)
 
     def follow(self) -> None:
-        """Catch up with the store if it changed since last seen (one small query)."""
-        marker = self.store.change_marker()
+        """Catch up with the store and Metis' column tags if they changed since last seen
+        (two small queries)."""
+        marker = self.heimdall.change_marker()
         if marker == self.marker:
             return
         self.heimdall.reload()
@@ -113,8 +115,12 @@ def runtime(settings: Settings | None = None) -> Runtime:
         store = Store(make_engine(settings.database_url), Vault(Fernet.generate_key()))
         heimdall: Heimdall | None = None
         try:
-            marker = store.change_marker()
             heimdall = Heimdall(store, settings.home)
+            catalog_tags = CatalogColumnTags(store.engine)
+            # Read before the tags are loaded, in the shape of Heimdall.change_marker, so
+            # that a change made meanwhile is caught at the next step.
+            marker = (store.change_marker(), catalog_tags.marker())
+            heimdall.attach_column_tags(catalog_tags)
             built = Runtime(key, store, heimdall)
             built.load(marker)
         except BaseException:

@@ -11,5 +11,8 @@ named for Heimdall), ``scanner`` (the ``metis`` application user), ``stale`` (wh
 no longer sees), ``test_connections`` (the ingestion's test-connection steps), and search:
 ``search`` (what a caller gets: access, facets, pages) over ``search_index`` (one interface)
 with ``search_sqlite`` (FTS5) and ``search_postgres`` (tsvector), ``search_docs`` (what is
-indexed) and ``search_filter`` (the Elasticsearch filter subset).
+indexed) and ``search_filter`` (the Elasticsearch filter subset). Governance and Poros:
+``tag_index`` (the column tags the Gateway and Heimdall mask by), ``tag_rules`` (who may
+change them: the one rule), ``poros_catalog`` + ``poros_sync`` (depots and workflows as
+entities) and ``run_lineage`` (what every flare run wrote, from what).
 """

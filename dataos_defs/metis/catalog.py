@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from dataos_defs.metis import builders, connections, db, rows, search_index
+from dataos_defs.metis import builders, connections, db, rows, search_index, tag_index
 from dataos_defs.metis.records import FIRST_VERSION, Listed, StoredEntity, version_number
 from dataos_defs.metis.requests import CreateEntity
 from dataos_defs.metis.schema import entities, entity_versions
@@ -32,6 +32,12 @@ LIST_COLUMNS = (
     entities.c.parent_fqn,
     entities.c.deleted,
 )
+
+
+Guard = Callable[[str, str, dict[str, Any] | None, dict[str, Any] | None], None]
+"""Called inside a write's transaction with ``(entity type, FQN, body before, body after)``
+(None: absent, or erased); raising refuses the write (``tag_rules`` guards tags this way,
+so a concurrent change cannot slip between the check and the write)."""
 
 
 class Raced(Exception):
@@ -138,14 +144,20 @@ class Catalog:
     # -- writes -------------------------------------------------------------------------
 
     def put(
-        self, entity_type: str, request: CreateEntity, actor: str, *, expect_new: bool | None
+        self,
+        entity_type: str,
+        request: CreateEntity,
+        actor: str,
+        *,
+        expect_new: bool | None,
+        guard: Guard | None = None,
     ) -> tuple[StoredEntity, str]:
         """Create or update from a create request; returns the entity and what happened
         (``created``, ``updated`` or ``unchanged``). ``expect_new`` is what the caller was
         authorized for (create: True, update: False); :class:`Raced` when the entity's
         existence changed since."""
         with write_transaction(self.engine) as conn:
-            return self._put(conn, entity_type, request, actor, expect_new)
+            return self._put(conn, entity_type, request, actor, expect_new, guard)
 
     def _put(
         self,
@@ -154,6 +166,7 @@ class Catalog:
         request: CreateEntity,
         actor: str,
         expect_new: bool | None,
+        guard: Guard | None = None,
     ) -> tuple[StoredEntity, str]:
         built = builders.build(entity_type, request, rows.lookup(conn))
         previous = rows.get(conn, entity_type, built.fqn, None, include_deleted=True)
@@ -161,10 +174,14 @@ class Catalog:
             raise Raced(built.fqn)
         if previous is None:
             body = {**built.body, "id": str(uuid.uuid4())}
+            if guard is not None:
+                guard(entity_type, built.fqn, None, body)
             return self._insert(conn, entity_type, body, built, actor), "created"
         if _same_source(previous, built.body):
             return previous, "unchanged"
         merged = builders.merge(previous.body, built.body)
+        if guard is not None:
+            guard(entity_type, built.fqn, previous.body, merged)
         stored = self._write(conn, previous, merged, actor, restore=True)
         return stored, "unchanged" if stored is previous else "updated"
 
@@ -175,6 +192,7 @@ class Catalog:
         actor: str,
         *,
         expected_tenths: int | None = None,
+        guard: Guard | None = None,
     ) -> StoredEntity:
         """Store ``body`` as the next version of ``previous`` (a patch's result), unless
         the entity moved past ``expected_tenths`` (raises :class:`VersionMismatch`)."""
@@ -184,6 +202,8 @@ class Catalog:
                 raise LookupError(previous.fqn)
             if expected_tenths is not None and current.version_tenths != expected_tenths:
                 raise VersionMismatch(current.version)
+            if guard is not None:
+                guard(current.entity_type, current.fqn, current.body, body)
             return self._write(conn, current, body, actor, restore=False)
 
     def descendants(self, stored: StoredEntity) -> list[StoredEntity]:
@@ -192,16 +212,29 @@ class Catalog:
             return rows.descendants(conn, stored)
 
     def delete(
-        self, stored: StoredEntity, children: Sequence[StoredEntity], actor: str, *, hard: bool
+        self,
+        stored: StoredEntity,
+        children: Sequence[StoredEntity],
+        actor: str,
+        *,
+        hard: bool,
+        guard: Guard | None = None,
     ) -> StoredEntity:
         """Soft-delete (a new version marked deleted) or hard-delete (every trace, lineage
-        included) ``stored`` and ``children``; returns ``stored`` as it ends."""
+        included) ``stored`` and ``children``; returns ``stored`` as it ends. ``guard``
+        sees each entity's current body and what it becomes (None when erased)."""
         ended = replace(stored, deleted=True)
         with write_transaction(self.engine) as conn:
             for item in [*children, stored]:
+                if guard is not None:
+                    current = rows.get(conn, item.entity_type, None, item.id, include_deleted=True)
+                    before = current.body if current is not None else item.body
+                    after = None if hard else {**before, "deleted": True}
+                    guard(item.entity_type, item.fqn, before, after)
                 if hard:
                     rows.erase(conn, item.id)
                     search_index.unindex(conn, item.id)
+                    tag_index.forget(conn, item.id)
                 elif not item.deleted:
                     body = {**item.body, "deleted": True}
                     written = self._write(conn, item, body, actor, restore=False, deleted=True)
@@ -242,6 +275,7 @@ class Catalog:
         conn.execute(insert(entities).values(**values))
         stored = rows.stored_of(values)
         search_index.index(conn, stored)
+        tag_index.project(conn, stored)
         return stored
 
     def _write(
@@ -296,6 +330,7 @@ class Catalog:
             new_deleted,
         )
         search_index.index(conn, stored)
+        tag_index.project(conn, stored)
         return stored
 
     def _seal(

@@ -14,6 +14,9 @@ their own alembic version table, so Metis never changes Poros' tables nor its hi
   (``dataos_defs.metis.search_docs``); the full-text index beside them depends on the
   database (``metis_search_fts``: an FTS5 table on SQLite, a ``tsvector`` table with a GIN
   index on PostgreSQL), so it is created by the migration and not declared here.
+* ``metis_column_tags`` and ``metis_markers``: the tags set on the columns of tables, by
+  dataset id, and a generation moved by every change of them (``dataos_defs.metis.tag_index``:
+  what the Gateway and Heimdall read to mask).
 """
 
 from __future__ import annotations
@@ -116,4 +119,22 @@ search_facets = Table(
     Column("value", String(512), nullable=False),
     PrimaryKeyConstraint("entity_id", "facet", "value"),
     Index(None, "facet", "value"),
+)
+
+column_tags = Table(
+    "metis_column_tags",
+    metadata,
+    Column("entity_id", String(36), nullable=False),
+    Column("column_name", Text, nullable=False),
+    Column("dataset", Text, nullable=False),
+    Column("tags", JSON, nullable=False),
+    PrimaryKeyConstraint("entity_id", "column_name"),
+    Index(None, "dataset"),
+)
+
+markers = Table(
+    "metis_markers",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("generation", BigInteger, nullable=False),
 )

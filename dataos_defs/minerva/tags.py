@@ -1,12 +1,13 @@
 """Where the tags of datasets and columns come from: one interface, one source per catalog.
 
-Data policies select columns by tag (``PII.Email``). A catalog (Metis) will own those tags;
-until it exists they are declared on depot manifests (``depot.datasets``, see
-``manifest/depot.py``). Clusters read them only through :class:`ColumnTags`, so swapping the
-source changes no cluster. Runs derive tags too (an output column made from a ``PII.Email``
-column carries ``PII.Email``, recorded by Poros' ``DerivedColumnTags``); they are merged
-with the declared ones. :class:`LiveColumnTags` lets clusters built once see tags that
-change afterwards.
+Data policies select columns by tag (``PII.Email``). Tags come from three sources, always
+united (a source adds tags, never removes one): declared on depot manifests
+(``depot.datasets``, see ``manifest/depot.py``), derived by runs (an output column made
+from a ``PII.Email`` column carries ``PII.Email``, recorded by Poros' ``DerivedColumnTags``)
+and set in the catalog (Metis, ``metis.tag_index``; who may change those is
+``metis.tag_rules``). Clusters read them only through :class:`ColumnTags`, so a new source
+changes no cluster. :class:`LiveColumnTags` lets clusters built once see tags that change
+afterwards.
 """
 
 from __future__ import annotations
@@ -81,3 +82,20 @@ class LiveColumnTags:
 def _merged(first: Iterable[str], second: Iterable[str]) -> tuple[str, ...]:
     """Both tag lists, each tag once, in the order first seen."""
     return tuple(dict.fromkeys([*first, *second]))
+
+
+def merged_column_tags(
+    *sources: Mapping[str, Mapping[str, Iterable[str]]],
+) -> dict[str, dict[str, tuple[str, ...]]]:
+    """The union of column tag maps (dataset id -> column -> tags), keys lower case.
+
+    >>> merged_column_tags({"a.b.c": {"Email": ["PII.Email"]}}, {"a.b.c": {"email": ["X"]}})
+    {'a.b.c': {'email': ('PII.Email', 'X')}}
+    """
+    found: dict[str, dict[str, tuple[str, ...]]] = {}
+    for source in sources:
+        for dataset, columns in source.items():
+            known = found.setdefault(dataset.lower(), {})
+            for column, tags in columns.items():
+                known[column.lower()] = _merged(known.get(column.lower(), ()), tags)
+    return found

@@ -85,7 +85,7 @@ def graph_by_name(
         stored = None
     if stored is None or not gate.may_read(entity_type, stored.fqn):
         raise not_found(entity_type, name)
-    return _graph(gate, stored, upstreamDepth, downstreamDepth)
+    return graph_for(gate, stored, upstreamDepth, downstreamDepth)
 
 
 @router.get("/lineage/{entity_type}/{id}", name="lineage graph")
@@ -96,10 +96,10 @@ def graph_by_id(
     upstreamDepth: Depth = 1,
     downstreamDepth: Depth = 1,
 ) -> dict[str, Any]:
-    return _graph(gate, _visible(gate, entity_type, id), upstreamDepth, downstreamDepth)
+    return graph_for(gate, _visible(gate, entity_type, id), upstreamDepth, downstreamDepth)
 
 
-def _graph(gate: Gate, root: StoredEntity, upstream: int, downstream: int) -> dict[str, Any]:
+def graph_for(gate: Gate, root: StoredEntity, upstream: int, downstream: int) -> dict[str, Any]:
     decided: dict[str, bool] = {}
 
     def visible(entity: StoredEntity) -> bool:

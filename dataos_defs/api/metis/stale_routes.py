@@ -19,6 +19,7 @@ from dataos_defs.api.metis.deps import json_body
 from dataos_defs.api.metis.entity_routes import GateDep, readable, validation_errors
 from dataos_defs.api.metis.errors import MetisRoute, bad_request
 from dataos_defs.api.metis.gate import Gate
+from dataos_defs.api.metis.tag_guard import guard_of
 from dataos_defs.metis import stale
 from dataos_defs.metis.entities import BulkOperationResult, BulkResponse
 
@@ -72,7 +73,7 @@ def _delete_one(gate: Gate, entity_type: str, id: str, *, recursive: bool) -> No
     children = gate.catalog.descendants(stored) if recursive else []
     for child in children:
         gate.require("delete", child.entity_type, child.fqn)
-    gate.catalog.delete(stored, children, gate.actor, hard=False)
+    gate.catalog.delete(stored, children, gate.actor, hard=False, guard=guard_of(gate))
 
 
 def stale_router() -> APIRouter:
