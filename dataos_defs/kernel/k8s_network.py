@@ -225,12 +225,20 @@ class _Platform:
         return [{"to": [coordinator], "ports": _ports(TRINO_PORT)}]
 
     def _route_rules(self) -> list[Rule]:
-        rules = []
-        for route in sorted(self.model.ingress_routes, key=lambda r: (r.workspace, r.service)):
-            selector = {"matchLabels": {SERVICE_LABEL: route.service}}
-            namespace = _workspace_namespace(self.model, route.workspace)
-            rules.append({"to": [_pods(selector, namespace)], "ports": _ports(route.port)})
-        return rules
+        """To the pods of any workspace Service, on any TCP port: Services are applied at any
+        time by the API server's applier (not by this stack) and may have several ports;
+        each one's own NetworkPolicy (``kernel.k8s_workloads``) admits the API server on its
+        ports only, so the receiving side stays as narrow as before. A route must still name
+        a workspace of the model."""
+        for route in self.model.ingress_routes:
+            _workspace_namespace(self.model, route.workspace)
+        peer = {
+            "namespaceSelector": {
+                "matchExpressions": [{"key": WORKSPACE_LABEL, "operator": "Exists"}]
+            },
+            "podSelector": {"matchExpressions": [{"key": SERVICE_LABEL, "operator": "Exists"}]},
+        }
+        return [{"to": [peer], "ports": [{"protocol": "TCP", "port": 1, "endPort": 65535}]}]
 
     def _egress(self, name: str, selector: Selector, rules: list[Rule]) -> dict[str, Any]:
         return policy(f"{name}-egress", PLATFORM_NAMESPACE, PART_OF, selector, egress=rules)

@@ -4,8 +4,8 @@ The platform stack in ``terraform/`` hands each of these dicts, unchanged, to th
 provider's ``Manifest`` resource; there being no provider binary here, tests validate the
 same dicts with ``kubernetes-validate --strict`` and evaluate their NetworkPolicies
 (:mod:`dataos_defs.kernel.netpol`). Rendering is pure and ordered — namespaces first, then the
-API server's objects, then each namespace's policies — so a diff of the output is a diff of
-the platform.
+API server's objects and Roles, then each namespace's policies — so a diff of the output is a
+diff of the platform.
 
 What is rendered:
 
@@ -21,7 +21,9 @@ What is rendered:
 * the run launcher's ServiceAccount (``dagster``, the name ``deploy/dagster/dagster.yaml``
   launches runs as) with the cloud identity annotations the cluster stack supplies; the Helm
   release must then not create it (``serviceAccount.create: false``);
-* the NetworkPolicies of :mod:`dataos_defs.kernel.k8s_network`.
+* the NetworkPolicies of :mod:`dataos_defs.kernel.k8s_network`;
+* in each workspace namespace, the API server's Role and RoleBinding for applying and reading
+  the workspace's Services and Workers (:mod:`dataos_defs.kernel.k8s_rbac`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from dataos_defs.kernel.k8s_network import (
     platform_policies,
     workspace_policies,
 )
+from dataos_defs.kernel.k8s_rbac import workspace_rbac
 from dataos_defs.kernel.model import COMPUTE_LABEL, PLATFORM_NAMESPACE, KernelModel, Namespace
 
 RUNTIME_SECRET = "dataos-runtime"
@@ -73,6 +76,9 @@ def render_platform_objects(
     objects: list[Obj] = [namespace(ns) for ns in model.namespaces]
     objects += api_server_objects(model)
     objects.append(launcher_service_account(launcher_annotations or {}))
+    for ns in model.namespaces:
+        if ns.workspace is not None:
+            objects += workspace_rbac(ns.name, ns.workspace)
     objects += namespace_baseline(platform.name, PART_OF)
     objects += platform_policies(model, cidrs)
     for ns in model.namespaces:
@@ -136,14 +142,21 @@ def api_server_objects(model: KernelModel) -> list[Obj]:
 
 
 def api_config_map(model: KernelModel) -> Obj:
-    """The API server's non-secret settings (secrets come from ``dataos-runtime`` only)."""
+    """The API server's non-secret settings (secrets come from ``dataos-runtime`` only),
+    among them what its Kubernetes applier of Services and Workers needs
+    (:func:`dataos_defs.adapters.k8s_workloads.settings_from_env`)."""
     release = model.dagster.release
     base = f"{release}-webserver"
     data = {
         "DATAOS_HOME": DATAOS_HOME,
         "DAGSTER_WEBSERVER_URL": f"http://{base}.{PLATFORM_NAMESPACE}.svc.cluster.local/dagster",
         "DAGSTER_UI_URL": f"http://{base}-read-only.{PLATFORM_NAMESPACE}.svc.cluster.local",
+        # Services and Workers run as Deployments applied by this server (the switch of runs)
+        "DATAOS_RUN_MODE": "k8s",
+        "DATAOS_API_PORT": str(model.api_port),
     }
+    if model.dns.api_host:
+        data["DATAOS_API_HOST"] = model.dns.api_host
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(API_NAME), "data": data}
 
 
