@@ -60,7 +60,9 @@ def apply(
 
     Prints 'applying(WORKSPACE) name:version:type...created|updated|unchanged' per
     Resource on stdout, then 'apply...complete' on stderr. Unlike DataOS, which applies
-    manifests one by one, one invalid manifest changes nothing."""
+    manifests one by one, one invalid manifest changes nothing. A Bundle's members are
+    applied by the server in dependency order: their progress is printed as it happens,
+    within --timeout, and the exit code is 1 unless the bundle ends active."""
     loaded = read_manifests(files, recursive, not disable_interpolation, workspace)
     if loaded is None:
         raise typer.Exit(1)
@@ -88,6 +90,9 @@ def apply(
             console.print(f"applying{where} {ident}...{outcome}", markup=False)
         if wait and not lint_only:
             _wait(client, response, timeout, timeout - (time.monotonic() - started))
+        bundles = {r["name"]: r["action"] for r in response["results"] if r["type"] == "bundle"}
+        if bundles and not lint_only:
+            _follow(client, bundles, timeout - (time.monotonic() - started))
     err_console.print(f"{'lint' if lint_only else 'apply'}...complete", markup=False)
 
 
@@ -113,4 +118,16 @@ def _wait(client: DataosClient, response: dict[str, Any], timeout: float, left: 
     except KeyboardInterrupt:
         fail("stopped waiting; the server keeps reconciling in the background", code=130)
     if not waiting.report(waited, versions, timeout, console, err_console):
+        raise typer.Exit(1)
+
+
+def _follow(client: DataosClient, bundles: dict[str, str], left: float) -> None:
+    """Bundles are applied in the background: print their members' progress until done."""
+    from dataos_defs.cli import waiting
+
+    try:
+        done = waiting.follow_bundles(client, bundles, max(left, 0.0), console, err_console)
+    except KeyboardInterrupt:
+        fail("stopped following; the server keeps applying the bundle in the background", code=130)
+    if not done:
         raise typer.Exit(1)

@@ -3,6 +3,7 @@
 One Resource (``-t``/``-n`` or ``-i``), or every Resource of manifest files (``-f``, like
 ``kubectl delete -f``): one request, one transaction, dependents deleted first; refused as a
 whole while a Resource outside the files still depends on one of them, unless ``--force``.
+A Bundle is deleted with its members, in reverse order, then the empty workspaces it made.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ def delete(
     kind, name, workspace = target(kind, name, workspace, identifier, resource_id)
     if not kind or not name:
         fail("delete needs -t TYPE and -n NAME, -i IDENTIFIER, --id ID, or -f FILE", FORMS_HINT)
+    if kind == "bundle":
+        with api_session() as client:
+            _delete_bundle(client, name, force)
+        return
     with api_session() as client:
         result = _delete_one(client, kind, name, workspace, force)
     if result is None:
@@ -70,12 +75,33 @@ def _delete_files(files: list[Path], recursive: bool, workspace: str | None, for
     if not parsed:
         fail("no Resource found in the files given")
     keys: list[dict[str, str | None]] = [
-        {"type": r.kind, "name": r.name, "workspace": r.workspace(workspace)} for r in parsed
+        {"type": r.kind, "name": r.name, "workspace": r.workspace(workspace)}
+        for r in parsed
+        if r.kind != "bundle"
     ]
     with api_session() as client:
-        deleted = client.delete_resources(keys, force=force)
-    for result in deleted:
+        deleted = client.delete_resources(keys, force=force) if keys else []
+        for result in deleted:
+            _deleted(result)
+        for bundle in (r.name for r in parsed if r.kind == "bundle"):
+            _delete_bundle(client, bundle, force)
+
+
+def _delete_bundle(client: DataosClient, name: str, force: bool) -> None:
+    """A bundle goes with its members (reverse order) and the empty workspaces it created."""
+    from dataos_defs.api.client import ApiFailure
+
+    try:
+        gone = client.request("DELETE", f"/poros/api/v1/bundles/{name}", params={"force": force})
+    except ApiFailure as exc:
+        if exc.status == 404 and exc.error.get("code") == "not_found":
+            _nothing("bundle", name, None)
+            return
+        raise
+    for result in gone["deleted"]:
         _deleted(result)
+    for space in gone["workspaces"]:
+        console.print(f"deleting workspace {space}...deleted", markup=False)
 
 
 def _delete_one(

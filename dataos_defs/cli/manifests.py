@@ -16,6 +16,7 @@ def read_manifests(
     paths: list[Path], recursive: bool, interpolation: bool, workspace: str | None
 ) -> tuple[list[Document], list[ParsedResource]] | None:
     """Documents and their validated Resources, or ``None`` after printing every issue."""
+    from dataos_defs.manifest.bundle_files import inline_member_files
     from dataos_defs.manifest.dereference import dereference
     from dataos_defs.manifest.errors import ManifestError
     from dataos_defs.manifest.loader import load_documents
@@ -24,6 +25,7 @@ def read_manifests(
     try:
         documents = load_documents(paths, recursive=recursive, interpolation=interpolation)
         problems = dereference(documents)
+        problems.extend(inline_member_files(documents, interpolation))
         if problems:
             raise ManifestError(problems)
         return documents, parse_documents(documents, workspace)

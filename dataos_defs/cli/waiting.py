@@ -6,6 +6,10 @@ Dagster with them. This polls them (one listing per workspace and poll) until ea
 ``not deployed yet:``), showing the server's progress: one line rewritten in place on a
 terminal, a line per change of phase otherwise (logs, CI). Then it prints each workflow's
 final status; the caller exits non-zero unless all are ``active``.
+
+A Bundle is applied by the server in the background, member after member: ``apply``
+follows each applied bundle (:func:`follow_bundles`), printing each member's progress as it
+happens, and exits non-zero unless every bundle ends ``active``.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 from rich.console import Console
 
@@ -179,3 +183,79 @@ def report(
 
 def stderr_display() -> Display:
     return Display(sys.stderr)
+
+
+BUNDLE_DONE = ("active", "error")
+_APPLIED = ("created", "updated", "unchanged", "applied")
+
+
+def bundle_state(client: DataosClient, name: str) -> dict[str, Any]:
+    """``GET /poros/api/v1/bundles/{name}``: the bundle's status and its members' progress."""
+    found: dict[str, Any] = client.request("GET", f"/poros/api/v1/bundles/{name}")
+    return found
+
+
+def follow_bundles(
+    client: DataosClient, actions: Mapping[str, str], timeout: float, out: Console, err: Console
+) -> bool:
+    """Print each member's progress as the server applies the bundles of ``actions`` (name
+    -> the apply's action; a line per change: waiting on what, then created, updated or
+    unchanged), then each bundle's outcome; True when every bundle ends ``active``. An
+    unchanged bundle already ``active`` was left alone: its members are not shown."""
+    started = time.monotonic()
+    shown: dict[tuple[str, str], tuple[str, str]] = {}
+    names = list(actions)
+    states = {name: bundle_state(client, name) for name in names}
+    quiet = {n for n in names if actions[n] == "unchanged" and states[n]["status"] == "active"}
+    while True:
+        for name, state in states.items():
+            if name not in quiet:
+                _print_members(name, state, shown, out, err)
+        if all(s["status"] in BUNDLE_DONE for s in states.values()):
+            break
+        if time.monotonic() - started >= timeout:
+            still = ", ".join(n for n, s in states.items() if s["status"] not in BUNDLE_DONE)
+            err.print(
+                f"error: timed out after {timeout:g} s following bundle {still}", markup=False
+            )
+            err.print(
+                "hint: the server keeps applying it; follow it with 'dataos-ctl get -t bundle "
+                "-n NAME' (status_reason), or wait longer with --timeout",
+                markup=False,
+            )
+            return False
+        time.sleep(POLL_S)
+        states = {name: bundle_state(client, name) for name in names}
+    ok = True
+    for name, state in states.items():
+        if state["status"] == "active":
+            out.print(f"bundle {name}...active", markup=False)
+        else:
+            ok = False
+            err.print(f"error: bundle {name}: {state.get('status_reason')}", markup=False)
+    return ok
+
+
+def _print_members(
+    bundle: str,
+    state: dict[str, Any],
+    shown: dict[tuple[str, str], tuple[str, str]],
+    out: Console,
+    err: Console,
+) -> None:
+    for member in state.get("members") or []:
+        detail = _SECONDS.sub("s)", member.get("detail") or "")
+        now = (member["state"], detail)
+        key = (bundle, member["id"])
+        if shown.get(key) == now or member["state"] in ("queued", "applying", "absent"):
+            continue
+        shown[key] = now
+        where = f"({member['workspace']})" if member.get("workspace") else ""
+        ident = f"{member['name']}:{member['type']}"
+        if member["state"] in _APPLIED:
+            out.print(
+                f"applying{where} {ident}...{member['state']} (bundle {bundle}: {member['id']})",
+                markup=False,
+            )
+        elif member["state"] == "waiting":
+            err.print(f"bundle {bundle}: {member['id']} waiting on {detail}", markup=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dataos_defs.manifest.base import DEFAULT_WORKSPACE, Reference
@@ -51,6 +51,19 @@ def apply_resources(
     return store.apply(plan.items(), actor, dry_run=dry_run)
 
 
+def check_resources(
+    store: Store,
+    parsed: Sequence[ParsedResource],
+    workspace: str | None,
+    planned_workspaces: Collection[str] = (),
+) -> list[Issue]:
+    """The issues :func:`apply_resources` would raise, writing nothing, as if the workspaces
+    of ``planned_workspaces`` existed (a Bundle creates its workspaces before its members)."""
+    plan = _Plan(store, list(parsed), workspace, {})
+    plan.planned_workspaces = set(planned_workspaces)
+    return plan.check()
+
+
 @dataclass
 class _Entry:
     resource: ParsedResource
@@ -74,6 +87,7 @@ class _Plan:
             _Entry(p, ResourceKey(p.kind, p.name, p.workspace(workspace))) for p in parsed
         ]
         self.keys = {e.key for e in self.entries}
+        self.planned_workspaces: set[str] = set()
         self._names: dict[tuple[str, str | None], list[str]] = {}
 
     def check(self) -> list[Issue]:
@@ -106,6 +120,7 @@ class _Plan:
         issues = []
         wanted = {e.key.workspace for e in self.entries if e.key.workspace}
         existing = {w.name for w in self.store.list_workspaces()} if wanted else set()
+        existing |= self.planned_workspaces
         for entry in self.entries:
             resource, ws = entry.resource, entry.key.workspace
             written = resource.model.workspace if resource.is_workspace_level else None
