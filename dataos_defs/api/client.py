@@ -98,6 +98,11 @@ class DataosClient:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call any route (``path`` from the API's root); the answer's JSON, or
+        :class:`ApiFailure` / :class:`ApiUnavailable` as for every other method."""
+        return self._call(method, path, **kwargs)
+
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self._http.request(method, path, **kwargs)

@@ -8,6 +8,7 @@ from dataos_defs.cli import (
     cluster,
     completion,
     context,
+    dataset,
     delete,
     develop,
     get,
@@ -54,6 +55,7 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(serve.heimdall_app, name="heimdall")
 app.add_typer(develop.app, name="develop")
 app.add_typer(cluster.app, name="cluster")
+app.add_typer(dataset.app, name="dataset")
 app.add_typer(resource.app, name="resource")
 app.add_typer(kernel.app, name="kernel")
 app.add_typer(operations.app, name="operations")

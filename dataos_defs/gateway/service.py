@@ -10,8 +10,9 @@
 5. The rewritten SQL runs on the cluster; rows are served page by page.
 Every query, whatever its outcome, leaves one audit record.
 
-The state (clusters, data policies, column tags) follows the Poros store: it is rebuilt
-when the store's change marker moves (checked at most once a second).
+The state (clusters, data policies, column tags) follows the Poros store and the column
+tags attached to Heimdall (Metis' catalog): it is rebuilt when their change marker moves
+(checked at most once a second).
 """
 
 from __future__ import annotations
@@ -149,15 +150,21 @@ class Gateway:
         """Follow the store (at most one check a second)."""
         self._refresh()
 
+    def forget_rewrites(self) -> None:
+        """Drop every cached rewrite: a dataset's schema or snapshot changed (the store's
+        change marker does not see changes made to an Iceberg table)."""
+        with self._lock:
+            self._rewrites.clear()
+
     def _refresh(self) -> None:
         moment = time.monotonic()
         if moment - self._checked_at < FRESHNESS_SECONDS:
             return
         with self._lock:
             self._checked_at = moment
-            marker = self.store.change_marker()
+            marker = self.heimdall.change_marker()
             if marker != self._marker:
-                self.clusters.reload()
+                self.clusters.reload(self.heimdall.attached_column_tags())
                 self._rewrites.clear()
                 self._marker = marker
 

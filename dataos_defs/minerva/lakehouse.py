@@ -29,6 +29,7 @@ from pyiceberg.schema import Schema
 from pyiceberg.table import Table as IcebergTable
 
 from dataos_defs.adapters import iceberg
+from dataos_defs.adapters.iceberg_ops import TRASH
 from dataos_defs.adapters.localfs import Storage, StorageError
 from dataos_defs.manifest.depot_types import LakehouseConnection
 from dataos_defs.minerva.duck import Database, Freshness, empty_select, sql_string
@@ -114,6 +115,7 @@ class LakehouseSource:
             found = [
                 (".".join(table[:-1]).lower(), table[-1].lower())
                 for namespace in catalog.list_namespaces()
+                if namespace and namespace[0] != TRASH  # soft-dropped tables are not data
                 for table in catalog.list_tables(namespace)
             ]
         return sorted(found)
