@@ -8,7 +8,7 @@ export DATAOS_HOME ?= $(CURDIR)/.dataos
 export DATAOS_API_URL ?= http://127.0.0.1:7400
 API_PORT := 7400
 
-.PHONY: chromium install install-dev install-metis up down status test lint typecheck imports pytest bench kernel clean
+.PHONY: chromium axe install install-dev install-metis up down status test lint typecheck imports pytest bench kernel clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -29,7 +29,7 @@ install: uv install-metis ## install the platform from the lock file into .venv
 	uv sync --frozen --no-dev --inexact
 	@$(OPA_GOLIB)
 
-install-dev: uv chromium install-metis ## install the platform and the test tools from the lock file
+install-dev: uv chromium axe install-metis ## install the platform and the test tools from the lock file
 	uv sync --frozen --inexact
 	@$(OPA_GOLIB)
 
@@ -49,6 +49,10 @@ chromium:
 		else \
 			echo "the browser test needs Debian's chromium: sudo apt-get install -y chromium"; exit 1; \
 		fi; }
+
+# The accessibility test injects axe-core, pinned by tests/browser/axe/package-lock.json.
+axe:
+	npm ci --prefix tests/browser/axe --ignore-scripts --no-audit --no-fund
 
 up: install ## start the API server on embedded defaults and apply resources/
 	@bash scripts/up.sh

@@ -180,6 +180,8 @@ fi
 cat <<MSG
 
 DataOS is up in $((SECONDS - started)) s (state in $home):
+  Web app      $url/        (Workbench, Catalog, Operations; sign in with the operator's
+               API key: "api_key" in $home/credentials)
   API server   $url        (OpenAPI docs: $url/docs)
   Dagster UI   $url/dagster/        (read-only: runs, logs, schedules, lineage)
                sign in with a DataOS API key: the operator's is in $home/credentials;

@@ -63,6 +63,7 @@ def start_server(
     command: tuple[str, ...] = ("serve",),
     extra_env: dict[str, str] | None = None,
     workers: int = 1,
+    timeout: float = 120.0,
 ) -> Server:
     """Start ``dataos-ctl serve`` (or ``heimdall serve``) on ``home`` (its SQLite store, log
     and credentials), with ``extra_env`` added to its environment."""
@@ -81,7 +82,7 @@ def start_server(
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError((home / "api.log").read_text())
@@ -94,7 +95,7 @@ def start_server(
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError("API server did not start in 30 s")
+    raise RuntimeError(f"API server did not start in {timeout:.0f} s")
 
 
 def stop_server(server: Server) -> None:
