@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -9,7 +11,14 @@ import typer
 from dataos_defs.cli.apps import command_group
 from dataos_defs.cli.incidents import show_incidents
 from dataos_defs.cli.options import IdentOpt, IdOpt, NameOpt, TypeOpt, WorkspaceOpt, target
-from dataos_defs.cli.output import check_format, err_console, fail, print_data, print_table
+from dataos_defs.cli.output import (
+    check_format,
+    console,
+    err_console,
+    fail,
+    print_data,
+    print_table,
+)
 from dataos_defs.cli.runtime import show_runtime
 from dataos_defs.cli.session import api_session
 
@@ -80,23 +89,72 @@ def get(
     resource_id: IdOpt = None,
     output: OutputOpt = "table",
     all_workspaces: Annotated[
-        bool, typer.Option("-a", "--all-workspaces", help="every workspace, not just -w")
+        bool,
+        typer.Option(
+            "-a", "--all", "--all-workspaces", help="every owner's Resources in every workspace"
+        ),
     ] = False,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="only Resources of this owner (a user id)")
+    ] = None,
     details: Annotated[bool, typer.Option("-d", "--details", help="show the manifest")] = False,
     unsanitize: Annotated[
-        bool, typer.Option("--unsanitize", help="show secret values (needs permission)")
+        bool,
+        typer.Option("--unsanitize", "--unSanitize", help="show secret values (needs permission)"),
     ] = False,
+    refresh: Annotated[
+        float | None,
+        typer.Option(
+            "-r",
+            "--refreshRate",
+            "--refresh-rate",
+            help="list again every N seconds until Ctrl+C (at least 1)",
+        ),
+    ] = None,
 ) -> None:
     """List Resources of a workspace (default public), or show one with -n/-i (-d: manifest).
 
-    Rows are separated by '|' so that one pasted into -i names its Resource. -o is the
-    output format here (in DataOS it filters by owner); no match exits 0 with a message."""
+    Rows are separated by '|' so that one pasted into -i names its Resource. Unlike DataOS,
+    the list holds every owner's Resources you may read (narrow it with --owner); -a adds
+    every workspace. -o is the output format here (DataOS' -o, the owner, is --owner). No
+    match exits 0 with a message.
+
+    Examples: dataos-ctl get -t workflow -w public --owner alice;
+    dataos-ctl get -t service -a -r 5"""
     if ctx.invoked_subcommand is not None:
         return
     check_format(output)
     kind, name, workspace = target(kind, name, workspace, identifier, resource_id)
     if not all_workspaces:
         workspace = workspace or "public"
+    if refresh is not None:
+        _watch(refresh, lambda: _show(kind, name, workspace, owner, output, details, unsanitize))
+        return
+    _show(kind, name, workspace, owner, output, details, unsanitize)
+
+
+def _watch(seconds: float, show: Callable[[], None]) -> None:
+    """``-r``: clear the screen and show again every ``seconds`` until interrupted."""
+    if seconds < 1:
+        fail("-r/--refreshRate must be at least 1 second")
+    try:
+        while True:
+            console.clear()
+            show()
+            time.sleep(seconds)
+    except KeyboardInterrupt:
+        return
+
+
+def _show(
+    kind: str | None,
+    name: str | None,
+    workspace: str | None,
+    owner: str | None,
+    output: str,
+    details: bool,
+    unsanitize: bool,
+) -> None:
     with api_session() as client:
         if name and kind and (details or unsanitize or output != "table"):
             item = _one(client, kind, name, workspace, unsanitize)
@@ -109,6 +167,8 @@ def get(
                 print_data(item, output)
             return
         items = client.list_resources(kind, workspace, name)
+    if owner is not None:
+        items = [item for item in items if item.get("owner") == owner]
     if output != "table":
         print_data(items, output)
     elif not items:

@@ -8,12 +8,15 @@ workflow in ``public``) once; read-only forms run against it in any order.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from manifests import product
 
-from tests.interfaces.conftest import Server, run_cli
+from tests.interfaces.conftest import CLI, ROOT, Server, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -76,6 +79,10 @@ READ_FORMS = [
     (("completion", "bash"), 0, "complete -o default -F _dataos_ctl_completion dataos-ctl"),
     (("completion", "zsh"), 0, "#compdef dataos-ctl"),
     (("completion", "fish"), 0, "complete --command dataos-ctl"),
+    # get flags: DataOS' spellings, and the owner filter (-o stays the output format)
+    (("get", "-t", "workflow", "-n", "f-copy", "--unSanitize", "-o", "json"), 0, "f-copy"),
+    (("get", "-t", "depot", "--owner", "dataos-operator", "-o", "json"), 0, "fpg"),
+    (("get", "-r", "0.5"), 1, "at least 1 second"),
     # outputs: deleting what does not exist is nothing to do
     (("delete", "-t", "workflow", "-n", "nosuch"), 0, "deleting(public) nosuch:workflow...nothing"),
     (("resource", "delete", "-i", "nosuch | v1 | depot"), 0, "deleting nosuch:depot...nothing"),
@@ -162,3 +169,25 @@ def test_apply_and_lint_end_with_the_dataos_trailer(server: Server, tmp_path: Pa
     refused = run_cli(server, "apply", "-f", str(broken))
     assert refused.returncode == 1
     assert "apply...complete" not in refused.stderr
+
+
+def test_the_owner_filter_hides_other_owners(applied: Server) -> None:
+    listed = run_cli(applied, "get", "-a", "--owner", "someone-else", "-o", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == []
+
+
+def test_refresh_rate_lists_again_until_interrupted(applied: Server) -> None:
+    watching = subprocess.Popen(
+        [*CLI, "get", "-t", "depot", "-r", "1"],
+        cwd=ROOT,
+        env=applied.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4)
+    watching.send_signal(signal.SIGINT)
+    out, err = watching.communicate(timeout=30)
+    assert watching.returncode == 0, err
+    assert out.count("fpg") >= 2, out
