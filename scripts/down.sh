@@ -78,6 +78,10 @@ for group in "${groups[@]}"; do
   stopped=1
 done
 remove_socket_dir
+# Service and Worker replicas outlive an API server that crashed or was told to keep them.
+if [ -f "$home/workloads/state.json" ]; then
+  DATAOS_HOME="$home" .venv/bin/python -m dataos_defs.poros.supervisor stop && stopped=1
+fi
 if [ -d "$home/postgres" ]; then
   DATAOS_HOME="$home" .venv/bin/python -m dataos_defs.demo stop && stopped=1
 fi

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -69,6 +70,20 @@ def configured_api_key() -> str | None:
     return saved.api_key if saved else None
 
 
+def _error_of(response: httpx.Response) -> dict[str, Any]:
+    """The ``error`` object of an answer, or one made from its text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {"code": "bad_response", "message": response.text[:200]}
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {"message": str(body)}
+
+
+def _present(**params: Any) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if v is not None}
+
+
 def _answer_within(seconds: float | None) -> httpx.Timeout:
     """Connect as usual, but wait ``seconds`` (``None``: as long as it takes) for the answer."""
     return httpx.Timeout(CONNECT_TIMEOUT_S, read=seconds)
@@ -103,6 +118,35 @@ class DataosClient:
         :class:`ApiFailure` / :class:`ApiUnavailable` as for every other method."""
         return self._call(method, path, **kwargs)
 
+    def workload_runtime(self, kind: str, name: str, workspace: str | None) -> dict[str, Any]:
+        """A Service's or Worker's replicas, as ``get runtime`` shows them."""
+        params = {"workspace": workspace} if workspace else {}
+        body: dict[str, Any] = self._call(
+            "GET", f"/poros/api/v1/runtime/{kind}/{name}", params=params
+        )
+        return body
+
+    def workload_logs(
+        self, kind: str, name: str, workspace: str | None, node: str | None, lines: int
+    ) -> dict[str, Any]:
+        """The last ``lines`` (-1: all kept) of one replica's output (``node``: the first)."""
+        params = _present(workspace=workspace, node=node, lines=lines)
+        body: dict[str, Any] = self._call("GET", f"/poros/api/v1/logs/{kind}/{name}", params=params)
+        return body
+
+    def follow_workload_logs(
+        self, kind: str, name: str, workspace: str | None, node: str | None
+    ) -> Iterator[str]:
+        """New lines of a replica's output as they come, until it stops; a refusal raises
+        :class:`ApiFailure` before the first line."""
+        params = _present(workspace=workspace, node=node, follow="true")
+        path = f"/poros/api/v1/logs/{kind}/{name}"
+        with self._http.stream("GET", path, params=params, timeout=None) as answer:
+            if answer.is_error:
+                answer.read()
+                raise ApiFailure(answer.status_code, _error_of(answer))
+            yield from answer.iter_lines()
+
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self._http.request(method, path, **kwargs)
@@ -119,14 +163,12 @@ class DataosClient:
             ) from exc
         if response.status_code == 204:
             return None
-        try:
-            body = response.json()
-        except ValueError:
-            body = {"error": {"code": "bad_response", "message": response.text[:200]}}
         if response.is_error:
-            error = body.get("error") if isinstance(body, dict) else None
-            raise ApiFailure(response.status_code, error or {"message": str(body)})
-        return body
+            raise ApiFailure(response.status_code, _error_of(response))
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiFailure(response.status_code, _error_of(response)) from None
 
     def health(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "/health")

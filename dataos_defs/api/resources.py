@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, TypeAdapter
 
+from dataos_defs.api import bundles
 from dataos_defs.api.admission import Subject, admit
 from dataos_defs.api.authz import Target, authorize, decide_visible, heimdall_of, log_list
+from dataos_defs.api.bundles_checks import authorize_apply, check_policies
 from dataos_defs.api.deps import get_store
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity, current_identity
@@ -28,12 +30,11 @@ from dataos_defs.api.wire import (
     ResourceRef,
     RevisionOut,
 )
+from dataos_defs.api.workloads import after_change as workloads_changed
+from dataos_defs.api.workloads import runtime_of, workload_runtimes
 from dataos_defs.heimdall.objects import resource_object
-from dataos_defs.heimdall.policy_data import PolicyDataError
 from dataos_defs.heimdall.service import Heimdall
-from dataos_defs.manifest.errors import ManifestError
 from dataos_defs.manifest.loader import Document
-from dataos_defs.manifest.policy import Policy
 from dataos_defs.manifest.registry import RESOURCE_TYPES, WORKSPACE_TYPES
 from dataos_defs.manifest.source import SourceMap
 from dataos_defs.manifest.validate import ParsedResource, parse_documents
@@ -79,6 +80,7 @@ def apply(
         body.workspace,
         parsed,
     )
+    plans = bundles.prepare(request, store, identity, parsed)
     results = apply_resources(
         store, parsed, body.workspace, identity.user_id, dry_run=body.dry_run, run_as=run_as
     )
@@ -88,7 +90,9 @@ def apply(
         keys = [ResourceKey(r.kind, r.name, r.workspace) for r in results]
         changed = [key for key, r in zip(keys, results, strict=True) if r.action != "unchanged"]
         requested = after_change(store, changed, keys)
+        workloads_changed(request.app, changed)
         reconciling, pending = requested.reconciling, requested.pending
+        bundles.start(request, store, identity, plans, results)
     return ApplyResponse(
         dry_run=body.dry_run,
         reconciling=reconciling,
@@ -114,24 +118,13 @@ def _authorize_apply(
     parsed: list[ParsedResource],
     workspace: str | None,
 ) -> None:
-    keys = {id(r): ResourceKey(r.kind, r.name, r.workspace(workspace)) for r in parsed}
-    existing = store.live_keys(keys.values())
-    for resource in parsed:
-        key = keys[id(resource)]
-        predicate = "update" if key in existing else "create"
-        authorize(request, identity, predicate, resource_object(key.kind, key.name, key.workspace))
+    subject = Subject(identity.user_id, identity.tags)
+    authorize_apply(heimdall_of(request), store, subject, parsed, workspace)
 
 
 def _check_policies(request: Request, parsed: list[ParsedResource]) -> None:
     """Access policies must compile together with those in force, before anything is written."""
-    incoming = [(r, r.model) for r in parsed if isinstance(r.model, Policy)]
-    if not incoming:
-        return
-    try:
-        heimdall_of(request).check([model for _, model in incoming])
-    except PolicyDataError as exc:
-        issues = [r.issue(("policy",), f"cannot be enforced: {exc}") for r, _ in incoming]
-        raise ManifestError(issues) from exc
+    check_policies(heimdall_of(request), parsed)
 
 
 def _check_type(kind: str | None) -> None:
@@ -199,6 +192,7 @@ def list_resources(
     shown = len(listing.resources)
     log_list(request, identity, "read", listing.listed, shown, listing.undecided, started)
     runtimes = runtimes_of([r for r in listing.resources if r.kind == "workflow"])
+    runtimes.update(workload_runtimes(request.app, listing.resources))
     body = listing.body(runtimes, lambda resource, runtime: _json(_out(resource, runtime=runtime)))
     return Response(body, media_type="application/json")
 
@@ -268,6 +262,8 @@ def get_resource(
     resource = store.get(type, name, _workspace_for(type, workspace), unsanitize=unsanitize)
     assert resource is not None
     runtime = runtimes_of([resource] if type == "workflow" else []).get((name, resource.workspace))
+    workload = runtime_of(request.app, resource)
+    runtime = workload.summary if workload is not None else runtime
     return _out(resource, with_manifest=True, runtime=runtime)
 
 
@@ -318,11 +314,15 @@ def delete_resource(
 ) -> DeleteOut:
     _check_type(type)
     ws = _workspace_for(type, workspace)
+    if type == "bundle":  # its members go too, in reverse order
+        gone = bundles.delete_everything(request, store, identity, name, force)
+        return DeleteOut(type=type, name=name, workspace=None, reconciling=bool(gone.deleted))
     authorize(request, identity, "delete", resource_object(type, name, ws))
     _require(store, type, name, workspace)
     store.delete(type, name, ws, identity.user_id, force=force)
     heimdall_of(request).reload()
     reconciling = after_change(store, [ResourceKey(type, name, ws)]).reconciling
+    workloads_changed(request.app, [ResourceKey(type, name, ws)])
     return DeleteOut(type=type, name=name, workspace=ws, reconciling=reconciling)
 
 
@@ -360,6 +360,7 @@ def delete_resources(
     deleted = store.delete_many(keys, identity.user_id, force=body.force)
     heimdall_of(request).reload()
     reconciling = after_change(store, keys).reconciling
+    workloads_changed(request.app, keys)
     return DeleteManyOut(
         deleted=[
             DeleteOut(type=k.kind, name=k.name, workspace=k.workspace, reconciling=reconciling)

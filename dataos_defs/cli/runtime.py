@@ -1,4 +1,5 @@
-"""``dataos-ctl get runtime``, ``runtime run|stop|pause|resume`` and ``log`` for workflows."""
+"""``dataos-ctl get runtime``, ``runtime run|stop|pause|resume`` and ``log`` for workflows;
+Services and Workers are handed to :mod:`dataos_defs.cli.workload_runtime`."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from dataos_defs.cli.output import (
     print_table,
 )
 from dataos_defs.cli.session import api_session
+from dataos_defs.cli.workload_runtime import WORKLOAD_KINDS, show_workload_runtime, workload_log
 
 app = command_group(help="Act on a workflow's runs and schedule.")
 
@@ -36,10 +38,30 @@ def _workflow(
     """The workflow's ``(name, workspace)``; other types have no runtime here yet."""
     kind, name, workspace = target(kind, name, workspace, identifier, resource_id)
     if kind not in (None, "workflow"):
-        fail(f"runtimes of '{kind}' Resources are not available yet", "use -t workflow")
+        fail(
+            f"runtimes of '{kind}' Resources are not available yet",
+            "use -t workflow, -t service or -t worker",
+        )
     if not name:
         fail(f"{verb} needs -n NAME, -i IDENTIFIER or --id ID", FORMS_HINT)
     return name, workspace
+
+
+def _workload(
+    verb: str,
+    kind: str | None,
+    name: str | None,
+    workspace: str | None,
+    identifier: str | None,
+    resource_id: str | None,
+) -> tuple[str, str, str | None] | None:
+    """``(type, name, workspace)`` of a Service or Worker; ``None`` for anything else."""
+    kind, name, workspace = target(kind, name, workspace, identifier, resource_id)
+    if kind not in WORKLOAD_KINDS:
+        return None
+    if not name:
+        fail(f"{verb} needs -n NAME, -i IDENTIFIER or --id ID", FORMS_HINT)
+    return kind, name, workspace
 
 
 def show_runtime(
@@ -56,6 +78,12 @@ def show_runtime(
     """Jobs with stacks and dependencies, their state in the latest run, progress, next tick;
     with ``--last N`` the history of its last N runs (Caretaker) instead."""
     check_format(output)
+    workload = _workload("get runtime", kind, name, workspace, identifier, resource_id)
+    if workload is not None:
+        if last is not None:
+            fail("--last shows a workflow's runs; a service or worker has none")
+        show_workload_runtime(*workload, output)
+        return
     name, workspace = _workflow("get runtime", kind, name, workspace, identifier, resource_id)
     if last is not None:
         _show_history(name, workspace, last, output)
@@ -160,6 +188,10 @@ def log(
 ) -> None:
     """Logs of the latest run (needs read on the workflow's logs): a failed job's error
     first, then each event, failures with their cause and stack, outputs with their rows."""
+    workload = _workload("log", kind, name, workspace, identifier, resource_id)
+    if workload is not None:
+        workload_log(*workload, node, lines, follow)
+        return
     name, workspace = _workflow("log", kind, name, workspace, identifier, resource_id)
     if lines == 0 or lines < -1:
         fail(f"-l/--lines must be a positive number or -1 (all), not {lines}")

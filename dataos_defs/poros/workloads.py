@@ -129,6 +129,7 @@ class Workloads(Protocol):
         ...
 
     def close(self) -> None:
-        """Stop the runtime's own loop. Embedded replicas keep running (the next supervisor
-        re-adopts them); nothing on Kubernetes changes."""
+        """Stop the runtime's own loop. Embedded replicas stop with it by default
+        (``DATAOS_WORKLOADS_ON_SHUTDOWN=keep`` leaves them running, and the next supervisor
+        re-adopts them, as it does after a crash); nothing on Kubernetes changes."""
         ...

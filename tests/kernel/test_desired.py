@@ -74,10 +74,10 @@ def bundle_with_service() -> str:
     return BUNDLE + textwrap.indent(SERVICE.format(name="web", workspace=""), " " * 8)
 
 
-def test_the_example_holds_two_computes_and_lives_in_public() -> None:
+def test_the_example_holds_two_computes_one_service_and_lives_in_public() -> None:
     desired = desired_from_files([RESOURCES], recursive=True)
     assert [c.name for c in desired.computes] == ["gpu-training", "runnable-spark"]
-    assert desired.services == ()
+    assert [(workspace, s.name) for workspace, s in desired.services] == [("public", "hello-api")]
     assert desired.workspaces == ("public",)
 
 
