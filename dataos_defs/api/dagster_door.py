@@ -48,27 +48,13 @@ from dataos_defs.api.identity import (
     current_identity,
     get_identities,
 )
+from dataos_defs.api.proxy_headers import NOT_FORWARDED, NOT_RETURNED, forwarded_headers
 from dataos_defs.api.reconcile import DAGSTER_URL_ENV
 from dataos_defs.poros import apikeys
 
 UI_URL_ENV = "DAGSTER_UI_URL"
 OBJECT = "dagster://ui"
 PREFIX = sessions.PREFIX
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
-NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "cookie", "authorization", "apikey"}
-NOT_RETURNED = HOP_BY_HOP | {"set-cookie"}
 CLOSED_ENDPOINTS = ("report_asset_", "notebook", "dagit/notebook")
 """Dagster's REST writes (runless asset events) and its notebook renderer (reads a file by
 path): the UI needs neither, and the door serves neither."""
@@ -273,17 +259,6 @@ def _route(path: str) -> str:
     return "page"
 
 
-def _forwarded_headers(pairs: list[tuple[str, str]], drop: frozenset[str]) -> list[tuple[str, str]]:
-    """``pairs`` less ``drop`` and the headers their ``Connection`` names (hop-by-hop too)."""
-    named = {
-        token.strip().lower()
-        for name, value in pairs
-        if name.lower() == "connection"
-        for token in value.split(",")
-    }
-    return [(k, v) for k, v in pairs if k.lower() not in drop and k.lower() not in named]
-
-
 @router.api_route(
     f"{PREFIX}/{{path:path}}",
     methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
@@ -309,7 +284,7 @@ async def door(request: Request, path: str) -> Any:
         raise ApiError(405, "method_not_allowed", f"the door does not forward {request.method}")
     else:
         body = b""
-    headers = _forwarded_headers(request.headers.items(), NOT_FORWARDED | {"content-type"})
+    headers = forwarded_headers(request.headers.items(), NOT_FORWARDED | {"content-type"})
     if body:
         headers.append(("content-type", "application/json"))
     base = _upstream(request)
@@ -322,7 +297,7 @@ async def door(request: Request, path: str) -> Any:
         raise ApiError(504, "dagster_ui_timeout", "the Dagster webserver did not answer") from exc
     except httpx.HTTPError as exc:
         raise ApiError(502, "dagster_ui_unreachable", f"the Dagster webserver: {exc}") from exc
-    answer = dict(_forwarded_headers(upstream.headers.multi_items(), NOT_RETURNED))
+    answer = dict(forwarded_headers(upstream.headers.multi_items(), NOT_RETURNED))
     location = upstream.headers.get("location")
     if location is not None and location.startswith(base):
         answer["location"] = location[len(base) :] or "/"

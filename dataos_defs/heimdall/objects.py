@@ -24,6 +24,9 @@ from __future__ import annotations
 
 SELF_TAG = "heimdall:self"
 """Object tag added when a user acts on their own user record (self-service policies)."""
+OWNER_TAG = "poros:owner"
+"""Object tag added when a user calls, through the ingress, a Service they own (the policy
+``system-service-owners`` lets owners call their own Services). Only the server adds it."""
 
 
 def resource_object(kind: str, name: str, workspace: str | None, part: str | None = None) -> str:

@@ -21,6 +21,33 @@ from dataos_defs.poros.records import Workspace
 from dataos_defs.poros.tables import ResourceRow, WorkspaceRow
 
 PROTECTED = frozenset({DEFAULT_WORKSPACE})
+RESERVED_PATH_SEGMENTS = frozenset(
+    {
+        "api",
+        "caretaker",
+        "catalog",
+        "dagster",
+        "docs",
+        "favicon.ico",
+        "health",
+        "heimdall",
+        "login",
+        "logout",
+        "metis",
+        "openapi.json",
+        "operations",
+        "poros",
+        "redoc",
+        "static",
+        "v1",
+        "workbench",
+        "ws",
+    }
+)
+"""First path segments of the API server's own routes and pages. The Services ingress
+serves ``/<workspace>/<service>/...`` after every platform route, so a workspace of one
+of these names could never be reached (or, if the order changed, would shadow a platform
+route): no workspace may take one (:func:`create`, :mod:`dataos_defs.api.ingress`)."""
 
 
 def to_workspace(row: WorkspaceRow) -> Workspace:
@@ -59,6 +86,11 @@ def create(
         raise InvalidRequest(
             f"'{name}' is not a valid workspace name",
             f"lower-case letters, digits and '-', at most {MAX_NAME_LENGTH} characters",
+        )
+    if name in RESERVED_PATH_SEGMENTS:
+        raise InvalidRequest(
+            f"the workspace name '{name}' is reserved: /{name}/ is a route of the platform",
+            "choose another name; Services of a workspace are served at /<workspace>/...",
         )
     row = session.get(WorkspaceRow, name)
     if row is not None and row.deleted_at is None:

@@ -12,7 +12,8 @@ whole set and with every issue collected (positioned at the key that asks for it
 * every secret named, ``use`` for whoever uses it (``secrets``);
 * stacks that run arbitrary code, ``use`` on the stack for the applier (``stacks``);
 * depots confined to the storage their creator may use (``depots``);
-* clusters whose selector would capture other users' queries (``clusters``).
+* clusters whose selector would capture other users' queries (``clusters``);
+* Services whose public path escapes their workspace or is another's (``services``).
 
 Any issue refuses the whole apply (422, nothing written); when Heimdall cannot decide, the
 apply is refused with 503 (fail closed). Every decision is logged with source
@@ -30,6 +31,7 @@ from dataos_defs.api.admission.datasets import check_datasets
 from dataos_defs.api.admission.depots import check_depot
 from dataos_defs.api.admission.runas import check_monitor, check_owner, run_as_of, subject_of
 from dataos_defs.api.admission.secrets import SECRET_KINDS, check_secrets
+from dataos_defs.api.admission.services import check_service
 from dataos_defs.api.admission.stacks import check_stacks
 from dataos_defs.api.errors import ApiError
 from dataos_defs.heimdall.pdp import PolicyEngineError
@@ -47,6 +49,7 @@ BY_KIND: dict[str, Check] = {
     "depot": check_depot,
     "cluster": check_cluster,
     "monitor": check_monitor,
+    "service": check_service,
 }
 
 
