@@ -17,16 +17,21 @@ import gateway_e2e
 import gateway_rewrite
 import heimdall_engine
 import heimdall_http
+import ingress_overhead
 import kernel_model
 import kernel_synth
 import listing
 import log_rotation
+import metis_lineage
 import metis_search
 import quality_gx
 import run_governance
+import services_reconcile
 import spine1
 import spine2
 import unit_hot_paths
+import web_catalog
+import web_pages
 
 
 def main() -> None:
@@ -69,6 +74,16 @@ def main() -> None:
     metis_search.main()
     print()
     quality_gx.main()
+    print()
+    metis_lineage.main()
+    print()
+    services_reconcile.main()
+    print()
+    ingress_overhead.main()
+    print()
+    web_pages.main()
+    print()
+    web_catalog.main()
 
 
 if __name__ == "__main__":

@@ -9,22 +9,27 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from dataos_defs import __version__
+from dataos_defs import __version__, web
 from dataos_defs.adapters.localfs import Storage
 from dataos_defs.api import (
+    bundles,
     caretaker_routes,
     dagster_door,
+    dataset_routes,
     delivery_routes,
     gateway_routes,
     health_routes,
     heimdall_routes,
     history_routes,
     incident_routes,
+    ingress,
+    metis_sync,
     opa,
     resources,
     runtime,
     trino_protocol,
     users,
+    workload_routes,
     workspaces,
 )
 from dataos_defs.api.client import DEFAULT_API_URL
@@ -35,6 +40,7 @@ from dataos_defs.api.metis import router as metis_router
 from dataos_defs.api.metis.deps import open_catalog
 from dataos_defs.api.opa_fast import FastDecisions
 from dataos_defs.api.reconciler import Background, start_background
+from dataos_defs.api.workloads import start_workloads, stop_workloads
 from dataos_defs.gateway.service import Gateway
 from dataos_defs.heimdall.credentials import API_URL_ENV
 from dataos_defs.heimdall.identity import bootstrap_operator
@@ -84,20 +90,27 @@ def create_app(
             )
             heimdall = Heimdall(store, state_home)
             app.state.heimdall = heimdall
+            metis_sync.start(app, store, heimdall)  # catalog tags mask; Resources cataloged
             if "gateway" in services:
                 gateway = Gateway(store, heimdall, state_home)
                 app.state.gateway = gateway
             if "poros" in services:
                 background = start_background(store)
+                bundles.start_runner(app)
+                start_workloads(app, store, state_home)
             yield
         finally:
             if background is not None:
                 background.stop()
+            stop_workloads(app)  # embedded replicas stop too, unless kept on shutdown
+            if getattr(app.state, "bundles", None) is not None:
+                app.state.bundles.stop()
             pagers.shutdown()  # queued deliveries finish before the process goes
             if gateway is not None:
                 gateway.close()
             if heimdall is not None:
                 heimdall.close()
+            metis_sync.stop(app)
             store.close()
 
     app = FastAPI(
@@ -115,6 +128,7 @@ def create_app(
 
     app.add_middleware(FastDecisions)
     app.add_middleware(ApplyLimits)
+    app.add_middleware(ingress.IngressFastPath)  # a Service's path skips the routing
 
     return app
 
@@ -123,10 +137,13 @@ def _include_routers(app: FastAPI, services: tuple[str, ...]) -> None:
     """The routes of the services this server runs."""
     if "poros" in services:
         app.include_router(resources.router)
+        app.include_router(bundles.router)
         app.include_router(workspaces.router)
         app.include_router(history_routes.router)
         app.include_router(runtime.router)
+        app.include_router(workload_routes.router)  # after runtime: /runtime/workflow wins
         app.include_router(dagster_door.router)
+        app.include_router(dataset_routes.router)
     app.include_router(health_routes.router)
     app.include_router(users.router)
     app.include_router(heimdall_routes.router)
@@ -138,6 +155,9 @@ def _include_routers(app: FastAPI, services: tuple[str, ...]) -> None:
     if "gateway" in services:
         app.include_router(gateway_routes.router)
         app.include_router(trino_protocol.router)
+    app.include_router(web.router)  # the pages: /, /login, /workbench, /catalog, /operations
+    if "poros" in services:
+        app.include_router(ingress.router)  # last: every platform route wins
 
 
 def app_from_env() -> FastAPI:
