@@ -122,9 +122,7 @@ class Workloads(Protocol):
         (``None``: the first replica), oldest first."""
         ...
 
-    def follow(
-        self, kind: str, workspace: str, name: str, replica: str | None
-    ) -> Iterator[str]:
+    def follow(self, kind: str, workspace: str, name: str, replica: str | None) -> Iterator[str]:
         """New lines of a replica's output as they come (``log -f``); ends when it stops."""
         ...
 
