@@ -271,7 +271,7 @@ def logs(
     ``run_logs``). Needs ``read`` on the workflow's ``/logs`` and, unless the caller is the
     identity its runs act as, ``run-as`` on that identity (see the module docstring)."""
     workflow = _workflow(request, store, identity, name, workspace, "read", "logs")
-    _may_see_as(request, identity, workflow)
+    may_see_as(request, identity, workflow)
     ws = workflow.workspace or "public"
     job = naming.job_name(ws, name)
     step = naming.op_name(ws, name, node) if node else None
@@ -298,17 +298,18 @@ def logs(
     }
 
 
-def _may_see_as(request: Request, identity: Identity, workflow: StoredResource) -> None:
-    """Whether the caller may see what the workflow's runs see (their logs): it is their
-    identity, or may act as it."""
-    acting = workflow.run_as or workflow.owner
+def may_see_as(request: Request, identity: Identity, resource: StoredResource) -> None:
+    """Whether the caller may see what a runnable Resource sees (its logs): it is the
+    identity the Resource runs as, or may act as it (``run-as``)."""
+    acting = resource.run_as or resource.owner
+    runs, act = ("its runs", "act") if resource.kind == "workflow" else ("it", "runs")
     if acting is None:
         raise ApiError(
             403,
             "forbidden",
-            f"workflow '{workflow.name}' records no identity its runs act as, so its logs "
-            "are shown to no one",
-            "apply it again: its runs then act as a recorded identity",
+            f"{resource.kind} '{resource.name}' records no identity {runs} {act} as, so its "
+            "logs are shown to no one",
+            f"apply it again: {runs} then {act} as a recorded identity",
         )
     if acting == identity.user_id:
         return
@@ -318,8 +319,8 @@ def _may_see_as(request: Request, identity: Identity, workflow: StoredResource) 
         raise ApiError(
             403,
             "forbidden",
-            f"the logs of workflow '{workflow.name}' show what its runs saw as {acting}, and "
-            f"{identity.user_id} may not act as {acting} ({RUN_AS} on {target}: "
+            f"the logs of {resource.kind} '{resource.name}' show what {runs} saw as {acting}, "
+            f"and {identity.user_id} may not act as {acting} ({RUN_AS} on {target}: "
             f"{decision.reason})",
             f"ask {acting} to read them, or an operator for an access policy allowing "
             f"'{RUN_AS}' on {target}",

@@ -18,13 +18,13 @@ import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from dataos_defs.api.admission.runas import RUN_AS
-from dataos_defs.api.authz import authorize, decide
+from dataos_defs.api.authz import authorize
 from dataos_defs.api.deps import get_store
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity, current_identity
+from dataos_defs.api.runtime import may_see_as
 from dataos_defs.api.workloads import NOT_STARTED
-from dataos_defs.heimdall.objects import resource_object, user_object
+from dataos_defs.heimdall.objects import resource_object
 from dataos_defs.poros.records import StoredResource
 from dataos_defs.poros.store import Store
 from dataos_defs.poros.workloads import WORKLOAD_KINDS, Replica, WorkloadRuntime, Workloads
@@ -128,7 +128,7 @@ def _get_logs(kind: str) -> Callable[..., Any]:
         follow: bool = False,
     ) -> Any:
         resource = _resource(request, store, identity, kind, name, workspace, "logs")
-        _may_see_as(request, identity, resource)
+        may_see_as(request, identity, resource)
         workloads = _workloads(request)
         ws = resource.workspace or "public"
         if lines == 0:
@@ -183,29 +183,3 @@ async def _lines(request: Request, lines: Iterator[str]) -> AsyncIterator[bytes]
         if close is not None:
             with contextlib.suppress(ValueError):  # still running in its thread: it ends soon
                 close()
-
-
-def _may_see_as(request: Request, identity: Identity, resource: StoredResource) -> None:
-    acting = resource.run_as or resource.owner
-    if acting is None:
-        raise ApiError(
-            403,
-            "forbidden",
-            f"{resource.kind} '{resource.name}' records no identity it runs as, so its logs "
-            "are shown to no one",
-            "apply it again: it then runs as a recorded identity",
-        )
-    if acting == identity.user_id:
-        return
-    target = user_object(acting)
-    decision = decide(request, identity, RUN_AS, target)
-    if not decision.allow:
-        raise ApiError(
-            403,
-            "forbidden",
-            f"the logs of {resource.kind} '{resource.name}' show what it saw as {acting}, and "
-            f"{identity.user_id} may not act as {acting} ({RUN_AS} on {target}: "
-            f"{decision.reason})",
-            f"ask {acting} to read them, or an operator for an access policy allowing "
-            f"'{RUN_AS}' on {target}",
-        )

@@ -27,6 +27,7 @@ from dataos_defs.api.client import DataosClient
 from dataos_defs.heimdall.credentials import credentials_path, read_credentials
 from dataos_defs.manifest.loader import load_documents
 from dataos_defs.minerva.settings import DEFAULT_CLUSTER_ENV
+from tests.governed_lakehouse import CLUSTER, LAKEHOUSE
 from tests.interfaces.conftest import CLI, ROOT, Server, free_port, stop_server
 from tests.metis.metis_helpers import apply_policy, client, interfaces, ok
 
@@ -40,32 +41,6 @@ CONTACTS = pa.table(
         "phone": ["+49 1", "+33 2"],
     }
 )
-LAKEHOUSE = {
-    "name": "lakehouse",
-    "version": "v2alpha",
-    "type": "depot",
-    "layer": "user",
-    "depot": {
-        "type": "LAKEHOUSE",
-        "lakehouse": {"warehouse": "warehouse", "format": "iceberg"},
-        "datasets": [
-            {
-                "collection": "shop",
-                "dataset": "customers_360",
-                "columns": [{"name": "email", "tags": ["PII.Email"]}],
-            }
-        ],
-    },
-}
-CLUSTER = {
-    "name": "minervashop",
-    "version": "v1",
-    "type": "cluster",
-    "cluster": {
-        "type": "minerva",
-        "minerva": {"replicas": 1, "depots": [{"address": "dataos://lakehouse"}]},
-    },
-}
 CONTACTS_FQN = "lakehouse.default.shop.contacts"
 CUSTOMERS_FQN = "lakehouse.default.shop.customers_360"
 CONTACT_EMAILS = "SELECT email FROM lakehouse.shop.contacts ORDER BY id"

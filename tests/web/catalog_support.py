@@ -39,6 +39,8 @@ from dataos_defs.manifest.loader import load_documents
 from dataos_defs.minerva.settings import DEFAULT_CLUSTER_ENV
 from dataos_defs.poros.db import write_transaction
 from dataos_defs.poros.settings import SQLITE_FILE_NAME, sqlite_url
+from tests.governed_lakehouse import CLUSTER
+from tests.governed_lakehouse import UNTAGGED_LAKEHOUSE as LAKEHOUSE
 from tests.interfaces.conftest import ROOT, Server, start_server, stop_server, user_key
 
 METIS = "/metis/api/v1"
@@ -63,22 +65,6 @@ COLUMN_TYPES = {
     "first_name": "VARCHAR",
     "age": "INT",
     "country": "VARCHAR",
-}
-LAKEHOUSE = {
-    "name": "lakehouse",
-    "version": "v2alpha",
-    "type": "depot",
-    "layer": "user",
-    "depot": {"type": "LAKEHOUSE", "lakehouse": {"warehouse": "warehouse", "format": "iceberg"}},
-}
-CLUSTER = {
-    "name": "minervashop",
-    "version": "v1",
-    "type": "cluster",
-    "cluster": {
-        "type": "minerva",
-        "minerva": {"replicas": 1, "depots": [{"address": "dataos://lakehouse"}]},
-    },
 }
 CATALOG_READERS = {
     "name": "catalog-readers",

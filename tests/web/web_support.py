@@ -28,6 +28,7 @@ from dataos_defs.adapters import iceberg
 from dataos_defs.api.client import DataosClient
 from dataos_defs.manifest.loader import load_documents
 from dataos_defs.minerva.settings import DEFAULT_CLUSTER_ENV
+from tests.governed_lakehouse import CLUSTER, LAKEHOUSE
 from tests.interfaces.conftest import ROOT, Server, stop_server
 from tests.interfaces.conftest import start_server as start_interfaces_server
 
@@ -43,32 +44,6 @@ CUSTOMERS = pa.table(
 )
 SECRET_VALUES = ("s3cr3t-Finance-Pa55word", "tok-ops-Sh0uld-N3ver-Show")
 """Secret values applied below: no page may ever contain them."""
-LAKEHOUSE = {
-    "name": "lakehouse",
-    "version": "v2alpha",
-    "type": "depot",
-    "layer": "user",
-    "depot": {
-        "type": "LAKEHOUSE",
-        "lakehouse": {"warehouse": "warehouse", "format": "iceberg"},
-        "datasets": [
-            {
-                "collection": "shop",
-                "dataset": "customers_360",
-                "columns": [{"name": "email", "tags": ["PII.Email"]}],
-            }
-        ],
-    },
-}
-CLUSTER = {
-    "name": "minervashop",
-    "version": "v1",
-    "type": "cluster",
-    "cluster": {
-        "type": "minerva",
-        "minerva": {"replicas": 1, "depots": [{"address": "dataos://lakehouse"}]},
-    },
-}
 OPS_SECRET = {
     "name": "ops-token",
     "version": "v1",
