@@ -90,9 +90,7 @@ def get(
     output: OutputOpt = "table",
     all_workspaces: Annotated[
         bool,
-        typer.Option(
-            "-a", "--all", "--all-workspaces", help="every owner's Resources in every workspace"
-        ),
+        typer.Option("-a", "--all", help="every owner's Resources in every workspace"),
     ] = False,
     owner: Annotated[
         str | None, typer.Option("--owner", help="only Resources of this owner (a user id)")
@@ -105,10 +103,7 @@ def get(
     refresh: Annotated[
         float | None,
         typer.Option(
-            "-r",
-            "--refreshRate",
-            "--refresh-rate",
-            help="list again every N seconds until Ctrl+C (at least 1)",
+            "-r", "--refreshRate", help="list again every N seconds until Ctrl+C (at least 1)"
         ),
     ] = None,
 ) -> None:

@@ -34,6 +34,7 @@ RESERVED_PATH_SEGMENTS = frozenset(
         "login",
         "logout",
         "metis",
+        "monitor",
         "openapi.json",
         "operations",
         "poros",

@@ -90,3 +90,18 @@ def test_request_paths_routed_and_stripped() -> None:
     assert match([a, ab], "/ws/ab") is None
     assert upstream_path(a, "/ws/a") == "/" and upstream_path(a, "/ws/a/x/y") == "/x/y"
     assert upstream_path(ab, "/ws/a/b/x") == "/ws/a/b/x"
+
+
+def test_every_route_of_the_whole_api_server_is_reserved_as_a_workspace_name() -> None:
+    """Every first path segment the full API server routes (all services, the pages) is a
+    name no workspace may take, or that workspace's Services would be shadowed."""
+    from dataos_defs.api.app import create_app
+    from dataos_defs.poros.workspaces import RESERVED_PATH_SEGMENTS
+
+    app = create_app()
+    firsts = {
+        str(getattr(route, "path", "/")).split("/")[1]
+        for route in app.routes
+        if not str(getattr(route, "path", "")).startswith("/{")
+    }
+    assert firsts - {""} <= RESERVED_PATH_SEGMENTS, firsts - RESERVED_PATH_SEGMENTS
