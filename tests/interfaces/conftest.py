@@ -99,11 +99,24 @@ def start_server(
 
 
 def stop_server(server: Server) -> None:
+    """Stop the server, then any Service or Worker replica it leaves behind (one killed
+    before it stopped its replicas): a test run must not leak processes."""
     server.process.terminate()
     try:
-        server.process.wait(timeout=10)
+        server.process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         server.process.kill()
+        server.process.wait(timeout=10)
+    if (server.home / "workloads" / "state.json").exists():
+        env = {**os.environ, "DATAOS_HOME": str(server.home)}
+        subprocess.run(
+            [sys.executable, "-m", "dataos_defs.poros.supervisor", "stop"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
 
 
 @pytest.fixture(scope="module")
