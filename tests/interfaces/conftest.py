@@ -98,16 +98,17 @@ def start_server(
     raise RuntimeError(f"API server did not start in {timeout:.0f} s")
 
 
-def stop_server(server: Server) -> None:
+def stop_server(server: Server, keep_workloads: bool = False) -> None:
     """Stop the server, then any Service or Worker replica it leaves behind (one killed
-    before it stopped its replicas): a test run must not leak processes."""
+    before it stopped its replicas): a test run must not leak processes. ``keep_workloads``
+    leaves them for a server restarted on the same home, which re-adopts them."""
     server.process.terminate()
     try:
         server.process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.wait(timeout=10)
-    if (server.home / "workloads" / "state.json").exists():
+    if not keep_workloads and (server.home / "workloads" / "state.json").exists():
         env = {**os.environ, "DATAOS_HOME": str(server.home)}
         subprocess.run(
             [sys.executable, "-m", "dataos_defs.poros.supervisor", "stop"],

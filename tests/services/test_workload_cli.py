@@ -219,7 +219,7 @@ def test_delete_stops_every_process(server: Server, tmp_path: Path) -> None:
 def restart(server: Server) -> None:
     """Stop the module's server and start another on the same home, in place; waits longer
     than ``start_server`` (importing the app takes most of a start on a loaded machine)."""
-    stop_server(server)
+    stop_server(server, keep_workloads=True)
     port = free_port()
     env = {**os.environ, "DATAOS_HOME": str(server.home), **KEEP}
     for name in ("DATAOS_DATABASE_URL", "DATAOS_API_KEY", "DATAOS_API_URL"):
