@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 
 from bundle_texts import NEVER, SERVICE_AND_WORKER
-from conftest import Platform
+
+from tests.bundles.conftest import Platform
 
 
 def test_members_are_applied_in_order_once_their_conditions_hold(platform: Platform) -> None:

@@ -14,7 +14,8 @@ import time
 
 import pytest
 from bundle_texts import DEPOT, SECRET
-from conftest import Platform
+
+from tests.bundles.conftest import Platform
 
 BUNDLES_FOR_DEVS = """\
 name: devs-make-bundles

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bundle_texts import CYCLE, DEPOT, NEVER, SERVICE_AND_WORKER
-from conftest import Platform
+
+from tests.bundles.conftest import Platform
 
 FILES = """\
 name: files
