@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from dagster_support import dagster_env, interfaces, start_dagster, stop_dagster
+from dagster_support import DROPS_AND_LAKE, dagster_env, interfaces, start_dagster, stop_dagster
 
 from dataos_defs.api.client import DataosClient
 from tests.web.web_browser import Viewer, browser_tools, chromium
@@ -26,27 +26,7 @@ from tests.web.web_support import PLAIN_TAGS, PLAIN_USER, start_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
-PRODUCT = """\
-name: drops
-version: v2alpha
-type: depot
-depot:
-  type: FILE
-  external: true
-  file:
-    path: data/drops
-    format: csv
----
-name: lake
-version: v2alpha
-type: depot
-depot:
-  type: LAKEHOUSE
-  external: false
-  lakehouse:
-    warehouse: warehouse
-    format: iceberg
-"""
+PRODUCT = DROPS_AND_LAKE
 BROKEN = """\
 name: broken
 version: v1

@@ -50,6 +50,29 @@ query State($selector: InstigationSelector!, $id: String) {
     ... on Error { message }
   }
 }"""
+DROPS_AND_LAKE = """\
+name: drops
+version: v2alpha
+type: depot
+depot:
+  type: FILE
+  external: true
+  file:
+    path: data/drops
+    format: csv
+---
+name: lake
+version: v2alpha
+type: depot
+depot:
+  type: LAKEHOUSE
+  external: false
+  lakehouse:
+    warehouse: warehouse
+    format: iceberg
+"""
+"""Two depots the Dagster worlds share: a FILE depot of CSV drops and an Iceberg lakehouse."""
+
 T = TypeVar("T")
 
 

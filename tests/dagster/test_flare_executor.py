@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterInstance, execute_job
 from dagster._core.definitions.reconstruct import ReconstructableRepository
-from dagster_support import ROOT, apply_example
+from dagster_support import DROPS_AND_LAKE, ROOT, apply_example
 
 from dataos_defs.location.definitions import build_definitions
 from dataos_defs.manifest.loader import load_documents
@@ -20,26 +20,9 @@ from dataos_defs.poros.identities import Identities
 from dataos_defs.poros.settings import Settings
 from dataos_defs.poros.store import Store
 
-PRODUCT = """\
-name: drops
-version: v2alpha
-type: depot
-depot:
-  type: FILE
-  external: true
-  file:
-    path: data/drops
-    format: csv
----
-name: lake
-version: v2alpha
-type: depot
-depot:
-  type: LAKEHOUSE
-  external: false
-  lakehouse:
-    warehouse: warehouse
-    format: iceberg
+PRODUCT = (
+    DROPS_AND_LAKE
+    + """\
 ---
 name: books
 version: v1
@@ -65,6 +48,7 @@ workflow:
                 dataset: dataos://lake:shop/books?acl=rw
                 format: iceberg
 """
+)
 
 
 def _apply_product(home: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:

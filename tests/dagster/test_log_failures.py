@@ -16,33 +16,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from dagster_support import Dagster, interfaces, running_platform
+from dagster_support import DROPS_AND_LAKE, Dagster, interfaces, running_platform
 
 from dataos_defs.adapters.dagster_graphql import DagsterGraphQL
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-PRODUCT = """\
-name: drops
-version: v2alpha
-type: depot
-depot:
-  type: FILE
-  external: true
-  file:
-    path: data/drops
-    format: csv
----
-name: lake
-version: v2alpha
-type: depot
-depot:
-  type: LAKEHOUSE
-  external: false
-  lakehouse:
-    warehouse: warehouse
-    format: iceberg
-"""
+PRODUCT = DROPS_AND_LAKE
 WORKFLOW = """\
 name: {name}
 version: v1
