@@ -9,7 +9,7 @@ Trino's own message and error name.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -69,14 +69,24 @@ class Statement:
     close: Callable[[], None]
 
 
-def run(endpoint: Endpoint, sql: str, *, session_user: str | None = None) -> Statement:
+def run(
+    endpoint: Endpoint,
+    sql: str,
+    *,
+    session_user: str | None = None,
+    register_interrupt: Callable[[Callable[[], None]], None] | None = None,
+) -> Statement:
     """Start ``sql`` and wait for its columns; rows are fetched on demand.
 
     ``session_user`` is the user the statement runs as (``X-Trino-User``): the Gateway's
     caller, so that Trino's access control (the OPA plugin asking Heimdall) applies that
     user's access, masks and row filters. The endpoint's own user stays the authenticated
     principal, which Trino lets impersonate the caller only if its access control allows
-    ``ImpersonateUser`` (``policies/trino``: the Gateway's principal only)."""
+    ``ImpersonateUser`` (``policies/trino``: the Gateway's principal only).
+
+    ``register_interrupt`` is handed a function that cancels the statement from another
+    thread (the client's ``cancel``: ``DELETE`` of the current ``nextUri``, Trino's
+    documented way to end a query), before the statement is sent."""
     password = endpoint.password
     auth = BasicAuthentication(endpoint.user, password) if password else None
     conn = trino.dbapi.connect(
@@ -91,6 +101,13 @@ def run(endpoint: Endpoint, sql: str, *, session_user: str | None = None) -> Sta
         heartbeat_interval=None,
     )
     cursor = conn.cursor()
+
+    def interrupt() -> None:
+        with suppress(TrinoError, HttpError, requests.RequestException):
+            cursor.cancel()
+
+    if register_interrupt is not None:
+        register_interrupt(interrupt)
 
     def close() -> None:
         try:

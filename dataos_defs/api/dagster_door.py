@@ -50,6 +50,7 @@ from dataos_defs.api.identity import (
 )
 from dataos_defs.api.proxy_headers import NOT_FORWARDED, NOT_RETURNED, forwarded_headers
 from dataos_defs.api.reconcile import DAGSTER_URL_ENV
+from dataos_defs.api.sessions import revoke
 from dataos_defs.poros import apikeys
 
 UI_URL_ENV = "DAGSTER_UI_URL"
@@ -208,6 +209,10 @@ async def login(request: Request) -> Any:
 @router.post(f"{PREFIX}/logout")
 def logout(request: Request) -> Any:
     _same_origin(request)
+    token = request.cookies.get(sessions.SESSION_COOKIE, "")
+    session = sessions.decode(sessions.signing_key(request), token)
+    if session is not None:
+        revoke(request.app.state.store, session)
     response = RedirectResponse(sessions.LOGIN_PATH, 303)
     sessions.clear_session_cookie(response, sessions.is_secure(request))
     return response

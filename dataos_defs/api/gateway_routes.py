@@ -2,7 +2,13 @@
 
 Errors keep the API's one shape: a refused statement is 400 ``query_refused`` (with what was
 refused and why), a dataset the caller may not read is 403 naming it, no access decision is
-503 and deny, an engine error on the governed statement is 400 ``query_failed``.
+503 and deny, an engine error on the governed statement is 400 ``query_failed``, a query
+cancelled while it executed is 409 ``query_cancelled``.
+
+``DELETE /query/{id}`` stops the statement on the engine while it executes (``Gateway.cancel``)
+and closes its open result after; only the query's owner may, or a caller Heimdall lets
+``delete`` ``/gateway/api/v1/queries`` (an operator): another user's id answers 404 like an
+unknown one.
 """
 
 from __future__ import annotations
@@ -20,8 +26,10 @@ from dataos_defs.api.identity import Identity, current_identity
 from dataos_defs.gateway.clusters import RoutingError
 from dataos_defs.gateway.model import Refused
 from dataos_defs.gateway.pages import DEFAULT_PAGE_ROWS, MAX_PAGE_ROWS, Page, PageError
+from dataos_defs.gateway.running import TooManyRunning
 from dataos_defs.gateway.service import (
     Caller,
+    Cancelled,
     Denied,
     Explanation,
     Gateway,
@@ -69,6 +77,29 @@ def gateway_errors() -> Iterator[None]:
         ) from exc
     except PageError as exc:
         raise ApiError(404, "no_such_result", str(exc), "run the query again") from exc
+    except Cancelled as exc:
+        raise ApiError(409, "query_cancelled", str(exc), "run the query again") from exc
+    except TooManyRunning as exc:
+        raise ApiError(
+            429, "too_many_queries", str(exc), "wait for a query to finish, or cancel one"
+        ) from exc
+
+
+def may_cancel_any(request: Request, identity: Identity) -> bool:
+    """Whether the caller may cancel anyone's query (an operator's right, Heimdall's call)."""
+    return may(request, identity, "delete", f"{PREFIX}/queries")
+
+
+def cancel_for(request: Request, identity: Identity, query_id: str) -> bool:
+    """``Gateway.cancel`` as the caller: their own query, or anyone's when allowed."""
+    gateway = gateway_of(request)
+    caller = caller_of(identity)
+    if gateway.cancel(caller, query_id):
+        return True
+    owner = gateway.running.owner(query_id)
+    if owner is None or not may_cancel_any(request, identity):
+        return False
+    return gateway.cancel(caller, query_id, operator=True)
 
 
 class QueryIn(BaseModel):
@@ -139,8 +170,8 @@ def next_page(
 
 @router.delete("/query/{query_id}", status_code=204)
 def cancel_query(query_id: str, request: Request, identity: IdentityDep) -> Response:
-    if not gateway_of(request).cancel(caller_of(identity), query_id):
-        raise ApiError(404, "no_such_result", f"no open result {query_id}")
+    if not cancel_for(request, identity, query_id[:64]):
+        raise ApiError(404, "no_such_result", f"no query {query_id[:64]} of yours runs")
     return Response(status_code=204)
 
 
@@ -217,6 +248,34 @@ def query_history(
                 403, "forbidden", f"{identity.user_id} may not read the queries of {wanted}"
             )
     return gateway_of(request).audit.read(user=identity.user_id, limit=limit)
+
+
+class RunningOut(BaseModel):
+    queryId: str
+    user: str
+    cluster: str | None
+    source: str | None
+    started: float = Field(description="epoch seconds")
+    cancelling: bool = Field(description="a cancel was asked for: the engine is stopping it")
+
+
+@router.get("/queries/running", response_model=list[RunningOut])
+def running_queries(request: Request, identity: IdentityDep) -> list[RunningOut]:
+    """The statements executing now: the caller's own; everyone's for whom may ``get``
+    ``/gateway/api/v1/queries`` (an operator), as the audit trail."""
+    everyone = may(request, identity, "get", f"{PREFIX}/queries")
+    found = gateway_of(request).running_queries(None if everyone else identity.user_id)
+    return [
+        RunningOut(
+            queryId=q.query_id,
+            user=q.user,
+            cluster=q.cluster,
+            source=q.source,
+            started=q.started,
+            cancelling=q.cancelling,
+        )
+        for q in found
+    ]
 
 
 class ClusterOut(BaseModel):

@@ -8,6 +8,12 @@ signature, the expiry, that the key is still active and the user still exists, a
 user's tags as they are now (so revoking the key or deleting the user ends its sessions at
 once in this process, and within the identity cache's few seconds in others).
 
+Signing out revokes the session itself everywhere: :func:`revoke` records its random id in
+the store's ``session_revocations`` table, which every API process (and the Dagster door)
+consults on each request (:func:`identity_of`), so a copied cookie is refused by any worker
+or replica from that moment. The records are bounded by time: each one is kept only until
+the session would have expired anyway, and expired ones are pruned at every sign-out.
+
 The signing key is derived from the store's secret key (``DATAOS_SECRET_KEY`` or
 ``$DATAOS_HOME/secret.key``) under a label no manifest digest can have, so every replica
 accepts the same cookies and rotating that key signs everybody out. The Dagster door
@@ -28,15 +34,20 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from sqlalchemy import delete
 from starlette.requests import HTTPConnection
 
 from dataos_defs.api.identity import Identity
 from dataos_defs.poros.identities import Identities, Principal, UserNotFound
+from dataos_defs.poros.store import Store
+from dataos_defs.poros.tables import SessionRevocationRow
 from dataos_defs.poros.vault import Vault
 
 SESSION_SECONDS = 8 * 3600
@@ -45,6 +56,9 @@ _LABEL = "dataos:dagster-door:session-key:v1"
 """Kept from when only the Dagster door had sessions: changing it signs everybody out."""
 _CACHE_PREFIX = "dagster-session:"
 _STATE_KEY = "dagster_session_key"
+KNOWN_REVOKED = 4096
+"""Revoked ids this process remembers (no store read for a cookie it has refused before)."""
+MAX_SESSION_ID = 64
 
 
 @dataclass(frozen=True)
@@ -119,8 +133,64 @@ def decode(key: bytes, token: str) -> Session | None:
     return session if session.expires_at > time.time() else None
 
 
+class _KnownRevoked:
+    """Revoked session ids seen by this process (the newest :data:`KNOWN_REVOKED`)."""
+
+    def __init__(self) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, session_id: str) -> None:
+        with self._lock:
+            self._ids[session_id] = None
+            while len(self._ids) > KNOWN_REVOKED:
+                self._ids.popitem(last=False)
+
+    def __contains__(self, session_id: str) -> bool:
+        with self._lock:
+            return session_id in self._ids
+
+
+_known_revoked = _KnownRevoked()
+
+
+def revoke(store: Store, session: Session) -> None:
+    """Sign the session out everywhere (see the module docstring); prunes expired records."""
+    if not session.session_id:
+        return
+    moment = datetime.now(UTC)
+    with store.writing() as db:
+        db.execute(delete(SessionRevocationRow).where(SessionRevocationRow.expires_at <= moment))
+        if db.get(SessionRevocationRow, session.session_id) is None:
+            db.add(
+                SessionRevocationRow(
+                    session_id=session.session_id[:MAX_SESSION_ID],
+                    user_id=session.user_id,
+                    expires_at=datetime.fromtimestamp(session.expires_at, UTC),
+                    revoked_at=moment,
+                )
+            )
+    _known_revoked.add(session.session_id)
+
+
+def is_revoked(store: Store, session: Session) -> bool:
+    """Whether the session was signed out, by any process (a read of the store)."""
+    if not session.session_id:
+        return False
+    if session.session_id in _known_revoked:
+        return True
+    with store.reading() as db:
+        found = db.get(SessionRevocationRow, session.session_id[:MAX_SESSION_ID]) is not None
+    if found:
+        _known_revoked.add(session.session_id)
+    return found
+
+
 def identity_of(identities: Identities, session: Session) -> Identity | None:
-    """The user a valid session acts as, while the key that signed in stays active."""
+    """The user a valid session acts as, while the key that signed in stays active and the
+    session was not signed out (by any process)."""
+    if is_revoked(identities.store, session):
+        return None
     cache_key = f"{_CACHE_PREFIX}{session.user_id}:{session.key_id}"
     found, principal = identities.cache.get(cache_key)
     if not found:

@@ -1,7 +1,11 @@
 """The subset of Trino's client protocol the official clients need, served by the Gateway.
 
 ``POST /v1/statement`` (the SQL as the body) answers with the first page and, while rows
-remain, a ``nextUri`` (``GET`` it for the next page, ``DELETE`` it to cancel). Failures of
+remain, a ``nextUri`` (``GET`` it for the next page, ``DELETE`` it to cancel). A statement
+still executing after :data:`FIRST_WAIT_SECONDS` is answered as Trino does, ``RUNNING`` with
+no rows yet and a ``nextUri`` under ``/v1/statement/queued/`` that the client polls (each
+poll waits up to :data:`POLL_WAIT_SECONDS`); ``DELETE`` of it stops the statement on the
+engine (``Gateway.cancel``: only the query's owner, or an operator). Failures of
 the statement come back as Trino does: HTTP 200 with ``stats.state = FAILED`` and an
 ``error`` object (``errorName``, ``errorType``: ``USER_ERROR`` for refused statements and
 engine errors, ``PERMISSION_DENIED`` for datasets the caller may not read), so the clients
@@ -17,6 +21,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import threading
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -24,8 +30,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from dataos_defs.api.errors import ApiError
-from dataos_defs.api.gateway_routes import caller_of, gateway_errors, gateway_of
+from dataos_defs.api.gateway_routes import caller_of, cancel_for, gateway_errors, gateway_of
 from dataos_defs.api.identity import Identity, Unauthenticated, get_identities
+from dataos_defs.gateway.background import BackgroundRun, BackgroundRuns, TooManyBackground
 from dataos_defs.gateway.pages import Page
 from dataos_defs.gateway.prepared import bind_execute_immediate
 from dataos_defs.gateway.service import QueryRequest
@@ -34,10 +41,15 @@ from dataos_defs.poros.identities import Identities
 
 router = APIRouter(tags=["trino protocol"])
 PAGE_ROWS = 10_000
+FIRST_WAIT_SECONDS = 1.0
+POLL_WAIT_SECONDS = 1.0
+_RUNS_LOCK = threading.Lock()
 _ERROR_CODES = {
     400: (1, "SYNTAX_ERROR", "USER_ERROR"),
     403: (4, "PERMISSION_DENIED", "USER_ERROR"),
     404: (1, "NOT_FOUND", "USER_ERROR"),
+    409: (3, "USER_CANCELED", "USER_ERROR"),
+    429: (131079, "QUERY_QUEUE_FULL", "INSUFFICIENT_RESOURCES"),
     503: (65536, "GENERIC_INTERNAL_ERROR", "INTERNAL_ERROR"),
 }
 _REFUSED_NAMES = {"query_refused": "NOT_SUPPORTED", "no_cluster": "CLUSTER_NOT_FOUND"}
@@ -142,6 +154,42 @@ def _failure(request: Request, exc: ApiError) -> JSONResponse:
     return JSONResponse(body)
 
 
+def _background(request: Request) -> BackgroundRuns:
+    state = request.app.state
+    with _RUNS_LOCK:
+        runs: BackgroundRuns | None = getattr(state, "trino_runs", None)
+        if runs is None:
+            runs = state.trino_runs = BackgroundRuns()
+    return runs
+
+
+def _pending_body(request: Request, query_id: str, poll: int) -> dict[str, Any]:
+    """A statement still executing: no columns or rows yet, the URI to poll (or delete)."""
+    base = _base(request)
+    return {
+        "id": query_id,
+        "infoUri": f"{base}/ui/query.html?{query_id}",
+        "nextUri": f"{base}/v1/statement/queued/{query_id}/{poll}",
+        "stats": _stats("RUNNING"),
+        "warnings": [],
+    }
+
+
+def _answer(request: Request, run: BackgroundRun, poll: int) -> Response:
+    """The run's first page, its failure as Trino reports one, or (still executing) the
+    next poll."""
+    if not run.done.is_set():
+        return JSONResponse(_pending_body(request, run.query_id, poll + 1))
+    if run.error is not None:
+        try:
+            with gateway_errors():
+                raise run.error
+        except ApiError as exc:
+            return _failure(request, exc)
+    assert run.page is not None
+    return JSONResponse(_page_body(request, run.page))
+
+
 @router.post("/v1/statement")
 async def post_statement(request: Request, identity: TrinoIdentity) -> Response:
     sql = (await request.body()).decode("utf-8", errors="replace")
@@ -158,12 +206,41 @@ async def post_statement(request: Request, identity: TrinoIdentity) -> Response:
                 source=headers.get("x-trino-source") or "trino-client",
                 page_rows=PAGE_ROWS,
             )
-            page = await run_in_threadpool(gateway.run, caller_of(identity), query)
     except ApiError as exc:
-        if exc.status == 401:
-            raise
         return _failure(request, exc)
-    return JSONResponse(_page_body(request, page))
+    caller = caller_of(identity)
+    query_id = uuid.uuid4().hex
+    try:
+        run = _background(request).start(
+            identity.user_id, query_id, lambda: gateway.run(caller, query, query_id=query_id)
+        )
+    except TooManyBackground as exc:
+        return _failure(request, ApiError(429, "too_many_queries", str(exc)))
+    found = await run_in_threadpool(
+        _background(request).wait, query_id, identity.user_id, FIRST_WAIT_SECONDS
+    )
+    return _answer(request, found or run, -1)
+
+
+@router.get("/v1/statement/queued/{query_id}/{poll}")
+async def get_queued(
+    query_id: str, poll: int, request: Request, identity: TrinoIdentity
+) -> Response:
+    """Poll a statement that was still executing: wait a little, then answer."""
+    found = await run_in_threadpool(
+        _background(request).wait, query_id[:64], identity.user_id, POLL_WAIT_SECONDS
+    )
+    if found is None:
+        message = f"no query {query_id[:64]} of yours is executing"
+        return _failure(request, ApiError(404, "no_such_result", message))
+    return _answer(request, found, poll)
+
+
+@router.delete("/v1/statement/queued/{query_id}/{poll}", status_code=204)
+def cancel_queued(query_id: str, poll: int, request: Request, identity: TrinoIdentity) -> Response:
+    """Stop the executing statement on the engine (Trino clients' cancel)."""
+    cancel_for(request, identity, query_id[:64])
+    return Response(status_code=204)
 
 
 @router.get("/v1/statement/executing/{query_id}/{token}")
@@ -180,5 +257,5 @@ def get_next(query_id: str, token: int, request: Request, identity: TrinoIdentit
 
 @router.delete("/v1/statement/executing/{query_id}/{token}", status_code=204)
 def cancel(query_id: str, token: int, request: Request, identity: TrinoIdentity) -> Response:
-    gateway_of(request).cancel(caller_of(identity), query_id)
+    cancel_for(request, identity, query_id[:64])
     return Response(status_code=204)

@@ -40,6 +40,7 @@ from dataos_defs.manifest.policy import Policy
 from dataos_defs.manifest.registry import resource_adapter
 from dataos_defs.minerva.duck import PRIVATE_SCHEMA
 from dataos_defs.minerva.embedded import EmbeddedCluster
+from dataos_defs.minerva.result import RegisterInterrupt
 from dataos_defs.minerva.routing import RoutingError, route
 from dataos_defs.minerva.settings import default_cluster, trino_endpoint
 from dataos_defs.minerva.tags import LiveColumnTags, ManifestColumnTags, merged_column_tags
@@ -59,7 +60,12 @@ class ClusterEngine(Catalog, Protocol):
     dialect: str
 
     def execute(
-        self, sql: str, reads: Iterable[TableName] = (), user: str | None = None
+        self,
+        sql: str,
+        reads: Iterable[TableName] = (),
+        user: str | None = None,
+        *,
+        register_interrupt: RegisterInterrupt | None = None,
     ) -> Rows: ...
 
     def close(self) -> None: ...
@@ -81,12 +87,19 @@ class Engine:
     def catalog(self) -> Catalog:
         return self.cluster
 
-    def execute(self, sql: str, reads: Iterable[TableName], user: str) -> Rows:
+    def execute(
+        self,
+        sql: str,
+        reads: Iterable[TableName],
+        user: str,
+        register_interrupt: RegisterInterrupt | None = None,
+    ) -> Rows:
         """Run the governed statement (masked and filtered by the Gateway) as ``user``;
         only the datasets it was found to read are loaded. A Trino endpoint runs it as
         ``user`` (impersonated), so its access control decides that user's access, never
-        the Gateway's service account's."""
-        return self.cluster.execute(sql, reads, user)
+        the Gateway's service account's. ``register_interrupt`` is handed the function that
+        stops the statement on the engine, as soon as there is one (a cancel)."""
+        return self.cluster.execute(sql, reads, user, register_interrupt=register_interrupt)
 
     def describe_error(self, exc: Exception) -> str:
         """The engine's message with internal table names shown as dataset ids."""

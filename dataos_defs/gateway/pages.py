@@ -109,6 +109,11 @@ class ResultPages:
             self._open[entry.query_id] = entry
         return self._serve(entry)
 
+    def open_on(self, cluster: str) -> list[OpenResult]:
+        """The open results of ``cluster``, least recently used first."""
+        with self._lock:
+            return [entry for entry in self._open.values() if entry.cluster == cluster]
+
     def page(self, query_id: str, owner: str, token: int) -> Page:
         with self._lock:
             entry = self._open.get(query_id)

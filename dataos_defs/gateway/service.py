@@ -10,6 +10,13 @@
 5. The rewritten SQL runs on the cluster; rows are served page by page.
 Every query, whatever its outcome, leaves one audit record.
 
+While its statement executes, a query is listed in :attr:`Gateway.running` (``running.py``)
+with the engine's interrupt: :meth:`Gateway.cancel` stops the statement on the engine (DuckDB's
+``interrupt()``, Trino's ``DELETE`` of the ``nextUri``), not only the result's delivery.
+Only the query's owner may cancel it, or whoever the caller's route lets cancel anyone's
+(``operator=True``: Heimdall decides that in the API). :meth:`Gateway.running_queries` is the
+stable view of what runs.
+
 The state (clusters, data policies, column tags) follows the Poros store and the column
 tags attached to Heimdall (Metis' catalog): it is rebuilt when their change marker moves
 (checked at most once a second).
@@ -17,6 +24,7 @@ tags attached to Heimdall (Metis' catalog): it is rebuilt when their change mark
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -37,8 +45,9 @@ from dataos_defs.gateway.model import (
     Table,
     TableName,
 )
-from dataos_defs.gateway.pages import Page, ResultPages
+from dataos_defs.gateway.pages import Page, ResultPages, Rows
 from dataos_defs.gateway.rewrite import rewrite
+from dataos_defs.gateway.running import RunningQueries, RunningQuery, TooManyRunning
 from dataos_defs.heimdall.pdp import PolicyEngineError
 from dataos_defs.heimdall.service import Heimdall
 from dataos_defs.minerva.result import MinervaError
@@ -47,6 +56,7 @@ from dataos_defs.poros.store import Store
 READ_PREDICATES = ("select", "read")
 REWRITE_CACHE_SIZE = 4096
 FRESHNESS_SECONDS = 1.0
+QUERY_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,11 @@ class QueryFailed(Exception):
     """The engine rejected the governed statement (400)."""
 
 
+class Cancelled(Exception):
+    """The query was cancelled while its statement executed; the engine stopped it (or
+    its result was discarded unread when the engine finished first)."""
+
+
 @dataclass(frozen=True)
 class Explanation:
     cluster: str
@@ -96,6 +111,7 @@ class Gateway:
         self.clusters = ClusterSet(store, home)
         self.pages = ResultPages()
         self.audit = QueryAudit(home)
+        self.running = RunningQueries()
         self._rewrites: OrderedDict[tuple[Any, ...], Rewritten] = OrderedDict()
         self._lock = threading.Lock()
         self._marker: tuple[Any, ...] | None = None
@@ -106,28 +122,51 @@ class Gateway:
         self.clusters.close()
         self.audit.close()
 
-    def run(self, caller: Caller, request: QueryRequest) -> Page:
+    def run(self, caller: Caller, request: QueryRequest, *, query_id: str | None = None) -> Page:
         """Run a statement and serve its first page; raises Refused, Denied, Unavailable,
-        RoutingError or QueryFailed (each audited)."""
+        RoutingError, QueryFailed, TooManyRunning or Cancelled (each audited).
+
+        ``query_id`` (32 hex digits, fresh) lets a caller that runs the query in the
+        background cancel it before this returns; by default one is drawn."""
+        if query_id is not None and not QUERY_ID.fullmatch(query_id):
+            raise ValueError("a query id is 32 lowercase hex digits")
         started = time.perf_counter()
-        audit = _Audit(self.audit, caller, request, started)
+        audit = _Audit(self.audit, caller, request, started, query_id)
         try:
-            engine = self._engine(caller, request)
-            audit.cluster = engine.name
-            rewritten = self._governed(caller, request, engine)
-            audit.rewritten = rewritten
-            result = self._execute(engine, rewritten, caller)
-        except Exception as exc:
+            self.running.begin(audit.query_id, caller.user_id, request.source)
+        except TooManyRunning as exc:
             audit.fail(exc)
             raise
+        try:
+            result = self._governed_result(caller, request, audit)
+        except Exception as exc:
+            if not self.running.end(audit.query_id):
+                audit.fail(exc)
+                raise
+            cancelled = Cancelled(f"query {audit.query_id} was cancelled")
+            audit.fail(cancelled)
+            raise cancelled from exc
+        if self.running.end(audit.query_id):
+            result.close()
+            cancelled = Cancelled(f"query {audit.query_id} was cancelled")
+            audit.fail(cancelled)
+            raise cancelled
         return self.pages.open(
             caller.user_id,
             result,
             audit.end,
             request.page_rows,
             query_id=audit.query_id,
-            cluster=engine.name,
+            cluster=audit.cluster,
         )
+
+    def _governed_result(self, caller: Caller, request: QueryRequest, audit: _Audit) -> Rows:
+        engine = self._engine(caller, request)
+        audit.cluster = engine.name
+        self.running.on_cluster(audit.query_id, engine.name)
+        rewritten = self._governed(caller, request, engine)
+        audit.rewritten = rewritten
+        return self._execute(engine, rewritten, caller, audit.query_id)
 
     def explain(self, caller: Caller, request: QueryRequest) -> Explanation:
         """The rewritten statement and the policies that shaped it, without running it."""
@@ -143,8 +182,19 @@ class Gateway:
     def page(self, caller: Caller, query_id: str, token: int) -> Page:
         return self.pages.page(query_id, caller.user_id, token)
 
-    def cancel(self, caller: Caller, query_id: str) -> bool:
+    def cancel(self, caller: Caller, query_id: str, *, operator: bool = False) -> bool:
+        """Cancel the caller's query: stop its statement on the engine if it still executes
+        (anyone's when ``operator``), else close its open result (the owner's only). False
+        when there is no such query the caller may cancel (the same answer whether it
+        exists or not, so ids of others' queries cannot be probed)."""
+        owner = self.running.owner(query_id)
+        if owner is not None and (owner == caller.user_id or operator):
+            return self.running.interrupt(query_id)
         return self.pages.cancel(query_id, caller.user_id)
+
+    def running_queries(self, user: str | None = None) -> list[RunningQuery]:
+        """The statements executing now (only ``user``'s when given), oldest first."""
+        return self.running.snapshot(user)
 
     def refresh(self) -> None:
         """Follow the store (at most one check a second)."""
@@ -269,9 +319,12 @@ class Gateway:
                     "ask an operator for an access policy allowing select or read on it",
                 )
 
-    def _execute(self, engine: Engine, rewritten: Rewritten, caller: Caller) -> Any:
+    def _execute(self, engine: Engine, rewritten: Rewritten, caller: Caller, query_id: str) -> Rows:
+        if self.running.is_cancelled(query_id):
+            raise Cancelled(f"query {query_id} was cancelled")
+        register = self.running.registrar(query_id)
         try:
-            return engine.execute(rewritten.sql, rewritten.tables, caller.user_id)
+            return engine.execute(rewritten.sql, rewritten.tables, caller.user_id, register)
         except Exception as exc:
             raise QueryFailed(engine.describe_error(exc)) from exc
 
@@ -280,20 +333,25 @@ class _Audit:
     """Collects what one query did and writes its record once, when it ends."""
 
     def __init__(
-        self, log: QueryAudit, caller: Caller, request: QueryRequest, started: float
+        self,
+        log: QueryAudit,
+        caller: Caller,
+        request: QueryRequest,
+        started: float,
+        query_id: str | None = None,
     ) -> None:
         self.log = log
         self.caller = caller
         self.request = request
         self.started = started
-        self.query_id = uuid.uuid4().hex
+        self.query_id = query_id or uuid.uuid4().hex
         self.cluster: str | None = None
         self.rewritten: Rewritten | None = None
         self._written = False
 
     def fail(self, exc: Exception) -> None:
         outcome: Outcome = "failed"
-        if isinstance(exc, Refused | RoutingError):
+        if isinstance(exc, Refused | RoutingError | TooManyRunning):
             outcome = "refused"
         elif isinstance(exc, Denied | Unavailable):
             outcome = "denied"

@@ -42,7 +42,7 @@ from dataos_defs.minerva.files import FileSource
 from dataos_defs.minerva.lakehouse import LakehouseSource
 from dataos_defs.minerva.model import Column, Table, TableName
 from dataos_defs.minerva.pg import PostgresSource
-from dataos_defs.minerva.result import MinervaError, QueryResult
+from dataos_defs.minerva.result import MinervaError, QueryResult, RegisterInterrupt
 from dataos_defs.minerva.settings import MinervaSettings
 from dataos_defs.minerva.sources import Source
 from dataos_defs.minerva.tags import ColumnTags, ManifestColumnTags
@@ -106,13 +106,19 @@ class EmbeddedCluster:
         )
 
     def execute(
-        self, sql: str, reads: Iterable[TableName] = (), user: str | None = None
+        self,
+        sql: str,
+        reads: Iterable[TableName] = (),
+        user: str | None = None,
+        *,
+        register_interrupt: RegisterInterrupt | None = None,
     ) -> QueryResult:
         """Run a statement (the Gateway's rewritten SQL, DuckDB dialect) that reads the
         datasets ``reads`` (as the Gateway's analysis found them: only these are loaded or
         refreshed, whatever else the text may spell); raises MinervaError when a dataset
         cannot be read or DuckDB rejects the statement. ``user`` changes nothing here: the
-        Gateway has already masked and filtered the statement for its caller."""
+        Gateway has already masked and filtered the statement for its caller.
+        ``register_interrupt`` gets the cursor's ``interrupt`` before the statement starts."""
         for name in reads:
             physical = physical_name(name)
             source = self._source(name.depot)
@@ -120,6 +126,8 @@ class EmbeddedCluster:
                 raise MinervaError(f"depot '{name.depot}' is not attached to {self.name}")
             source.refresh(name, physical)
         cursor = self._db.open_cursor()
+        if register_interrupt is not None:
+            register_interrupt(cursor.interrupt)
         try:
             cursor.execute(sql)
             description = cursor.description or []

@@ -7,6 +7,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 Row = tuple[Any, ...]
+RegisterInterrupt = Callable[[Callable[[], None]], None]
+"""Handed the function that stops a statement in flight (from another thread), as soon as
+the engine has one: DuckDB's ``interrupt()`` of the statement's cursor, the Trino client's
+``cancel()`` (``DELETE`` of the statement's ``nextUri``)."""
 
 
 class MinervaError(Exception):

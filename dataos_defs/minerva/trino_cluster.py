@@ -31,7 +31,7 @@ from dataos_defs.adapters.duckdb_engine import quote
 from dataos_defs.adapters.trino_client import Endpoint, TrinoClientError
 from dataos_defs.manifest.cluster import Cluster
 from dataos_defs.minerva.model import Column, Table, TableName
-from dataos_defs.minerva.result import MinervaError, QueryResult
+from dataos_defs.minerva.result import MinervaError, QueryResult, RegisterInterrupt
 from dataos_defs.minerva.tags import ColumnTags, ManifestColumnTags
 from dataos_defs.minerva.types import duckdb_type
 
@@ -95,14 +95,22 @@ class TrinoCluster:
         return Table(wanted, columns, physical, dataset_tags)
 
     def execute(
-        self, sql: str, reads: Iterable[TableName] = (), user: str | None = None
+        self,
+        sql: str,
+        reads: Iterable[TableName] = (),
+        user: str | None = None,
+        *,
+        register_interrupt: RegisterInterrupt | None = None,
     ) -> QueryResult:
         """Run a governed statement (Trino dialect, masks and filters already in it) on the
         coordinator as ``user``, the Gateway's caller, impersonated by the endpoint's
         principal: Trino's access control decides that user's access; raises MinervaError.
-        Trino reads its catalogs itself, so ``reads`` needs no preparation here."""
+        Trino reads its catalogs itself, so ``reads`` needs no preparation here.
+        ``register_interrupt`` gets the client's cancel (``DELETE`` of the ``nextUri``)."""
         try:
-            statement = trino_client.run(self.endpoint, sql, session_user=user)
+            statement = trino_client.run(
+                self.endpoint, sql, session_user=user, register_interrupt=register_interrupt
+            )
         except TrinoClientError as exc:
             raise MinervaError(f"Trino ({self.name}): {exc.message}") from None
 

@@ -229,3 +229,16 @@ class RunOutboxRow(Base):
     last_attempt_at: Mapped[datetime | None]
     claimed_until: Mapped[datetime | None]
     """Set by the process launching the run: no other one launches it meanwhile."""
+
+
+class SessionRevocationRow(Base):
+    """A web session signed out (``api/sessions.py``): every API process refuses its cookie
+    until it would have expired anyway; rows past ``expires_at`` are pruned."""
+
+    __tablename__ = "session_revocations"
+    __table_args__ = (Index(None, "expires_at"),)
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime]

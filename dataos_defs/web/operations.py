@@ -9,6 +9,7 @@ revisions (``history``: ``read`` on the Resource; the diff then reads the same r
 redacted payloads), a workflow's runtime nodes (``get_runtime``) and logs (``logs``, with
 its run-as rule), the runs Caretaker recorded (``caretaker_routes.runs``) and incidents
 (``list_incidents``). Slow parts (Dagster, Caretaker) are fragments loaded after the page.
+A Service's or Worker's replicas and their logs: :mod:`dataos_defs.web.operations_workloads`.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ from dataos_defs.api.identity import Identity
 from dataos_defs.manifest.registry import RESOURCE_TYPES, WORKSPACE_TYPES
 from dataos_defs.poros.store import Store
 from dataos_defs.web import operations_views as views
+from dataos_defs.web import operations_workloads
 from dataos_defs.web.render import render
 from dataos_defs.web.route import WebRoute
 from dataos_defs.web.session import PageIdentity
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
+router.include_router(operations_workloads.router)
 Name = Annotated[str, Query(max_length=255)]
 ACTIVE_RUNS = {"queued", "starting", "started", "running", "not_started", "canceling"}
 LOG_LINES = 500

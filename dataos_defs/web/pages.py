@@ -37,9 +37,7 @@ from dataos_defs.web.session import (
     PageIdentity,
     clear_session,
     read_form,
-    revoked,
     safe_next,
-    session_of,
     set_session,
 )
 
@@ -111,9 +109,6 @@ async def login(request: Request) -> Any:
 
 @router.post("/logout")
 def logout(request: Request, identity: CsrfIdentity) -> Response:
-    session = session_of(request)
-    if session is not None:
-        revoked.add(session)
     response = RedirectResponse(f"{LOGIN_PATH}?signed_out=1", 303)
     clear_session(response, request)
     return response

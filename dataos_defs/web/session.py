@@ -6,8 +6,9 @@ The web app signs in with an API key at ``/login`` and keeps a session cookie (H
 the door's cookie too (same token, path ``/dagster``), so one sign-in opens both, and
 signing out clears both. Every sign-in issues a new session with a new random id (a cookie
 planted before cannot be carried into the signed-in session), the session ends after
-8 hours or when the key expires or is revoked, and signing out also revokes its id in this
-process.
+8 hours or when the key expires or is revoked, and signing out (:func:`clear_session`)
+revokes the session in the store, so every API process and replica refuses its cookie from
+then on (:func:`dataos_defs.api.sessions.revoke`).
 
 :func:`page_identity` is every page's dependency. Without a valid session it raises
 :class:`SignInRequired`: a page is redirected to ``/login?next=<path>``, a fragment (fetched
@@ -35,6 +36,7 @@ from dataos_defs.api.sessions import (
     decode,
     identity_of,
     is_secure,
+    revoke,
     same_origin,
     session_csrf_ok,
     signing_key,
@@ -183,6 +185,13 @@ def set_session(response: Response, request: Request, token: str, max_age: int) 
 
 
 def clear_session(response: Response, request: Request) -> None:
+    """Sign out: revoke the request's session everywhere (the store's record, consulted by
+    every process) and clear both cookies. The session is the one ``page_identity``
+    admitted for this request."""
+    session: Session | None = getattr(request.state, "web_session", None)
+    if session is not None:
+        revoke(request.app.state.store, session)
+        revoked.add(session)
     secure = is_secure(request)
     response.delete_cookie(
         SESSION_COOKIE, path="/", secure=secure, httponly=True, samesite="strict"

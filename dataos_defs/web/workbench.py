@@ -6,12 +6,18 @@ Every action calls what ``/gateway/api/v1`` calls for the same user: the cluster
 the background: :mod:`dataos_defs.web.workbench_runs`), the next page ``Gateway.page``, the
 Governance tab ``explain_query`` (``dataos-ctl query --explain``: the rewritten SQL and the
 policies per column). History and CSV download live in :mod:`dataos_defs.web.workbench_more`.
+
+Cancel stops the statement on the engine: each run is given its Gateway query id up front,
+so ``Gateway.cancel`` can interrupt the statement while it executes (and close the open
+result once it has come), exactly as ``DELETE /gateway/api/v1/query/{id}`` does.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import uuid
+from collections import OrderedDict
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -47,6 +53,8 @@ PAGE_SIZES = (50, 200, 1000)
 DEFAULT_PAGE_SIZE = 200
 FIRST_WAIT_SECONDS = 0.25
 """A quick query's first page comes with the answer to the run itself (no poll)."""
+MAX_TRACKED_RUNS = 4096
+"""Runs whose query id is remembered for a cancel (more than can run or be kept at once)."""
 _RUNS_LOCK = threading.Lock()
 
 
@@ -57,6 +65,30 @@ def web_runs(request: Request) -> WebRuns:
         if runs is None:
             runs = state.workbench_runs = WebRuns()
     return runs
+
+
+def _query_ids(request: Request) -> OrderedDict[str, str]:
+    """Run id -> the Gateway query id it runs (the newest :data:`MAX_TRACKED_RUNS`)."""
+    state = request.app.state
+    with _RUNS_LOCK:
+        ids: OrderedDict[str, str] | None = getattr(state, "workbench_query_ids", None)
+        if ids is None:
+            ids = state.workbench_query_ids = OrderedDict()
+    return ids
+
+
+def _remember(request: Request, run_id: str, query_id: str) -> None:
+    ids = _query_ids(request)
+    with _RUNS_LOCK:
+        ids[run_id] = query_id
+        while len(ids) > MAX_TRACKED_RUNS:
+            ids.popitem(last=False)
+
+
+def _query_id_of(request: Request, run_id: str) -> str | None:
+    ids = _query_ids(request)
+    with _RUNS_LOCK:
+        return ids.get(run_id)
 
 
 def _routed(request: Request, identity: Identity) -> tuple[str | None, str | None]:
@@ -102,15 +134,17 @@ async def run(request: Request, identity: CsrfIdentity) -> Response:
     body = query_in(form, _page_size(form))
     gateway = gateway_or_503(request)
     caller = caller_of(identity)
+    query_id = uuid.uuid4().hex
 
     def work() -> Page:
         with gateway_errors():
-            return gateway.run(caller, query_request(body))
+            return gateway.run(caller, query_request(body), query_id=query_id)
 
-    def close(query_id: str) -> object:
+    def close(_: str) -> object:
         return gateway.cancel(caller, query_id)
 
     started = web_runs(request).start(identity.user_id, work, close)
+    _remember(request, started.run_id, query_id)
     await run_in_threadpool(started.ended.wait, FIRST_WAIT_SECONDS)
     return _run_fragment(request, started)
 
@@ -157,11 +191,16 @@ def poll(request: Request, run_id: str, identity: PageIdentity) -> Response:
 
 @router.post("/workbench/runs/{run_id}/cancel")
 def cancel(request: Request, run_id: str, identity: CsrfIdentity) -> Response:
+    """Mark the run cancelled (only its owner: another user's id is 404) and stop its
+    statement on the engine, or close its open result."""
     gateway = gateway_or_503(request)
     caller = caller_of(identity)
     cancelled = web_runs(request).cancel(
         run_id, identity.user_id, lambda query_id: gateway.cancel(caller, query_id)
     )
+    query_id = _query_id_of(request, run_id)
+    if query_id is not None:
+        gateway.cancel(caller, query_id)
     return _run_fragment(request, cancelled)
 
 

@@ -6,8 +6,8 @@ daemon thread; the page polls it by its id. Only the user who started a run can 
 cancel it (another user's id answers 404, as an unknown one). Cancelling a run whose first
 page has come closes the Gateway's open result at once (``Gateway.cancel``, as ``DELETE``
 of the query does); a run still executing is marked cancelled and its result is closed the
-moment the engine hands it over, unread (the engine's statement itself runs to its end:
-the Gateway offers no interrupt of a statement in flight yet).
+moment the engine hands it over, unread, and ``workbench.cancel`` asks ``Gateway.cancel``
+to stop the statement on the engine (each run is given its Gateway query id up front).
 
 Bounds: at most :data:`MAX_RUNNING` runs execute at once on this server and
 :data:`MAX_PER_USER` per user (429 beyond); finished runs are forgotten after
