@@ -1,5 +1,5 @@
-"""Caretaker on the HTTP API: runs, steps, quality checks, running nodes, failures and
-aggregates.
+"""Caretaker on the HTTP API: runs, steps, quality checks, running nodes, Service/Worker
+processes, failures and aggregates.
 
 Governed like ``get runtime``: a caller sees the runs of a Resource only if Heimdall lets
 them ``read`` it (``poros://workflow:<ws>/<name>``); lists are filtered item by item, fail
@@ -190,6 +190,27 @@ def nodes(request: Request, identity: IdentityDep, conn: ConnDep) -> dict[str, A
     return {
         "steps": [{k: v for k, v in asdict(s).items() if k != "error"} for s in running],
         "processes": [asdict(p) for p in processes],
+    }
+
+
+@router.get("/processes", summary="A Service's or Worker's replicas and the states they entered")
+def processes(
+    request: Request,
+    identity: IdentityDep,
+    conn: ConnDep,
+    name: Annotated[str, Query(min_length=1, max_length=255)],
+    workspace: str | None = None,
+    type: Annotated[str, Query(pattern="^(service|worker)$")] = "service",
+    last: Annotated[int, Query(ge=1, le=MAX_LAST)] = 10,
+) -> dict[str, Any]:
+    """Its processes now and the last ``last`` states they entered, newest first (403
+    without ``read`` on the Resource). Reasons name exits and probes, never a value."""
+    ws = workspace or "public"
+    authorize(request, identity, "read", resource_object(type, name, ws))
+    resource = (ws, type, name)
+    return {
+        "processes": [asdict(p) for p in live.processes_of(conn, resource)],
+        "events": [asdict(e) for e in live.process_events(conn, resource, last)],
     }
 
 

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -34,9 +33,10 @@ from dataos_defs.monitor.caretaker_runs import CaretakerRuns
 from dataos_defs.monitor.equation import GatewayQueries
 from dataos_defs.monitor.evaluate import Platform, evaluate_monitor
 from dataos_defs.monitor.incidents import MAX_LIST, Incidents, MonitorRef
+from dataos_defs.monitor.orphans import resolve_deleted_monitors
 from dataos_defs.monitor.pagers import active_pagers, dispatch
 from dataos_defs.monitor.scheduler import ensure_scheduler, is_scheduler
-from dataos_defs.poros.records import ResourceKey, StoredResource
+from dataos_defs.poros.records import StoredResource
 from dataos_defs.poros.store import Store
 
 router = APIRouter(prefix="/monitor/api/v1", tags=["monitor"])
@@ -66,11 +66,6 @@ def _incidents(request: Request) -> Incidents:
     return incidents
 
 
-def _live(store: Store, refs: list[MonitorRef]) -> set[MonitorRef]:
-    keys = {ResourceKey("monitor", ref.name, ref.workspace): ref for ref in refs}
-    return {keys[key] for key in store.live_keys(keys)}
-
-
 def _target(incident: dict[str, Any]) -> tuple[str, list[str]]:
     return resource_object("monitor", incident["monitor"], incident["workspace"]), []
 
@@ -86,7 +81,7 @@ def list_incidents(
     limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 100,
 ) -> list[dict[str, Any]]:
     incidents = _incidents(request)
-    incidents.resolve_orphans(functools.partial(_live, store))
+    resolve_deleted_monitors(store, incidents, dispatch, active_pagers)
     found = incidents.listed(workspace=workspace, monitor=monitor, state=state, limit=limit)
     return visible(request, identity, "read", found, _target)
 

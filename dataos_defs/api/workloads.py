@@ -23,6 +23,7 @@ from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from dataos_defs.caretaker.replica_reporter import ReplicaReporter, server_reporter
 from dataos_defs.poros.errors import PorosError
 from dataos_defs.poros.records import ResourceKey, Status, StoredResource
 from dataos_defs.poros.store import Store
@@ -37,6 +38,8 @@ SYNC_INTERVAL_S = 1.0
 FULL_SYNC_S = 30.0
 NOT_STARTED = "pending"
 """The runtime of a workload the runtime has not taken up yet."""
+REPORT_S = 10.0
+"""How often, in Kubernetes mode, every workload's pods are reported to Caretaker."""
 
 
 def run_mode(environ: Mapping[str, str] = os.environ) -> str:
@@ -47,8 +50,11 @@ def run_mode(environ: Mapping[str, str] = os.environ) -> str:
     return mode
 
 
-def workloads_from_env(store: Store, home: Path) -> Workloads:
-    """The workload runtime this server's environment asks for."""
+def workloads_from_env(
+    store: Store, home: Path, report: ReplicaReporter | None = None
+) -> Workloads:
+    """The workload runtime this server's environment asks for; ``report`` (embedded only)
+    hears of every replica change, for Caretaker."""
     if run_mode() == "k8s":
         from dataos_defs.adapters.k8s_workloads import KubernetesWorkloads
 
@@ -56,7 +62,7 @@ def workloads_from_env(store: Store, home: Path) -> Workloads:
         return workloads
     from dataos_defs.poros.supervisor import Supervisor
 
-    return Supervisor(store, home, keep_on_close=keep_on_shutdown())
+    return Supervisor(store, home, keep_on_close=keep_on_shutdown(), report=report)
 
 
 def keep_on_shutdown(environ: Mapping[str, str] = os.environ) -> bool:
@@ -78,12 +84,18 @@ class WorkloadSync:
     """A daemon thread calling ``workloads.reconcile`` with what the store wants."""
 
     def __init__(
-        self, store: Store, workloads: Workloads, interval: float = SYNC_INTERVAL_S
+        self,
+        store: Store,
+        workloads: Workloads,
+        interval: float = SYNC_INTERVAL_S,
+        report: ReplicaReporter | None = None,
     ) -> None:
         self.store = store
         self.workloads = workloads
         self.interval = interval
+        self.report = report
         self.syncs = 0
+        self._reported = 0.0
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="dataos-workload-sync", daemon=True)
@@ -118,9 +130,28 @@ class WorkloadSync:
                     self.syncs += 1
                     marker, last = now_marker, time.monotonic()
                 live = self._record_statuses(live)
+                if self.report is not None and time.monotonic() - self._reported >= REPORT_S:
+                    self._reported = time.monotonic()
+                    self._report_pods()
             except Exception:
                 log.exception("handing Services and Workers to the workload runtime failed")
             self._wake.wait(self.interval)
+
+    def _report_pods(self) -> None:
+        """Kubernetes mode: every live workload's pods to Caretaker (the embedded supervisor
+        reports its own replicas as they change). A complete look: a workload left out is
+        recorded as stopped, so a runtime that cannot be read skips this pass."""
+        assert self.report is not None
+        runtimes: dict[tuple[str, str, str], WorkloadRuntime] = {}
+        run_as: dict[tuple[str, str, str], str | None] = {}
+        for resource in live_workloads(self.store):
+            key = (resource.kind, resource.workspace or "public", resource.name)
+            found = self.workloads.runtime(*key)
+            if found is None:
+                return
+            runtimes[key] = found
+            run_as[key] = resource.run_as or resource.owner
+        self.report(runtimes, run_as)
 
     def _record_statuses(self, live: list[StoredResource]) -> list[StoredResource]:
         """Each workload's lifecycle status once the runtime has taken it up: ``active``, or
@@ -155,9 +186,13 @@ def lifecycle(runtime: WorkloadRuntime | None) -> tuple[Status, str | None] | No
 
 def start_workloads(app: Any, store: Store, home: Path) -> None:
     """``app.state.workloads`` and its sync thread, running."""
-    workloads = workloads_from_env(store, home)
+    k8s = run_mode() == "k8s"
+    reporter = server_reporter(store.engine, home, prefix="pod" if k8s else "local")
+    app.state.replica_reporter = reporter
+    workloads = workloads_from_env(store, home, None if k8s else reporter)
     app.state.workloads = workloads
-    app.state.workload_sync = WorkloadSync(store, workloads).start()
+    sync = WorkloadSync(store, workloads, report=reporter if k8s else None)
+    app.state.workload_sync = sync.start()
 
 
 def stop_workloads(app: Any) -> None:
@@ -169,6 +204,9 @@ def stop_workloads(app: Any) -> None:
     workloads: Workloads | None = getattr(app.state, "workloads", None)
     if workloads is not None:
         workloads.close()
+    reporter: ReplicaReporter | None = getattr(app.state, "replica_reporter", None)
+    if reporter is not None:
+        reporter.close()  # after the runtime, so the replicas' last states are written
 
 
 def after_change(app: Any, changed: Collection[ResourceKey]) -> None:

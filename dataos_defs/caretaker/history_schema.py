@@ -3,8 +3,9 @@
 A history row is a record of :mod:`dataos_defs.caretaker.records` (same names, same meaning)
 plus two columns the history adds:
 
-* ``run_as`` on steps, checks and processes: the owner of their run, so a reader can be limited to
-  the runs they own on every table (a run already has it);
+* ``run_as`` on steps and checks: the owner of their run, so a reader can be limited to
+  the runs they own on every table (a run, and a process, already have it; a process
+  without one takes its run's);
 * ``recorded_ms``: when the row was appended (the history is append-only: a run recorded
   twice has two rows, and the newest ``recorded_ms`` is its latest state).
 
@@ -125,7 +126,7 @@ def _row(
     for name, value in row.items():
         if isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
             row[name] = value[:MAX_TEXT_CHARS]
-    if RUN_AS not in row:
+    if row.get(RUN_AS) is None:
         run_id = row.get("run_id")
         row[RUN_AS] = owners.get(run_id) if isinstance(run_id, str) else None
     row[RECORDED_MS] = recorded_ms

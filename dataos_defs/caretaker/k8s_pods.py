@@ -112,6 +112,8 @@ def pod_record(pod: Mapping[str, Any]) -> ProcessRecord:
         cpu_seconds=None,
         peak_memory_bytes=None,
         reason=reason,
+        job=labels.get("dataos.io/job"),
+        replica=meta.get("name"),
     )
 
 

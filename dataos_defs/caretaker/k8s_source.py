@@ -58,8 +58,9 @@ METRICS_ABSENT = frozenset({404, 503})
 """Statuses of a cluster without metrics-server (no APIService, or it is unavailable)."""
 METRICS_FORBIDDEN = frozenset({401, 403})
 """A service account allowed to list pods but not PodMetrics (the Dagster chart's Role
-grants no ``metrics.k8s.io``): pods are still recorded, without figures, and a warning says
-why."""
+grants no ``metrics.k8s.io``; the kernel's Role ``dataos-caretaker``, from
+:func:`dataos_defs.kernel.k8s_rbac.caretaker_rbac`, does): pods are still recorded, without
+figures, and a warning says why."""
 RUN_ID_LABEL = "dagster/run-id"
 WORKFLOW_LABEL = "dataos.io/workflow"
 PIPES_PREFIX_CHARS = 18
@@ -146,7 +147,7 @@ def list_pods(api: Any, namespace: str, warn: Warn) -> Listing:
 def _known_runs(conn: Connection, pods: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The recorded runs the pods may belong to (by full id, or the Pipes pods' prefix)."""
     runs = schema.runs.c
-    columns = (runs.run_id, runs.workspace, runs.resource_type, runs.resource_name)
+    columns = (runs.run_id, runs.workspace, runs.resource_type, runs.resource_name, runs.run_as)
     labels = [(p.get("metadata") or {}).get("labels") or {} for p in pods]
     ids = sorted({str(x[RUN_ID_LABEL]) for x in labels if x.get(RUN_ID_LABEL)})
     prefixes = sorted({x for x in map(_pipes_prefix, pods) if x is not None})
@@ -181,10 +182,11 @@ def _attributed(
     if run is None:
         return record
     if labels.get(WORKFLOW_LABEL):
-        return replace(record, run_id=run["run_id"])
+        return replace(record, run_id=run["run_id"], run_as=run["run_as"])
     return replace(
         record,
         run_id=run["run_id"],
+        run_as=run["run_as"],
         workspace=run["workspace"],
         resource_type=run["resource_type"],
         resource_name=run["resource_name"],

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, and_, or_, select
 
 from dataos_defs.caretaker import schema
 from dataos_defs.caretaker.records import (
+    LIVE_PROCESS_STATES,
     ProcessRecord,
     RunRecord,
     StepRecord,
@@ -76,12 +77,45 @@ def running_steps(conn: Connection) -> list[StepRecord]:
     return _steps(conn.execute(query))
 
 
-def running_processes(conn: Connection) -> list[ProcessRecord]:
+def _processes(rows: Any) -> list[ProcessRecord]:
     names = column_names(ProcessRecord)
-    procs = schema.processes.c
-    query = select(schema.processes).where(procs.state.in_(("pending", "running", "restarting")))
-    rows = conn.execute(query.order_by(procs.started_ms).limit(MAX_ROWS))
     return [ProcessRecord(**{n: row._mapping[n] for n in names}) for row in rows]
+
+
+def running_processes(conn: Connection) -> list[ProcessRecord]:
+    """Pods and replicas that run now (or are about to, or restart)."""
+    procs = schema.processes.c
+    query = select(schema.processes).where(procs.state.in_(LIVE_PROCESS_STATES))
+    return _processes(conn.execute(query.order_by(procs.started_ms).limit(MAX_ROWS)))
+
+
+def processes_of(conn: Connection, resource: Resource) -> list[ProcessRecord]:
+    """The processes recorded for one Resource (a Service's replicas), by node."""
+    procs = schema.processes.c
+    workspace, kind, name = resource
+    query = select(schema.processes).where(
+        procs.workspace == workspace, procs.resource_type == kind, procs.resource_name == name
+    )
+    return _processes(conn.execute(query.order_by(procs.node).limit(MAX_ROWS)))
+
+
+def process_events(conn: Connection, resource: Resource, last: int) -> list[ProcessRecord]:
+    """The last ``last`` states one Resource's processes entered, newest first: each the
+    process' record at that moment (``changed_ms`` is when; ``get runtime --last N`` of a
+    Service or Worker)."""
+    events = schema.process_events.c
+    workspace, kind, name = resource
+    query = (
+        select(schema.process_events)
+        .where(
+            events.workspace == workspace,
+            events.resource_type == kind,
+            events.resource_name == name,
+        )
+        .order_by(events.at_ms.desc(), events.node)
+        .limit(min(last, MAX_ROWS))
+    )
+    return _processes(conn.execute(query))
 
 
 def failures_since(conn: Connection, since_ms: int) -> list[RunRecord]:

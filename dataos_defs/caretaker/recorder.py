@@ -109,6 +109,25 @@ def record_processes(engine: Engine, processes: Sequence[ProcessRecord]) -> None
         _upsert(conn, schema.processes, rows)
 
 
+def _event_row(process: ProcessRecord, at: int) -> dict[str, Any]:
+    row = {**as_row(process), "reason": _clip(process.reason)}
+    row["at_ms"] = process.changed_ms if process.changed_ms is not None else at
+    return row
+
+
+def record_process_changes(
+    engine: Engine, processes: Sequence[ProcessRecord], entered: Sequence[ProcessRecord]
+) -> None:
+    """Upsert ``processes`` and add an event for each record of ``entered`` (a process that
+    entered its ``state`` at its ``changed_ms``), in one transaction. An event recorded
+    twice is kept once."""
+    at = now_ms()
+    rows = [{**as_row(p), "reason": _clip(p.reason), "recorded_ms": at} for p in processes]
+    with write_transaction(engine) as conn:
+        _upsert(conn, schema.processes, rows)
+        _insert_new(conn, schema.process_events, [_event_row(p, at) for p in entered])
+
+
 def record(engine: Engine, batches: Sequence[RunBatch], retention: Retention) -> None:
     """Write the batches in one transaction, then bound the Resources they touched."""
     if not batches:

@@ -13,7 +13,31 @@ from typing import Any, Literal
 
 RunState = Literal["queued", "starting", "running", "succeeded", "failed", "canceled"]
 StepState = Literal["running", "succeeded", "failed", "skipped"]
-ProcessState = Literal["pending", "running", "succeeded", "failed", "restarting", "stopped"]
+ProcessState = Literal[
+    "pending",
+    "running",
+    "succeeded",
+    "failed",
+    "restarting",
+    "stopped",
+    "starting",
+    "ready",
+    "crashloop",
+    "stopping",
+]
+"""A pod's phase (``pending``, ``running``, ``succeeded``, ``failed``, ``restarting``), or a
+Service/Worker replica's state (``pending``, ``starting``, ``ready``, ``crashloop``,
+``failed``, ``stopping``, the words of :mod:`dataos_defs.poros.workloads`); ``stopped``: gone."""
+LIVE_PROCESS_STATES: tuple[str, ...] = (
+    "pending",
+    "running",
+    "restarting",
+    "starting",
+    "ready",
+    "crashloop",
+    "stopping",
+)
+"""States of a process that is (or will be again) running: what ``operations nodes`` shows."""
 FINISHED_RUN_STATES: frozenset[str] = frozenset({"succeeded", "failed", "canceled"})
 
 
@@ -59,7 +83,15 @@ class StepRecord:
 
 @dataclass(frozen=True)
 class ProcessRecord:
-    """A pod (Kubernetes) or local process (embedded) that ran a step or a service replica."""
+    """A pod (Kubernetes) or local process (embedded) that ran a step or a service replica.
+
+    ``node`` identifies it: ``<namespace>/<pod>`` for a pod of a run, ``local:<workspace>/
+    <kind>/<replica>`` for a replica the embedded supervisor runs, ``pod:<workspace>/<kind>/
+    <pod>`` for a Service's or Worker's pod. ``restarts`` counts exits followed by a start
+    (``exit_code`` is the last exit's); ``changed_ms`` is when it entered ``state``;
+    ``uptime_ms`` how long its current process had run when recorded; ``run_as`` the identity
+    of its Resource (governs who reads it in the history).
+    """
 
     node: str
     workspace: str
@@ -74,6 +106,12 @@ class ProcessRecord:
     cpu_seconds: float | None
     peak_memory_bytes: int | None
     reason: str | None = None
+    job: str | None = None
+    replica: str | None = None
+    revision: int | None = None
+    run_as: str | None = None
+    changed_ms: int | None = None
+    uptime_ms: int | None = None
 
 
 def as_row(record: RunRecord | StepRecord | ProcessRecord) -> dict[str, Any]:

@@ -13,7 +13,12 @@ their own alembic version table ``alembic_version_caretaker``. The columns are t
 * ``caretaker_steps``: one row per DataOS job of a run, keyed by ``(run_id, job)``.
 * ``caretaker_checks``: one row per asset check evaluated in a run (a soda check through
   GX), keyed by ``(run_id, asset_key, check)``; figures only (:mod:`.checks`).
-* ``caretaker_processes``: one row per pod or local process, keyed by ``node``.
+* ``caretaker_processes``: one row per pod or local process, keyed by ``node``; indexed
+  per Resource (a Service's replicas).
+* ``caretaker_process_events``: every state a process entered (a Service/Worker replica
+  starting, ready, crash-looping, failed, stopped), with the process' record at that moment,
+  keyed by ``(node, state, at_ms)``; ``history_batch`` / ``historized_ms`` as for runs: the
+  events go to the history's ``processes`` exactly once (:mod:`.process_history`).
 * ``caretaker_transitions``: every state a run (``job`` empty) or step entered, and when;
   the key makes recording the same transition twice a no-op.
 
@@ -52,6 +57,19 @@ def _resource_columns() -> list[Column[str]]:
         Column("workspace", String(128), nullable=False),
         Column("resource_type", String(64), nullable=False),
         Column("resource_name", String(255), nullable=False),
+    ]
+
+
+def _process_columns() -> list[Column[object]]:
+    """What migration c0004 added to a process: its DataOS job, replica, revision, identity,
+    when it entered its state, and its uptime when recorded."""
+    return [
+        Column("job", String(255), nullable=True),
+        Column("replica", String(255), nullable=True),
+        Column("revision", Integer, nullable=True),
+        Column("run_as", String(255), nullable=True),
+        Column("changed_ms", BigInteger, nullable=True),
+        Column("uptime_ms", BigInteger, nullable=True),
     ]
 
 
@@ -133,8 +151,39 @@ processes = Table(
     Column("peak_memory_bytes", BigInteger, nullable=True),
     Column("reason", Text, nullable=True),
     Column("recorded_ms", BigInteger, nullable=False),
+    *_process_columns(),
     Index(None, "state"),
     Index(None, "run_id"),
+    Index("ix_caretaker_processes_resource", "workspace", "resource_type", "resource_name"),
+)
+
+process_events = Table(
+    "caretaker_process_events",
+    metadata,
+    Column("node", String(255), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    *_resource_columns(),
+    Column("run_id", String(64), nullable=True),
+    Column("started_ms", BigInteger, nullable=True),
+    Column("ended_ms", BigInteger, nullable=True),
+    Column("restarts", Integer, nullable=False),
+    Column("exit_code", Integer, nullable=True),
+    Column("cpu_seconds", Float, nullable=True),
+    Column("peak_memory_bytes", BigInteger, nullable=True),
+    Column("reason", Text, nullable=True),
+    *_process_columns(),
+    Column("history_batch", String(40), nullable=True),
+    Column("historized_ms", BigInteger, nullable=True),
+    PrimaryKeyConstraint("node", "state", "at_ms"),
+    Index(
+        "ix_caretaker_process_events_resource",
+        "workspace",
+        "resource_type",
+        "resource_name",
+        "at_ms",
+    ),
+    Index(None, "historized_ms"),
 )
 
 transitions = Table(

@@ -21,6 +21,8 @@ What is rendered:
 * the run launcher's ServiceAccount (``dagster``, the name ``deploy/dagster/dagster.yaml``
   launches runs as) with the cloud identity annotations the cluster stack supplies; the Helm
   release must then not create it (``serviceAccount.create: false``);
+* in the platform (job) namespace, Caretaker's Role and RoleBinding for the code location's
+  ServiceAccount: list pods and their PodMetrics (:mod:`dataos_defs.kernel.k8s_rbac`);
 * the NetworkPolicies of :mod:`dataos_defs.kernel.k8s_network`;
 * in each workspace namespace, the API server's Role and RoleBinding for applying and reading
   the workspace's Services and Workers (:mod:`dataos_defs.kernel.k8s_rbac`).
@@ -40,7 +42,7 @@ from dataos_defs.kernel.k8s_network import (
     platform_policies,
     workspace_policies,
 )
-from dataos_defs.kernel.k8s_rbac import workspace_rbac
+from dataos_defs.kernel.k8s_rbac import caretaker_rbac, workspace_rbac
 from dataos_defs.kernel.model import COMPUTE_LABEL, PLATFORM_NAMESPACE, KernelModel, Namespace
 
 RUNTIME_SECRET = "dataos-runtime"
@@ -76,6 +78,7 @@ def render_platform_objects(
     objects: list[Obj] = [namespace(ns) for ns in model.namespaces]
     objects += api_server_objects(model)
     objects.append(launcher_service_account(launcher_annotations or {}))
+    objects += caretaker_rbac(PLATFORM_NAMESPACE)
     for ns in model.namespaces:
         if ns.workspace is not None:
             objects += workspace_rbac(ns.name, ns.workspace)

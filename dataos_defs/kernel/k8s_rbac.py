@@ -8,6 +8,13 @@ reads them), no ConfigMaps, no other namespace, no ``update`` or ``deletecollect
 (server-side apply is ``patch``; the applier deletes objects one by one, by name), no
 ``pods/exec`` or ``pods/portforward``. ``create`` stays because a server-side apply of an
 object that does not exist yet is authorized as ``create``.
+
+Caretaker's sensor runs in the Dagster code location, as the ServiceAccount of the Dagster
+release (``dagster``, :data:`CODE_LOCATION_SERVICE_ACCOUNT`), and reads the platform's pods of
+the job namespace and their PodMetrics (:mod:`dataos_defs.caretaker.k8s_source`): the Role
+``dataos-caretaker`` (:func:`caretaker_rbac`) grants exactly that — ``list`` on pods and on
+``pods.metrics.k8s.io`` in that one namespace — and nothing else (no ``get``, ``watch``,
+logs or Secrets; the chart's own Role for the run launcher grants no ``metrics.k8s.io``).
 """
 
 from __future__ import annotations
@@ -55,5 +62,48 @@ def workspace_rbac(namespace: str, workspace: str) -> list[dict[str, Any]]:
         "metadata": dict(metadata),
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": ROLE_NAME},
         "subjects": [{"kind": "ServiceAccount", "name": API_NAME, "namespace": PLATFORM_NAMESPACE}],
+    }
+    return [role, binding]
+
+
+CARETAKER_ROLE_NAME = "dataos-caretaker"
+CODE_LOCATION_SERVICE_ACCOUNT = "dagster"
+"""The Dagster release's ServiceAccount (``serviceAccount.name`` of
+``deploy/dagster/values.yaml``; the kernel's ``LAUNCHER_SERVICE_ACCOUNT``): its pods, the code
+location's included, run as it."""
+CARETAKER_RULES: list[dict[str, Any]] = [
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
+    {"apiGroups": ["metrics.k8s.io"], "resources": ["pods"], "verbs": ["list"]},
+]
+"""What Caretaker's Kubernetes source calls: one paged pod listing by label selector and one
+PodMetrics listing, per tick, in the job namespace."""
+
+
+def caretaker_rbac(namespace: str = PLATFORM_NAMESPACE) -> list[dict[str, Any]]:
+    """The Role of Caretaker's sensor in the job ``namespace`` and the RoleBinding granting
+    it to the code location's ServiceAccount."""
+    metadata = {"name": CARETAKER_ROLE_NAME, "namespace": namespace, "labels": dict(PART_OF)}
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": dict(metadata),
+        "rules": [dict(rule, verbs=list(rule["verbs"])) for rule in CARETAKER_RULES],
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": dict(metadata),
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": CARETAKER_ROLE_NAME,
+        },
+        "subjects": [
+            {
+                "kind": "ServiceAccount",
+                "name": CODE_LOCATION_SERVICE_ACCOUNT,
+                "namespace": PLATFORM_NAMESPACE,
+            }
+        ],
     }
     return [role, binding]

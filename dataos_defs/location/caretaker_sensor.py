@@ -13,9 +13,11 @@ recorded once, since records are upserts of the same values.
 
 Each tick then moves finished runs into the Parquet history (``caretaker.historize``: claim,
 append under deterministic names, mark — exactly once as readers see it, even after a crash
-before the cursor is saved) and, at most every :data:`MAINTAIN_EVERY_SECONDS` (the time is
-kept in the cursor), applies the history's retention and compaction. A history that cannot
-be written is logged and retried on the next tick; it never holds back the live state.
+before the cursor is saved), with the states Service and Worker replicas entered (recorded by
+the API server's supervisor hook; ``caretaker.process_history``, the same order) and, at
+most every :data:`MAINTAIN_EVERY_SECONDS` (the time is kept in the cursor), applies the
+history's retention and compaction. A history that cannot be written is logged and
+retried on the next tick; it never holds back the live state.
 Nothing of this runs on an API request.
 
 The code location opens the store for reading only; Caretaker writes its own tables through
@@ -49,6 +51,7 @@ from dataos_defs.caretaker.historize import historize
 from dataos_defs.caretaker.history import HistoryStore
 from dataos_defs.caretaker.history_schema import HistoryError
 from dataos_defs.caretaker.k8s_source import record_k8s_pods
+from dataos_defs.caretaker.process_history import historize_processes
 from dataos_defs.caretaker.recorder import RunBatch, record
 from dataos_defs.caretaker.records import FINISHED_RUN_STATES
 from dataos_defs.caretaker.retention import Retention
@@ -168,6 +171,7 @@ def keep_history(
     try:
         store = HistoryStore.from_env(settings.home)
         written = historize(engine, store)
+        events = historize_processes(engine, store)
         now = time.time()
         if cursor.maintained_at is None or now - cursor.maintained_at >= MAINTAIN_EVERY_SECONDS:
             store.maintain()
@@ -175,7 +179,8 @@ def keep_history(
     except (HistoryError, OSError, ArrowException) as exc:
         context.log.warning(f"Caretaker history not written, retried next tick: {exc}")
         return "history not written"
-    return f"{written.runs} runs and {written.steps} steps to the history"
+    done = f"{written.runs} runs and {written.steps} steps"
+    return f"{done} to the history" + (f", {events} replica events" if events else "")
 
 
 def _summary(batches: Sequence[RunBatch]) -> str:

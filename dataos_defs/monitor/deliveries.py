@@ -5,7 +5,9 @@ the job is dropped, logged (a ``dropped`` record and a warning) and counted. A w
 evaluates the pager's conditions and templates (in a bounded child: ``pagers_eval``),
 then sends each output, retrying a connection error, a timeout, a 5xx or a 429 up to
 ``attempts`` times with exponential backoff and jitter (the delay before attempt ``n+1``
-is ``min(cap, base * 2**(n-1))`` times a factor drawn in [0.5, 1]); a 4xx, a refused
+is ``min(cap, base * 2**(n-1))`` times a factor drawn in [0.5, 1], or longer when a 429 or
+503 says ``Retry-After``: that many seconds, at most ``cap``, since a worker waits on this
+thread); a 4xx, a refused
 target, a missing secret or a refused template is not retried. Every attempt is one
 record of the delivery log, without secrets.
 """
@@ -48,9 +50,11 @@ class Backoff:
     base: float = 1.0
     cap: float = 60.0
 
-    def delay(self, attempt: int, draw: float) -> float:
-        """Seconds to wait after failed ``attempt`` (1-based); ``draw`` is in [0, 1)."""
-        return min(self.cap, self.base * 2 ** (attempt - 1)) * (0.5 + draw / 2)
+    def delay(self, attempt: int, draw: float, asked: float | None = None) -> float:
+        """Seconds to wait after failed ``attempt`` (1-based); ``draw`` is in [0, 1);
+        ``asked``: the target's ``Retry-After``, honoured up to ``cap``."""
+        backoff = min(self.cap, self.base * 2 ** (attempt - 1)) * (0.5 + draw / 2)
+        return backoff if asked is None else max(backoff, min(self.cap, asked))
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,7 @@ class Deliverer:
             self._write(job, kind, target, number, outcome, sent.status, error)
             if outcome != "retrying":
                 return
-            self._sleep(self.backoff.delay(number, self._draw()))
+            self._sleep(self.backoff.delay(number, self._draw(), sent.retry_after))
 
     @staticmethod
     def _once(attempt: Attempt, context: Context) -> tuple[str, Sent]:

@@ -2,7 +2,9 @@
 
 Each sender returns a :class:`Sent`: the status, whether another attempt may succeed
 (connection errors, timeouts, 5xx and 429 may; other 4xx and refusals may not), and an
-error text that names the target's host only. Redirects are not followed (a redirect
+error text that names the target's host only. A 429 or 503 may say when to come back
+(``Retry-After``: seconds, or an HTTP date): :attr:`Sent.retry_after` carries it, in
+seconds, for the retries to honour (capped there). Redirects are not followed (a redirect
 could lead past the address checks), proxies and ``.netrc`` from the environment are not
 used, and at most :data:`MAX_RESPONSE_BYTES` of an answer are read.
 """
@@ -13,9 +15,12 @@ import os
 import smtplib
 import socket
 import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -36,12 +41,36 @@ MAX_RECIPIENTS = 100
 _RETRYABLE_SMTP = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError)
 
 
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+MAX_RETRY_AFTER_CHARS = 64
+
+
 @dataclass(frozen=True)
 class Sent:
     ok: bool
     retryable: bool = False
     status: int | None = None
     error: str | None = None
+    retry_after: float | None = None
+    """Seconds the target asked to wait before the next attempt (``Retry-After``)."""
+
+
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """A ``Retry-After`` value in seconds from now (RFC 9110 §10.2.3): ``delay-seconds`` or
+    an ``HTTP-date`` in any of its three forms (a date in the past is 0); ``None`` when
+    absent or not one of those."""
+    if value is None or len(value) > MAX_RETRY_AFTER_CHARS:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(int(text))
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # asctime form: no zone, and HTTP dates are GMT
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 @dataclass(frozen=True)
@@ -82,6 +111,7 @@ def send_http(request: HttpRequest, timeout: float = REQUEST_SECONDS) -> Sent:
         ):
             _read_some(response)
             status = response.status_code
+            wait = retry_after(response.headers.get("retry-after"))
     except httpx.TimeoutException:
         return Sent(False, True, None, f"{request.host} did not answer in {timeout:g} s")
     except httpx.TransportError as exc:
@@ -90,7 +120,10 @@ def send_http(request: HttpRequest, timeout: float = REQUEST_SECONDS) -> Sent:
         return Sent(True, False, status)
     retryable = status >= 500 or status == 429
     kind = "redirected (not followed)" if 300 <= status < 400 else "answered"
-    return Sent(False, retryable, status, f"{request.host} {kind} HTTP {status}")
+    error = f"{request.host} {kind} HTTP {status}"
+    if status in RETRY_AFTER_STATUSES and wait is not None:
+        return Sent(False, retryable, status, f"{error} (Retry-After {wait:.0f} s)", wait)
+    return Sent(False, retryable, status, error)
 
 
 def _read_some(response: httpx.Response) -> None:

@@ -30,6 +30,7 @@ from dataos_defs.manifest.pager import Pager
 from dataos_defs.monitor.conditions import ConditionError, check_held_for, check_now
 from dataos_defs.monitor.equation import EquationError, Queries, solve
 from dataos_defs.monitor.incidents import Incidents, IncidentSpec, MonitorRef, Transition
+from dataos_defs.monitor.orphans import resolve_deleted_monitors
 from dataos_defs.monitor.report import ReportError, RunView, build_report, selection_of
 from dataos_defs.poros.identities import Identities
 from dataos_defs.poros.records import StoredResource
@@ -92,6 +93,7 @@ class Evaluation:
 def evaluate_monitor(platform: Platform, stored: StoredResource) -> Evaluation:
     """Evaluate ``stored`` (a live Monitor) now; see the module docstring."""
     ref = MonitorRef(stored.workspace or "public", stored.name)
+    _resolve_deleted(platform)
     try:
         monitor = _model(stored)
         caller = _acting(platform, stored, monitor)
@@ -104,6 +106,17 @@ def evaluate_monitor(platform: Platform, stored: StoredResource) -> Evaluation:
     if transition is not None:
         _dispatch(platform, stored, monitor, transition)
     return Evaluation("firing" if firing else "clear", transition, context=context)
+
+
+def _resolve_deleted(platform: Platform) -> None:
+    """Deleted monitors' incidents, resolved and delivered; never fails the evaluation."""
+    if platform.dispatcher is None:
+        return
+    try:
+        pagers = platform.pagers or _pagers
+        resolve_deleted_monitors(platform.store, platform.incidents, platform.dispatcher, pagers)
+    except Exception:
+        log.exception("the incidents of deleted monitors could not be resolved now")
 
 
 def _model(stored: StoredResource) -> Monitor:

@@ -161,21 +161,38 @@ class Incidents:
     def resolve_orphans(self, is_live: Callable[[list[MonitorRef]], set[MonitorRef]]) -> int:
         """Resolve the open incidents of monitors that no longer exist (deleted: nothing
         evaluates them any more); how many were resolved."""
+        return len(self.resolve_deleted(is_live))
+
+    def resolve_deleted(
+        self, is_live: Callable[[list[MonitorRef]], set[MonitorRef]]
+    ) -> list[Transition]:
+        """As :meth:`resolve_orphans`, returning each incident this call resolved (for the
+        pagers): under the write lock, so two callers never both resolve, nor both report,
+        the same incident."""
         with self.engine.connect() as conn:
             query = select(incidents.c.workspace, incidents.c.monitor).distinct()
             rows = conn.execute(query.where(incidents.c.state == "open").limit(MAX_LIST)).all()
         refs = [MonitorRef(row.workspace, row.monitor) for row in rows]
         live = is_live(refs) if refs else set()
         gone = [ref for ref in refs if ref not in live]
+        if not gone:
+            return []
         at = self.clock()
+        resolved: list[Transition] = []
         with write_transaction(self.engine) as conn:
             for ref in gone:
+                ids = [
+                    row.id for row in conn.execute(select(incidents.c.id).where(*_open_filter(ref)))
+                ]
+                if not ids:
+                    continue  # resolved meanwhile by another caller
                 conn.execute(
                     update(incidents)
-                    .where(*_open_filter(ref))
+                    .where(incidents.c.id.in_(ids))
                     .values(state="resolved", resolved_at=at)
                 )
-        return len(gone)
+                resolved += [Transition("resolved", _get(conn, i)) for i in ids]
+        return resolved
 
     def get(self, incident_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:

@@ -55,7 +55,7 @@ def test_migrations_create_exactly_the_schema_beside_poros(store_url: str) -> No
             )
             assert compare_metadata(context, schema.metadata) == []
             head = conn.execute(text(f"select version_num from {schema.VERSION_TABLE}")).scalar()
-        assert head == "c0003"
+        assert head == "c0004"
         assert {"resources", "revisions"} <= set(inspect(store.engine).get_table_names())
 
 

@@ -8,7 +8,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -37,6 +37,12 @@ LOCK_FILE = "supervisor.lock"
 LEADERSHIP_WAIT_S = 2.0
 ADOPTED_GONE = "exited while no supervisor watched it"
 
+ReplicaReport = Callable[[Mapping[Key, WorkloadRuntime], Mapping[Key, str | None]], None]
+"""Called with every workload's runtime and who each runs as, each time the supervising
+process publishes a change (a replica started, became ready, exited, restarted, stopped):
+Caretaker's source (``dataos_defs.caretaker.replica_reporter``). It must return at once
+(queue the snapshot); whatever it raises is logged and ignored."""
+
 
 class Supervisor:
     """Runs every replica of the embedded Services and Workers as a local process.
@@ -54,10 +60,14 @@ class Supervisor:
         tick_s: float = TICK_S,
         start: bool = True,
         keep_on_close: bool = False,
+        report: ReplicaReport | None = None,
         **runner_options: float,
     ) -> None:
         self.store = store
         self.keep_on_close = keep_on_close
+        self.report = report
+        self.report_errors = 0
+        self._run_as: dict[Key, str | None] = {}
         self.root = home / "workloads"
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.tick_s = tick_s
@@ -91,6 +101,7 @@ class Supervisor:
             specs[spec.key] = spec
         with self._guard:
             self._desired = specs
+            self._run_as.update({key: spec.run_as for key, spec in specs.items()})
         self._wake.set()
 
     def runtime(self, kind: str, workspace: str, name: str) -> WorkloadRuntime | None:
@@ -256,6 +267,24 @@ class Supervisor:
 
     def _publish(self) -> None:
         self._published = {k: w.runtime(LOOPBACK) for k, w in self._workloads.items()}
+        if self.report is not None:
+            self._report(self._published)
+
+    def _report(self, published: Mapping[Key, WorkloadRuntime]) -> None:
+        """Hand the published runtimes to the report hook; its failure is never ours."""
+        assert self.report is not None
+        with self._guard:
+            run_as = {key: self._run_as.get(key) for key in published}
+            for gone in [
+                k for k in self._run_as if k not in published and k not in (self._desired or {})
+            ]:
+                del self._run_as[gone]
+        try:
+            self.report(published, run_as)
+        except Exception:
+            self.report_errors += 1
+            if self.report_errors == 1:
+                log.exception("reporting replicas failed (further failures are counted only)")
 
 
 def _adopt(record: ReplicaRecord, runner: Runner) -> None:

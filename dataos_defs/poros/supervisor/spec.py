@@ -53,6 +53,9 @@ class WorkloadSpec:
     """Port names; the first is ``PORT`` in the replica's environment."""
     runtime: LongRunningSpec | None = None
     problem: str | None = None
+    run_as: str | None = None
+    """The identity the workload runs as (its ``runAsUser``, else its owner): reported with
+    its replicas (:data:`~dataos_defs.poros.supervisor.core.ReplicaReport`)."""
 
     @property
     def key(self) -> Key:
@@ -73,6 +76,7 @@ def workload_spec(resource: StoredResource, limit: int = MAX_REPLICAS) -> Worklo
         name=resource.name,
         revision=resource.revision,
         replicas=1,
+        run_as=resource.run_as or resource.owner,
     )
     try:
         model = ServiceSpec if resource.kind == "service" else WorkerSpec
