@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -22,9 +23,11 @@ import kernel_model
 import kernel_synth
 import listing
 import log_rotation
+import metis_ingestion
 import metis_lineage
 import metis_search
 import quality_gx
+import query_cancel
 import run_governance
 import services_reconcile
 import spine1
@@ -33,57 +36,43 @@ import unit_hot_paths
 import web_catalog
 import web_pages
 
+BENCHMARKS = (
+    spine1.main,
+    unit_hot_paths.main,
+    functools.partial(heimdall_engine.main, []),
+    heimdall_http.main,
+    spine2.main,
+    gateway_rewrite.main,
+    gateway_e2e.main,
+    run_governance.main,
+    admission.main,
+    log_rotation.main,
+    deletes.main,
+    apply_large.main,
+    listing.main,
+    cli_startup.main,
+    kernel_model.main,
+    kernel_synth.main,
+    caretaker_recording.main,
+    caretaker_aggregates.main,
+    metis_search.main,
+    quality_gx.main,
+    metis_lineage.main,
+    metis_ingestion.main,
+    services_reconcile.main,
+    ingress_overhead.main,
+    web_pages.main,
+    web_catalog.main,
+    query_cancel.main,
+)
+"""Each benchmark's entry point, in the order ``make bench`` runs them."""
+
 
 def main() -> None:
-    spine1.main()
-    print()
-    unit_hot_paths.main()
-    print()
-    heimdall_engine.main([])
-    print()
-    heimdall_http.main()
-    print()
-    spine2.main()
-    print()
-    gateway_rewrite.main()
-    print()
-    gateway_e2e.main()
-    print()
-    run_governance.main()
-    print()
-    admission.main()
-    print()
-    log_rotation.main()
-    print()
-    deletes.main()
-    print()
-    apply_large.main()
-    print()
-    listing.main()
-    print()
-    cli_startup.main()
-    print()
-    kernel_model.main()
-    print()
-    kernel_synth.main()
-    print()
-    caretaker_recording.main()
-    print()
-    caretaker_aggregates.main()
-    print()
-    metis_search.main()
-    print()
-    quality_gx.main()
-    print()
-    metis_lineage.main()
-    print()
-    services_reconcile.main()
-    print()
-    ingress_overhead.main()
-    print()
-    web_pages.main()
-    print()
-    web_catalog.main()
+    for index, benchmark in enumerate(BENCHMARKS):
+        if index:
+            print()
+        benchmark()
 
 
 if __name__ == "__main__":

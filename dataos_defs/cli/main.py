@@ -16,6 +16,7 @@ from dataos_defs.cli import (
     kernel,
     lint,
     login,
+    metis,
     operations,
     policy,
     query,
@@ -60,6 +61,7 @@ app.add_typer(resource.app, name="resource")
 app.add_typer(kernel.app, name="kernel")
 app.add_typer(operations.app, name="operations")
 app.add_typer(context.app, name="context")
+app.add_typer(metis.app, name="metis")
 
 
 def run() -> None:

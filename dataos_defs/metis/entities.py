@@ -3,8 +3,11 @@
 The OpenMetadata client validates every answer with ``extra='forbid'`` models, so these
 models forbid extra keys too and hold only fields of OpenMetadata's entity schemas
 (``openmetadata-spec``, 2.0.7). Fields Metis does not keep (domains, data products, votes,
-life cycle, usage summaries, followers, custom extensions, profiler configurations...) are
-left out of answers rather than invented; a create request's copy of them is dropped.
+life cycle, followers, custom extensions, profiler configurations...) are left out of
+answers rather than invented; a create request's copy of them is dropped. A table's
+profile, usage summary and joins are kept beside the entity, never in its body (so no
+version, patch or search document carries them), and added to an answer only when
+``fields`` asks (``dataos_defs.api.metis.table_extras``).
 
 Deviations from OpenMetadata, by choice:
 

@@ -10,24 +10,31 @@ walk does not go through them, so a hidden dataset never shows, nor what lies be
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import Field
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, Select, delete, insert, select
 
 from dataos_defs.metis.catalog import now_ms
 from dataos_defs.metis.entities import EntityReference, Strict
+from dataos_defs.metis.lineage_nodes import (
+    NODE_COLUMNS,
+    LineageNode,
+    node_of,
+    node_of_row,
+    reference,
+)
 from dataos_defs.metis.records import StoredEntity
-from dataos_defs.metis.schema import lineage_edges
+from dataos_defs.metis.schema import entities, lineage_edges
 from dataos_defs.poros.db import write_transaction
 
 MAX_DEPTH = 5
 MAX_COLUMN_LINEAGE = 4096
 MAX_NODES = 2000
 
-Visible = Callable[[StoredEntity], bool]
-Load = Callable[[Iterable[str]], dict[str, StoredEntity]]
+Visible = Callable[[LineageNode], bool]
+Load = Callable[[Iterable[str]], Mapping[str, StoredEntity] | Mapping[str, LineageNode]]
 
 
 class ColumnLineage(Strict):
@@ -151,28 +158,38 @@ Edge = tuple[str, str, dict[str, Any]]
 
 
 def graph(
-    engine: Engine, root: StoredEntity, upstream: int, downstream: int, load: Load, visible: Visible
+    engine: Engine,
+    root: StoredEntity | LineageNode,
+    upstream: int,
+    downstream: int,
+    load: Load | None = None,
+    visible: Visible = lambda _: True,
 ) -> dict[str, Any]:
-    """``{entity, nodes, upstreamEdges, downstreamEdges}`` around ``root`` (ids in edges)."""
-    seen: dict[str, StoredEntity] = {root.id: root}
-    ups = _walk(engine, root.id, min(upstream, MAX_DEPTH), "up", seen, load, visible)
-    downs = _walk(engine, root.id, min(downstream, MAX_DEPTH), "down", seen, load, visible)
-    nodes = [_reference(entity) for key, entity in seen.items() if key != root.id]
+    """``{entity, nodes, upstreamEdges, downstreamEdges}`` around ``root`` (ids in edges).
+
+    Each level is one query on the walk's one connection: the edges at the frontier joined
+    with the light node (``lineage_nodes``) at their other end; or, when ``load`` is given
+    (any loader of stored entities or nodes by id), the edges, then ``load``."""
+    start = node_of(root)
+    seen: dict[str, LineageNode] = {start.id: start}
+    with engine.connect() as conn:
+        ups = _walk(conn, start.id, min(upstream, MAX_DEPTH), "up", seen, load, visible)
+        downs = _walk(conn, start.id, min(downstream, MAX_DEPTH), "down", seen, load, visible)
     return {
-        "entity": _reference(root),
-        "nodes": nodes,
+        "entity": reference(start),
+        "nodes": [reference(node) for key, node in seen.items() if key != start.id],
         "upstreamEdges": [_edge(e) for e in ups],
         "downstreamEdges": [_edge(e) for e in downs],
     }
 
 
 def _walk(
-    engine: Engine,
+    conn: Connection,
     start: str,
     depth: int,
     direction: Literal["up", "down"],
-    seen: dict[str, StoredEntity],
-    load: Load,
+    seen: dict[str, LineageNode],
+    load: Load | None,
     visible: Visible,
 ) -> list[Edge]:
     edges: list[Edge] = []
@@ -180,10 +197,21 @@ def _walk(
     for _ in range(depth):
         if not frontier or len(seen) >= MAX_NODES:
             break
-        found = _edges_at(engine, frontier, direction)
+        if load is None:
+            found, loaded = _edges_and_nodes(conn, frontier, direction)
+        else:
+            found = _edges_at(conn, frontier, direction)
+            wanted = (f if direction == "up" else t for f, t, _ in found)
+            loaded = {
+                key: node_of(entity)
+                for key, entity in load(key for key in wanted if key not in seen).items()
+            }
         other = [f if direction == "up" else t for f, t, _ in found]
-        loaded = load(key for key in other if key not in seen)
-        shown = {key for key, entity in loaded.items() if not entity.deleted and visible(entity)}
+        shown = {
+            key
+            for key, node in loaded.items()
+            if key not in seen and not node.deleted and visible(node)
+        }
         frontier = set()
         for edge, key in zip(found, other, strict=True):
             if key in seen or key in shown:
@@ -194,26 +222,35 @@ def _walk(
     return edges
 
 
-def _edges_at(engine: Engine, ids: set[str], direction: Literal["up", "down"]) -> list[Edge]:
-    column = lineage_edges.c.to_id if direction == "up" else lineage_edges.c.from_id
-    query = select(lineage_edges.c.from_id, lineage_edges.c.to_id, lineage_edges.c.details)
-    query = query.where(column.in_(sorted(ids))).order_by(
-        lineage_edges.c.from_id, lineage_edges.c.to_id
-    )
-    with engine.connect() as conn:
-        return [(row.from_id, row.to_id, row.details) for row in conn.execute(query)]
+def _edges_at(conn: Connection, ids: set[str], direction: Literal["up", "down"]) -> list[Edge]:
+    query = _at(select(*_EDGE_COLUMNS), ids, direction)
+    return [(row.from_id, row.to_id, row.details) for row in conn.execute(query)]
 
 
-def _reference(entity: StoredEntity) -> dict[str, Any]:
-    reference = EntityReference(
-        id=entity.id,
-        type=entity.entity_type,
-        name=entity.body.get("name"),
-        fullyQualifiedName=entity.fqn,
-        displayName=entity.body.get("displayName"),
-        deleted=entity.deleted,
-    )
-    return reference.model_dump(mode="json", exclude_none=True)
+def _edges_and_nodes(
+    conn: Connection, ids: set[str], direction: Literal["up", "down"]
+) -> tuple[list[Edge], dict[str, LineageNode]]:
+    """The edges at ``ids`` and the light nodes at their other ends, in one query."""
+    far = lineage_edges.c.from_id if direction == "up" else lineage_edges.c.to_id
+    joined = lineage_edges.outerjoin(entities, entities.c.id == far)
+    query = _at(select(*_EDGE_COLUMNS, *NODE_COLUMNS).select_from(joined), ids, direction)
+    edges: list[Edge] = []
+    nodes: dict[str, LineageNode] = {}
+    for row in conn.execute(query):
+        edges.append((row.from_id, row.to_id, row.details))
+        if row.id is not None:
+            nodes[row.id] = node_of_row(row)
+    return edges, nodes
+
+
+_EDGE_COLUMNS = (lineage_edges.c.from_id, lineage_edges.c.to_id, lineage_edges.c.details)
+
+
+def _at(query: Select[Any], ids: set[str], direction: Literal["up", "down"]) -> Select[Any]:
+    """``query`` narrowed to the edges into (up) or out of (down) ``ids``, in edge order."""
+    near = lineage_edges.c.to_id if direction == "up" else lineage_edges.c.from_id
+    ordered = query.where(near.in_(sorted(ids)))
+    return ordered.order_by(lineage_edges.c.from_id, lineage_edges.c.to_id)
 
 
 def _edge(edge: Edge) -> dict[str, Any]:

@@ -10,7 +10,16 @@ from sqlalchemy import Connection, RowMapping, and_, or_, select
 from dataos_defs.metis import builders
 from dataos_defs.metis.entities import ENTITY_MODELS, Entity
 from dataos_defs.metis.records import StoredEntity
-from dataos_defs.metis.schema import entities, entity_versions, lineage_edges, pipeline_status
+from dataos_defs.metis.schema import (
+    entities,
+    entity_versions,
+    lineage_edges,
+    pipeline_status,
+    query_costs,
+    table_joins,
+    table_profiles,
+    usage,
+)
 
 
 def digest(value: str) -> str:
@@ -37,6 +46,10 @@ def erase(conn: Connection, entity_id: str) -> None:
         )
     )
     conn.execute(pipeline_status.delete().where(pipeline_status.c.pipeline_id == entity_id))
+    conn.execute(table_profiles.delete().where(table_profiles.c.entity_id == entity_id))
+    conn.execute(usage.delete().where(usage.c.entity_id == entity_id))
+    conn.execute(table_joins.delete().where(table_joins.c.entity_id == entity_id))
+    conn.execute(query_costs.delete().where(query_costs.c.query_id == entity_id))
     conn.execute(entities.delete().where(entities.c.id == entity_id))
 
 

@@ -17,6 +17,14 @@ their own alembic version table, so Metis never changes Poros' tables nor its hi
 * ``metis_column_tags`` and ``metis_markers``: the tags set on the columns of tables, by
   dataset id, and a generation moved by every change of them (``dataos_defs.metis.tag_index``:
   what the Gateway and Heimdall read to mask).
+* ``metis_table_profiles``: the profiles the profiler reports for a table (its own metrics,
+  its columns' and its system metrics), one row per profile timestamp, the newest
+  ``profiles.MAX_PROFILES`` kept (``dataos_defs.metis.profiles``). Kept out of the entity's
+  body, so versions, search and patches never carry a profile's values.
+* ``metis_usage``: how often an entity was used per day and its percentile ranks among
+  entities of its type (``dataos_defs.metis.usage``), the newest ``usage.MAX_DAYS`` days kept.
+* ``metis_table_joins``: the columns a table was last reported joined with.
+* ``metis_query_costs``: a query's cost records (count, cost, duration) by timestamp.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -137,4 +146,48 @@ markers = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("generation", BigInteger, nullable=False),
+)
+
+table_profiles = Table(
+    "metis_table_profiles",
+    metadata,
+    Column("entity_id", String(36), nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("table_profile", JSON, nullable=False),
+    Column("column_profiles", JSON, nullable=False),
+    Column("system_profiles", JSON, nullable=False),
+    PrimaryKeyConstraint("entity_id", "timestamp"),
+)
+
+usage = Table(
+    "metis_usage",
+    metadata,
+    Column("entity_id", String(36), nullable=False),
+    Column("entity_type", String(64), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("daily_rank", Float, nullable=True),
+    Column("weekly_rank", Float, nullable=True),
+    Column("monthly_rank", Float, nullable=True),
+    PrimaryKeyConstraint("entity_id", "day"),
+    Index(None, "entity_type", "day"),
+)
+
+table_joins = Table(
+    "metis_table_joins",
+    metadata,
+    Column("entity_id", String(36), primary_key=True),
+    Column("body", JSON, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+query_costs = Table(
+    "metis_query_costs",
+    metadata,
+    Column("query_id", String(36), nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("cost", Float, nullable=False),
+    Column("count", Float, nullable=False),
+    Column("total_duration", Float, nullable=True),
+    PrimaryKeyConstraint("query_id", "timestamp"),
 )

@@ -9,13 +9,17 @@ the Metis PATCH path (``catalog_tags``) behind a CSRF-checked form. Bounds: the 
 size and page count, the lineage depth (``catalog_lineage.MAX_DEPTH``) and node count
 (``lineage_graph.MAX_NODES``), the sample (10 rows).
 
-An FQN or column name is one path segment: names holding ``/`` are not served by the pages.
+An FQN or column name is one path segment of the URL, percent-encoded (``/`` as ``%2F``:
+:func:`dataset_url`, :func:`segment`). The server decodes ``%2F`` before routing, so the
+dataset pages are one route each for GET and POST that read the segments from the raw,
+still encoded path (:func:`dataset_path`): a name holding ``/`` (or ``lineage``) can never be
+mistaken for a sub-page.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -42,8 +46,29 @@ def _gate(request: Request, identity: Identity) -> Gate:
     return Gate(request, identity, catalog_of(request))
 
 
+DATASETS = "/catalog/datasets/"
+
+
+def segment(name: str) -> str:
+    """``name`` as one URL path segment (every ``/`` encoded)."""
+    return quote(name, safe="")
+
+
 def dataset_url(fqn: str) -> str:
-    return "/catalog/datasets/" + quote(fqn, safe="")
+    return DATASETS + segment(fqn)
+
+
+def dataset_path(request: Request) -> list[str]:
+    """The decoded segments after ``/catalog/datasets/`` of the request's raw path."""
+    raw: bytes = request.scope.get("raw_path") or request.url.path.encode()
+    path = raw.decode("utf-8", errors="replace")
+    if not path.startswith(DATASETS):
+        raise _no_page()
+    return [unquote(part) for part in path[len(DATASETS) :].split("/")]
+
+
+def _no_page() -> ApiError:
+    return ApiError(404, "not_found", "no such catalog page", "open datasets from the catalog")
 
 
 @router.get("/catalog", response_class=HTMLResponse, name="catalog search")
@@ -70,8 +95,26 @@ def _facet_query(text: str, chosen: dict[str, list[str]], toggle: tuple[str, str
     return "?" + "&".join(parts) if parts else ""
 
 
-@router.get("/catalog/datasets/{fqn}", response_class=HTMLResponse, name="catalog dataset")
-def dataset_page(request: Request, fqn: str, viewer: PageIdentity) -> HTMLResponse:
+@router.get(DATASETS + "{path:path}", response_class=HTMLResponse, name="catalog dataset")
+def dataset_pages(
+    request: Request,
+    path: str,
+    viewer: PageIdentity,
+    depth: Annotated[int, Query(ge=1, le=MAX_DEPTH)] = DEFAULT_DEPTH,
+) -> HTMLResponse:
+    """A dataset (``/{fqn}``), its lineage (``/{fqn}/lineage``) or a column's lineage
+    (``/{fqn}/lineage/columns/{column}``), each name one encoded segment."""
+    match dataset_path(request):
+        case [fqn] if fqn:
+            return dataset_page(request, fqn, viewer)
+        case [fqn, "lineage"] if fqn:
+            return lineage_page(request, fqn, viewer, depth)
+        case [fqn, "lineage", "columns", column] if fqn and column:
+            return column_lineage(request, fqn, column, viewer)
+    raise _no_page()
+
+
+def dataset_page(request: Request, fqn: str, viewer: Identity) -> HTMLResponse:
     view = dataset_view(request, viewer, _gate(request, viewer), fqn)
     tagging = may_tag(request, viewer, view.fqn)
     context = {
@@ -79,29 +122,24 @@ def dataset_page(request: Request, fqn: str, viewer: PageIdentity) -> HTMLRespon
         "may_tag": tagging,
         "may_tag_governed": tagging and may_tag_governed(request, viewer, view.fqn),
         "dataset_url": dataset_url,
+        "segment": segment,
         "tag_pattern": TAG.pattern,
     }
     return render(request, "catalog/dataset.html", context)
 
 
-@router.get("/catalog/datasets/{fqn}/lineage", response_class=HTMLResponse, name="catalog lineage")
-def lineage_page(
-    request: Request,
-    fqn: str,
-    viewer: PageIdentity,
-    depth: Annotated[int, Query(ge=1, le=MAX_DEPTH)] = DEFAULT_DEPTH,
-) -> HTMLResponse:
+def lineage_page(request: Request, fqn: str, viewer: Identity, depth: int) -> HTMLResponse:
     view = lineage_view(_gate(request, viewer), fqn, depth)
-    context = {"view": view, "dataset_url": dataset_url, "max_depth": MAX_DEPTH}
+    context = {
+        "view": view,
+        "dataset_url": dataset_url,
+        "segment": segment,
+        "max_depth": MAX_DEPTH,
+    }
     return render(request, "catalog/lineage.html", context)
 
 
-@router.get(
-    "/catalog/datasets/{fqn}/lineage/columns/{column}",
-    response_class=HTMLResponse,
-    name="catalog column lineage",
-)
-def column_lineage(request: Request, fqn: str, column: str, viewer: PageIdentity) -> HTMLResponse:
+def column_lineage(request: Request, fqn: str, column: str, viewer: Identity) -> HTMLResponse:
     """Column lineage on demand: a fragment for ``app.js`` (``data-get``), a page otherwise."""
     sources = column_sources(_gate(request, viewer), fqn, column)
     fragment = is_fragment(request)
@@ -110,10 +148,16 @@ def column_lineage(request: Request, fqn: str, column: str, viewer: PageIdentity
     return render(request, "catalog/" + template, context)
 
 
-@router.post("/catalog/datasets/{fqn}/columns/{column}/tags", name="catalog tag a column")
-async def tag_column(request: Request, fqn: str, column: str, viewer: CsrfIdentity) -> Response:
-    """Add or remove a tag (form fields ``tag``, ``action``: add or remove), then back to
-    the dataset page (303). Refusals are the PATCH path's, as pages."""
+@router.post(DATASETS + "{path:path}", name="catalog tag a column")
+async def tag_column(request: Request, path: str, viewer: CsrfIdentity) -> Response:
+    """``/{fqn}/columns/{column}/tags``: add or remove a tag (form fields ``tag``,
+    ``action``: add or remove), then back to the dataset page (303). Refusals are the
+    PATCH path's, as pages."""
+    match dataset_path(request):
+        case [fqn, "columns", column, "tags"] if fqn and column:
+            pass
+        case _:
+            raise _no_page()
     form = await read_form(request)
     action = form.get("action", "add")
     if action not in ("add", "remove"):

@@ -8,6 +8,8 @@ Nothing here decides access or governance on its own:
   of the sample query, the same call as ``POST /gateway/api/v1/explain``), and the sample
   rows are that query run by the Gateway as the viewer (masked, filtered and audited like
   any query, with source ``web-catalog``);
+* the profile is Metis' latest, as ``GET /tables/{fqn}/tableProfile/latest`` answers the
+  viewer: a column masked for the viewer shows its counts only, never its min or max;
 * runs and quality checks are Caretaker's, shown only when Heimdall lets the viewer
   ``read`` the workflow writing the dataset (as ``GET /caretaker/api/v1/checks`` does).
   Run errors are never shown here (they can quote data: the Operations pages govern them).
@@ -18,6 +20,7 @@ instead of failing the whole page; a refusal never reveals more than the API wou
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +31,7 @@ from dataos_defs.api.gateway_routes import caller_of
 from dataos_defs.api.identity import Identity
 from dataos_defs.api.metis.entity_routes import readable
 from dataos_defs.api.metis.gate import Gate
+from dataos_defs.api.metis.table_extras import masked_columns, table_answer
 from dataos_defs.caretaker import live
 from dataos_defs.caretaker.checks import CheckRecord, checks_of
 from dataos_defs.caretaker.records import RunRecord
@@ -48,6 +52,8 @@ SAMPLE_ROWS = 10
 LAST_RUNS = 5
 MAX_CHECKS = 50
 SOURCE = "web-catalog"
+REDACTED = "masked for you"
+MAX_VALUE_CHARS = 80
 GATEWAY_FAILURES = (Refused, RoutingError, Denied, Unavailable, QueryFailed)
 
 
@@ -59,6 +65,23 @@ class ColumnView:
     tags: tuple[str, ...]
     mask: str | None
     """The mask the Gateway applies to this column for the viewer (operator and policy)."""
+
+
+@dataclass(frozen=True)
+class ColumnProfileView:
+    name: str
+    null_percent: str
+    distinct: str
+    min: str | None
+    max: str | None
+    """None: not measured; ``REDACTED``: masked for the viewer."""
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    row_count: str
+    taken_at: str
+    columns: list[ColumnProfileView]
 
 
 @dataclass(frozen=True)
@@ -79,7 +102,7 @@ class DatasetView:
     columns: list[ColumnView]
     filters: list[str]
     governance_note: str | None
-    profile: dict[str, Any] | None
+    profile: ProfileView | None
     sample: Sample
     writer: str | None
     runs: list[RunRecord]
@@ -90,7 +113,7 @@ class DatasetView:
 def dataset_view(request: Request, identity: Identity, gate: Gate, table_fqn: str) -> DatasetView:
     """The page's content; raises the API's 404 when the viewer may not read the dataset."""
     stored = readable(gate, "table", table_fqn, None, "non-deleted")
-    body = gate.answer(stored)
+    body = table_answer(gate, stored, {"profile"})
     address = dataset_object("table", fqns.split(stored.fqn), gate.depots())
     gateway: Gateway | None = getattr(request.app.state, "gateway", None)
     governance, note, sample = _governed(gateway, identity, address)
@@ -107,13 +130,57 @@ def dataset_view(request: Request, identity: Identity, gate: Gate, table_fqn: st
         columns=columns,
         filters=[f.policy for f in governance.filters] if governance else [],
         governance_note=note,
-        profile=body.get("profile") if isinstance(body.get("profile"), dict) else None,
+        profile=profile_view(body, masked_columns(gate, stored, body.get("columns") or [])),
         sample=sample,
         writer=writer,
         runs=runs,
         checks=checks,
         operations_note=ops_note,
     )
+
+
+def profile_view(body: dict[str, Any], masked: frozenset[str] | None) -> ProfileView | None:
+    """The answer's profile in words; the min and max of a column masked for the viewer
+    (``masked``: lower-case names, None: every column) show as :data:`REDACTED` (the
+    answer holds none)."""
+    table = body.get("profile")
+    if not isinstance(table, dict):
+        return None
+    taken = dt.datetime.fromtimestamp(int(table.get("timestamp", 0)) / 1000, dt.UTC)
+    columns = [
+        _column_profile(
+            column["profile"], masked is None or str(column.get("name")).lower() in masked
+        )
+        for column in body.get("columns") or []
+        if isinstance(column.get("profile"), dict)
+    ]
+    return ProfileView(
+        row_count=_number(table.get("rowCount")),
+        taken_at=taken.strftime("%Y-%m-%d %H:%M UTC"),
+        columns=columns,
+    )
+
+
+def _column_profile(profile: dict[str, Any], redacted: bool) -> ColumnProfileView:
+    proportion = profile.get("nullProportion")
+    null_percent = f"{float(proportion) * 100:.1f} %" if proportion is not None else ""
+    return ColumnProfileView(
+        name=str(profile.get("name")),
+        null_percent=null_percent,
+        distinct=_number(profile.get("distinctCount")),
+        min=REDACTED if redacted else _value(profile.get("min")),
+        max=REDACTED if redacted else _value(profile.get("max")),
+    )
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return ""
+    return f"{int(value):,}" if float(value).is_integer() else f"{float(value):,.2f}"
+
+
+def _value(value: Any) -> str | None:
+    return None if value is None else str(value)[:MAX_VALUE_CHARS]
 
 
 def _owner(owner: dict[str, Any]) -> str:

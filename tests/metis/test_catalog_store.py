@@ -78,7 +78,7 @@ def test_migrations_create_exactly_the_tables_beside_poros(store: Store, catalog
         assert compare_metadata(context, metadata) == []
         poros_head = conn.execute(text("select version_num from alembic_version")).scalar()
         metis_head = conn.execute(text(f"select version_num from {VERSION_TABLE}")).scalar()
-    assert metis_head == "m0003"
+    assert metis_head == "m0004"
     assert poros_head is not None and not poros_head.startswith("m")
     assert {"resources", "revisions"} <= set(inspect(store.engine).get_table_names())
 

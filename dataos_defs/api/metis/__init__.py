@@ -14,8 +14,10 @@ from dataos_defs.api.metis import (
     lineage_name_routes,
     lineage_routes,
     pipeline_routes,
+    profile_routes,
     search_routes,
     system_routes,
+    usage_routes,
 )
 from dataos_defs.api.metis.entity_routes import collections_router
 from dataos_defs.api.metis.stale_routes import stale_router
@@ -29,6 +31,8 @@ router.include_router(search_routes.router)
 router.include_router(pipeline_routes.router)
 router.include_router(lineage_name_routes.router)
 router.include_router(lineage_routes.router)
+router.include_router(profile_routes.router)
+router.include_router(usage_routes.router)
 router.include_router(stale_router())
 router.include_router(collections_router())
 router.include_router(system_routes.unserved_router)

@@ -1,16 +1,17 @@
 """Generic entity routes over every collection: create-or-update (one and bulk), get by
 name or id, filtered paged lists, JSON Patch with ``If-Match``, versions, soft delete.
 
-Departures from OpenMetadata, by choice: ``fields`` is accepted and ignored (every field
-Metis keeps is always answered, tags of columns included); ``PUT`` answers 201 for a new
-entity, 200 otherwise; a bulk request is one transaction in which each entity succeeds or
-fails on its own, as OpenMetadata reports it.
+Departures from OpenMetadata, by choice: ``fields`` adds only what is kept beside the entity
+(a table's ``profile``, ``usageSummary`` and ``joins``: ``table_extras``); every field of the
+entity itself is always answered, tags of columns included. Lists apply the regex filters
+the profiler sends (``databaseRegex``, ``databaseSchemaRegex``, ``tableRegex``,
+``regexMode``, ``regexFilterByFqn``: ``metis.regex_filter``, run by RE2). ``PUT`` answers
+201 for a new entity, 200 otherwise; a bulk request is one transaction in which each entity
+succeeds or fails on its own, as OpenMetadata reports it.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import uuid
 from typing import Annotated, Any, Literal
@@ -26,12 +27,14 @@ from dataos_defs.api.metis.collections import COLLECTIONS, LIST_FILTERS, target_
 from dataos_defs.api.metis.deps import MAX_BULK, catalog_of, json_body
 from dataos_defs.api.metis.errors import bad_request, not_found
 from dataos_defs.api.metis.gate import Gate
+from dataos_defs.api.metis.listing import Page, list_entities
+from dataos_defs.api.metis.table_extras import table_answer, wanted
 from dataos_defs.api.metis.tag_guard import guard_of
-from dataos_defs.metis import builders, fqn
+from dataos_defs.metis import builders, regex_filter
 from dataos_defs.metis.catalog import Catalog, Raced, VersionMismatch
 from dataos_defs.metis.entities import BulkOperationResult, BulkResponse
 from dataos_defs.metis.patch import PatchError, apply_patch
-from dataos_defs.metis.records import Listed, StoredEntity, version_tenths
+from dataos_defs.metis.records import StoredEntity, version_tenths
 from dataos_defs.metis.requests import CREATE_REQUESTS, CreateEntity
 
 MAX_LIST_LIMIT = 1_000_000
@@ -39,6 +42,7 @@ IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d+(?:\.\d+)?)"?\s*$')
 PATCH_TYPES = ("application/json-patch+json", "application/json")
 
 Include = Literal["non-deleted", "deleted", "all"]
+Fields = Annotated[str | None, Query(max_length=1024)]
 IdentityDep = Annotated[Identity, Depends(current_identity)]
 CatalogDep = Annotated[Catalog, Depends(catalog_of)]
 
@@ -66,8 +70,11 @@ def add_collection(router: APIRouter, path: str, entity_type: str) -> None:
         return JSONResponse(gate.answer(stored), status_code=201 if action == "created" else 200)
 
     @router.get(base + "/name/{name:path}", name=f"get {entity_type} by name")
-    def get_by_name(name: str, gate: GateDep, include: Include = "non-deleted") -> dict[str, Any]:
-        return gate.answer(readable(gate, entity_type, name, None, include))
+    def get_by_name(
+        name: str, gate: GateDep, include: Include = "non-deleted", fields: Fields = None
+    ) -> dict[str, Any]:
+        stored = readable(gate, entity_type, name, None, include)
+        return table_answer(gate, stored, wanted(fields))
 
     @router.patch(base + "/name/{name:path}", name=f"patch {entity_type} by name")
     async def patch_by_name(request: Request, name: str, gate: GateDep) -> dict[str, Any]:
@@ -81,18 +88,23 @@ def add_collection(router: APIRouter, path: str, entity_type: str) -> None:
         return _delete(gate, stored, hard=hardDelete, recursive=recursive)
 
     @router.get(base, name=f"list {entity_type}")
-    def list_entities(
+    def list_of(
         request: Request,
         gate: GateDep,
         limit: Annotated[int, Query(ge=0, le=MAX_LIST_LIMIT)] = 10,
         after: str | None = None,
         before: str | None = None,
         include: Include = "non-deleted",
+        fields: Fields = None,
     ) -> dict[str, Any]:
-        filters = {
-            k: v for k, v in request.query_params.items() if k in LIST_FILTERS.get(entity_type, ())
-        }
-        return _list(gate, entity_type, filters, limit, after, before, include)
+        params = request.query_params
+        filters = {k: v for k, v in params.items() if k in LIST_FILTERS.get(entity_type, ())}
+        try:
+            regexes = regex_filter.parse(params)
+        except regex_filter.RegexFilterError as exc:
+            raise bad_request(str(exc), "write patterns RE2 runs (no lookarounds)") from None
+        page = Page(limit, after, before, include, wanted(fields))
+        return list_entities(gate, entity_type, filters, regexes, page)
 
     @router.get(base + "/{id}/versions", name=f"versions of {entity_type}")
     def versions(id: str, gate: GateDep) -> dict[str, Any]:
@@ -110,8 +122,11 @@ def add_collection(router: APIRouter, path: str, entity_type: str) -> None:
         raise not_found(entity_type, f"{id} version {version}")
 
     @router.get(base + "/{id}", name=f"get {entity_type}")
-    def get_by_id(id: str, gate: GateDep, include: Include = "non-deleted") -> dict[str, Any]:
-        return gate.answer(readable(gate, entity_type, None, id, include))
+    def get_by_id(
+        id: str, gate: GateDep, include: Include = "non-deleted", fields: Fields = None
+    ) -> dict[str, Any]:
+        stored = readable(gate, entity_type, None, id, include)
+        return table_answer(gate, stored, wanted(fields))
 
     @router.patch(base + "/{id}", name=f"patch {entity_type}")
     async def patch_by_id(request: Request, id: str, gate: GateDep) -> dict[str, Any]:
@@ -306,66 +321,6 @@ def _delete(gate: Gate, stored: StoredEntity, *, hard: bool, recursive: bool) ->
         gate.require("delete", child.entity_type, child.fqn)
     deleted = gate.catalog.delete(stored, children, gate.actor, hard=hard, guard=guard_of(gate))
     return gate.answer(deleted)
-
-
-def _list(
-    gate: Gate,
-    entity_type: str,
-    filters: dict[str, str],
-    limit: int,
-    after: str | None,
-    before: str | None,
-    include: str,
-) -> dict[str, Any]:
-    rows = gate.catalog.listed(entity_type, service=filters.get("service"), include=include)
-    rows = [row for row in rows if _matches(row, filters)]
-    rows = gate.readable(rows, lambda row: (row.entity_type, row.fqn))
-    total = len(rows)
-    if after is not None:
-        cursor = _cursor(after)
-        rows = [row for row in rows if row.fqn > cursor]
-        page = rows[:limit]
-    elif before is not None:
-        cursor = _cursor(before)
-        rows = [row for row in rows if row.fqn < cursor]
-        page = rows[-limit:] if limit else []
-    else:
-        page = rows[:limit]
-    bodies = gate.catalog.get_many(row.id for row in page)
-    paging: dict[str, Any] = {"total": total}
-    if page and len(rows) > len(page) and (before is None or rows[-1].fqn != page[-1].fqn):
-        paging["after"] = _encode(page[-1].fqn)
-    if page and (after is not None or (before is not None and rows[0].fqn != page[0].fqn)):
-        paging["before"] = _encode(page[0].fqn)
-    return {
-        "data": [gate.answer(bodies[row.id]) for row in page if row.id in bodies],
-        "paging": paging,
-    }
-
-
-def _matches(row: Listed, filters: dict[str, str]) -> bool:
-    names = row.names
-    for key, value in filters.items():
-        try:
-            wanted = fqn.split(value)
-        except ValueError:
-            return False
-        if key in ("database", "databaseSchema", "parent") and names[: len(wanted)] != wanted:
-            return False
-        if key == "databaseSchema" and len(names) != len(wanted) + 1:
-            return False
-    return True
-
-
-def _cursor(value: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(value.encode() + b"=" * (-len(value) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise bad_request("the paging cursor is not valid") from None
-
-
-def _encode(value: str) -> str:
-    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
 
 
 def collections_router() -> APIRouter:

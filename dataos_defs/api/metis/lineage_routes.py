@@ -4,7 +4,9 @@
 Adding an edge needs ``update`` on the downstream entity (its lineage changes) and that
 the caller may read the upstream one and the pipeline named; a graph shows only entities
 the caller may read (see ``dataos_defs.metis.lineage``), and a pipeline in an edge's
-details only when the caller may read it.
+details only when the caller may read it. ``knowledgeGraph=true`` adds the knowledge-graph
+view (pipelines, owners, tags: ``dataos_defs.metis.lineage_knowledge``); without it the
+answer is exactly OpenMetadata's ``EntityLineage``.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ from dataos_defs.api.metis.errors import MetisRoute, bad_request, not_found
 from dataos_defs.api.metis.gate import Gate
 from dataos_defs.metis import lineage
 from dataos_defs.metis.entities import ENTITY_MODELS, EntityReference, reference
+from dataos_defs.metis.lineage import Visible
+from dataos_defs.metis.lineage_knowledge import TooManyLinks, knowledge_graph
+from dataos_defs.metis.lineage_nodes import LineageNode, load_nodes
 from dataos_defs.metis.records import StoredEntity
 
 router = APIRouter(route_class=MetisRoute)
 Depth = Annotated[int, Query(ge=0, le=lineage.MAX_DEPTH)]
+Knowledge = Annotated[bool, Query(description="add the knowledge-graph view (not OpenMetadata)")]
 
 
 @router.put("/lineage", name="add lineage")
@@ -76,6 +82,7 @@ def graph_by_name(
     gate: GateDep,
     upstreamDepth: Depth = 1,
     downstreamDepth: Depth = 1,
+    knowledgeGraph: Knowledge = False,
 ) -> dict[str, Any]:
     if entity_type not in ENTITY_MODELS:
         raise not_found(entity_type, name)
@@ -85,7 +92,7 @@ def graph_by_name(
         stored = None
     if stored is None or not gate.may_read(entity_type, stored.fqn):
         raise not_found(entity_type, name)
-    return graph_for(gate, stored, upstreamDepth, downstreamDepth)
+    return graph_for(gate, stored, upstreamDepth, downstreamDepth, knowledge=knowledgeGraph)
 
 
 @router.get("/lineage/{entity_type}/{id}", name="lineage graph")
@@ -95,33 +102,58 @@ def graph_by_id(
     gate: GateDep,
     upstreamDepth: Depth = 1,
     downstreamDepth: Depth = 1,
+    knowledgeGraph: Knowledge = False,
 ) -> dict[str, Any]:
-    return graph_for(gate, _visible(gate, entity_type, id), upstreamDepth, downstreamDepth)
+    root = _visible(gate, entity_type, id)
+    return graph_for(gate, root, upstreamDepth, downstreamDepth, knowledge=knowledgeGraph)
 
 
-def graph_for(gate: Gate, root: StoredEntity, upstream: int, downstream: int) -> dict[str, Any]:
+def graph_for(
+    gate: Gate, root: StoredEntity, upstream: int, downstream: int, *, knowledge: bool = False
+) -> dict[str, Any]:
+    """The lineage answer for the caller; with ``knowledge``, also the knowledge-graph view
+    (``lineage_knowledge``) under the one extra key ``knowledgeGraph``."""
     decided: dict[str, bool] = {}
 
-    def visible(entity: StoredEntity) -> bool:
-        if entity.id not in decided:
-            decided[entity.id] = gate.may_read(entity.entity_type, entity.fqn)
-        return decided[entity.id]
+    def visible(node: LineageNode) -> bool:
+        if node.id not in decided:
+            decided[node.id] = gate.may_read(node.entity_type, node.fqn)
+        return decided[node.id]
 
-    found = lineage.graph(
-        gate.catalog.engine, root, upstream, downstream, gate.catalog.get_many, visible
-    )
-    for edge in [*found["upstreamEdges"], *found["downstreamEdges"]]:
-        pipeline = edge["lineageDetails"].get("pipeline")
-        if pipeline is not None and not _may_see_pipeline(gate, pipeline, visible):
-            edge["lineageDetails"] = {
-                k: v for k, v in edge["lineageDetails"].items() if k != "pipeline"
-            }
+    found = lineage.graph(gate.catalog.engine, root, upstream, downstream, visible=visible)
+    _hide_pipelines(gate, found, visible)
+    if knowledge:
+        ids = [found["entity"]["id"], *(node["id"] for node in found["nodes"])]
+        try:
+            found["knowledgeGraph"] = knowledge_graph(found, gate.catalog.get_many(ids))
+        except TooManyLinks as exc:
+            raise bad_request(str(exc)) from None
     return found
 
 
-def _may_see_pipeline(gate: Gate, pipeline: dict[str, Any], visible: Any) -> bool:
-    stored = gate.catalog.get_by_id(str(pipeline.get("id")))
-    return stored is not None and visible(stored)
+def _hide_pipelines(gate: Gate, found: dict[str, Any], visible: Visible) -> None:
+    """Drop from the edges' details every pipeline the caller may not read (or that no
+    longer exists); the pipelines are read light, all in one query."""
+    edges = [*found["upstreamEdges"], *found["downstreamEdges"]]
+    named = {str(e["lineageDetails"]["pipeline"].get("id")) for e in edges if _pipeline_of(e)}
+    if not named:
+        return
+    with gate.catalog.engine.connect() as conn:
+        pipelines = load_nodes(conn, named)
+    for edge in edges:
+        pipeline = _pipeline_of(edge)
+        if pipeline is None:
+            continue
+        node = pipelines.get(str(pipeline.get("id")))
+        if node is None or not visible(node):
+            edge["lineageDetails"] = {
+                k: v for k, v in edge["lineageDetails"].items() if k != "pipeline"
+            }
+
+
+def _pipeline_of(edge: dict[str, Any]) -> dict[str, Any] | None:
+    pipeline = edge["lineageDetails"].get("pipeline")
+    return pipeline if isinstance(pipeline, dict) else None
 
 
 @router.delete("/lineage/{from_type}/{from_id}/{to_type}/{to_id}", name="delete lineage edge")

@@ -4,7 +4,9 @@
 Registered before the collections' ``DELETE /{collection}/{id}``. The scope must exist and
 be readable (else 404, like OpenMetadata, and then the client falls back to listing and
 deleting one by one); each stale entity needs ``delete``: a refusal fails that entity
-alone, the others are still deleted.
+alone, the others are still deleted. With ``recursive: false`` a stale entity that still
+holds live entities (a database with schemas, a schema with tables) is refused like
+OpenMetadata refuses it (400, "not empty"), never soft-deleted over live children.
 """
 
 from __future__ import annotations
@@ -70,7 +72,13 @@ def _delete_one(gate: Gate, entity_type: str, id: str, *, recursive: bool) -> No
     if stored is None:
         return
     gate.require("delete", entity_type, stored.fqn)
-    children = gate.catalog.descendants(stored) if recursive else []
+    children = gate.catalog.descendants(stored)
+    live = [child for child in children if not child.deleted]
+    if live and not recursive:
+        raise bad_request(
+            f"{entity_type} {stored.fqn} is not empty: it holds {len(live)} live entities",
+            "send recursive: true to delete what it holds too",
+        )
     for child in children:
         gate.require("delete", child.entity_type, child.fqn)
     gate.catalog.delete(stored, children, gate.actor, hard=False, guard=guard_of(gate))
