@@ -218,38 +218,38 @@ def _plain(value: Any) -> Any:
 def add_field(table: Table, name: str, kind: it.IcebergType) -> None:
     """Add an optional field; ``a.b`` adds ``b`` inside the struct ``a``."""
     path = tuple(name.split("."))
-    if _find(table, name) is not None:
+    if find_field(table, name) is not None:
         raise DatasetOpError(f"field '{name}' already exists", "choose another name")
-    _commit(lambda: _evolve(table, lambda u: u.add_column(path, kind)))
+    commit_change(lambda: evolve_schema(table, lambda u: u.add_column(path, kind)))
 
 
 def rename_field(table: Table, name: str, new_name: str) -> None:
-    _require(table, name)
+    require_field(table, name)
     if "." in new_name:
         raise DatasetOpError(
             "the new name is a name, not a path", "give only the last part, e.g. -m zip"
         )
     parent = name.rsplit(".", 1)[0] + "." if "." in name else ""
-    if _find(table, parent + new_name) is not None:
+    if find_field(table, parent + new_name) is not None:
         raise DatasetOpError(f"field '{parent + new_name}' already exists", "choose another name")
-    _commit(lambda: _evolve(table, lambda u: u.rename_column(name, new_name)))
+    commit_change(lambda: evolve_schema(table, lambda u: u.rename_column(name, new_name)))
 
 
 def update_field(table: Table, name: str, kind: it.IcebergType) -> str:
     """Widen a field's type; returns the old type. Anything but a widening is refused."""
-    field = _require(table, name)
+    field = require_field(table, name)
     old = field.field_type
     if old == kind:
         raise DatasetOpError(f"field '{name}' is already {old}", "nothing to change")
     if not _widens(old, kind):
         raise DatasetOpError(f"changing '{name}' from {old} to {kind} is not safe", WIDENING_HINT)
-    _commit(lambda: _evolve(table, lambda u: u.update_column(name, field_type=kind)))
+    commit_change(lambda: evolve_schema(table, lambda u: u.update_column(name, field_type=kind)))
     return str(old)
 
 
 def decimal_scale(table: Table, name: str) -> int | None:
     """The scale of a decimal field (a widened decimal keeps it when none is given)."""
-    field = _find(table, name)
+    field = find_field(table, name)
     kind = field.field_type if field is not None else None
     return kind.scale if isinstance(kind, it.DecimalType) else None
 
@@ -292,7 +292,7 @@ def set_snapshot(table: Table, snapshot_id: int, *, rollback: bool) -> int | Non
                 "use set-snapshot to move to any snapshot",
             ) from None
 
-    _commit(apply)
+    commit_change(apply)
     return previous
 
 
@@ -349,22 +349,22 @@ def purge(catalog: Catalog, collection: str, dataset: str) -> None:
     catalog.purge_table((collection, dataset))
 
 
-def _find(table: Table, name: str) -> it.NestedField | None:
+def find_field(table: Table, name: str) -> it.NestedField | None:
     try:
         return table.schema().find_field(name)
     except ValueError:
         return None
 
 
-def _require(table: Table, name: str) -> it.NestedField:
-    field = _find(table, name)
+def require_field(table: Table, name: str) -> it.NestedField:
+    field = find_field(table, name)
     if field is None:
         known = ", ".join(f.name for f in table.schema().fields)
         raise DatasetOpError(f"the dataset has no field '{name}'", f"its fields: {known}")
     return field
 
 
-def _evolve(table: Table, change: Any) -> None:
+def evolve_schema(table: Table, change: Any) -> None:
     try:
         with table.update_schema() as update:
             change(update)
@@ -372,7 +372,7 @@ def _evolve(table: Table, change: Any) -> None:
         raise DatasetOpError(str(exc), "check the field names with 'dataset get'") from None
 
 
-def _commit(action: Any) -> None:
+def commit_change(action: Any) -> None:
     try:
         action()
     except CommitFailedException as exc:

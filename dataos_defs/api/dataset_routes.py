@@ -3,47 +3,50 @@ dataset`` reads and changes them.
 
 A dataset is given by its UDL in ``address`` (a query parameter for reads, a body field for
 changes). Reads: ``get`` (schema, partition spec, properties, current snapshot), ``list``,
-``properties``, ``snapshots``, ``partitions``. Changes: ``add-field``, ``rename-field``,
+``properties``, ``snapshots``, ``partitions``. The other DataOS operations (drop-field,
+set-nullable, properties, update-partition, metadata, create; branches and tags) live in
+:mod:`dataset_schema_routes` and :mod:`dataset_ref_routes`, included here.
+Changes: ``add-field``, ``rename-field``,
 ``update-field`` (safe schema evolution only), ``set-snapshot``/``rollback``, ``drop`` (soft
 by default: the table moves to the trash with its files and can be restored; ``purge``
 deletes the files too and must repeat the address in ``confirm``) and ``restore``. Who may
 do what, and the change record, are described in :mod:`dataos_defs.api.dataset_access`.
 
-After a change, the Gateway's cached rewrites are forgotten (a rewrite names the columns it
-read); Minerva's lakehouse views follow the table's metadata by themselves.
+Every change runs through :func:`dataset_changes.changed` (recorded; the Gateway's cached
+rewrites forgotten).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from pyiceberg.table import Table
 
 from dataos_defs.adapters import iceberg_ops as ops
+from dataos_defs.api import dataset_ref_routes, dataset_schema_routes
 from dataos_defs.api.authz import visible
 from dataos_defs.api.dataset_access import (
     DELETE,
     READ,
     UPDATE,
     WRITE,
-    Lakehouse,
     Target,
-    audit,
     check,
     column_tags,
     lakehouse,
     lakehouse_depots,
     parse_target,
 )
+from dataos_defs.api.dataset_changes import changed, table_of
+from dataos_defs.api.dataset_governance import governed_partitions
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity, current_identity
 
 router = APIRouter(prefix="/poros/api/v1/datasets", tags=["datasets"])
+router.include_router(dataset_schema_routes.router)
+router.include_router(dataset_ref_routes.router)
 IdentityDep = Annotated[Identity, Depends(current_identity)]
 Address = Annotated[str, Query(description="the dataset's UDL, dataos://depot:collection/name")]
 MAX_PAGE = 1000
@@ -73,15 +76,6 @@ class SnapshotChange(_Body):
 class Drop(_Body):
     purge: bool = Field(False, description="delete the files too (final)")
     confirm: str | None = Field(None, description="purge: the address again")
-
-
-@contextmanager
-def op_errors() -> Iterator[None]:
-    try:
-        yield
-    except ops.DatasetOpError as exc:
-        code = {404: "not_found", 409: "conflict"}.get(exc.status, "invalid_change")
-        raise ApiError(exc.status, code, exc.message, exc.hint) from None
 
 
 @router.get("")
@@ -121,19 +115,19 @@ def list_datasets(
 @router.get("/dataset")
 def get_dataset(request: Request, identity: IdentityDep, address: Address) -> dict[str, Any]:
     """Schema, partition spec, properties and current snapshot."""
-    target, _, table = _table(request, identity, address, READ)
+    target, _, table = table_of(request, identity, address, READ)
     return {"address": target.address, **ops.describe(table)}
 
 
 @router.get("/properties")
 def properties(request: Request, identity: IdentityDep, address: Address) -> dict[str, Any]:
-    target, _, table = _table(request, identity, address, READ)
+    target, _, table = table_of(request, identity, address, READ)
     return {"address": target.address, "properties": dict(table.properties)}
 
 
 @router.get("/snapshots")
 def snapshots(request: Request, identity: IdentityDep, address: Address) -> dict[str, Any]:
-    target, _, table = _table(request, identity, address, READ)
+    target, _, table = table_of(request, identity, address, READ)
     return {"address": target.address, "snapshots": ops.snapshots(table)}
 
 
@@ -144,15 +138,19 @@ def partitions(
     address: Address,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
-    """The partition spec, and the record and file counts of the current partitions."""
-    target, _, table = _table(request, identity, address, READ)
-    return {"address": target.address, **ops.partitions(table, limit)}
+    """The partition spec, and the record and file counts of the current partitions, their
+    values masked (or refused) as the caller's queries would be (:mod:`dataset_governance`)."""
+    target, _, table = table_of(request, identity, address, READ)
+    return {
+        "address": target.address,
+        **governed_partitions(request, identity, target, table, limit),
+    }
 
 
 @router.post("/fields")
 def change_field(request: Request, identity: IdentityDep, body: FieldChange) -> dict[str, Any]:
     """Add an optional field, rename one, or widen its type."""
-    target, _, table = _table(request, identity, body.address, UPDATE)
+    target, _, table = table_of(request, identity, body.address, UPDATE)
     details = body.model_dump(exclude={"address"}, exclude_none=True)
     kind = "rename-field" if body.action == "rename" else f"{body.action}-field"
 
@@ -176,7 +174,7 @@ def change_field(request: Request, identity: IdentityDep, body: FieldChange) -> 
         old = ops.update_field(table, body.name, field_type)
         return {"updated": body.name, "from": old, "type": str(field_type)}
 
-    return _changed(request, identity, target, kind, details, change)
+    return changed(request, identity, target, kind, details, change)
 
 
 @router.post("/snapshot")
@@ -184,14 +182,14 @@ def change_snapshot(
     request: Request, identity: IdentityDep, body: SnapshotChange
 ) -> dict[str, Any]:
     """Make a snapshot current (``set``: any snapshot; ``rollback``: an ancestor only)."""
-    target, _, table = _table(request, identity, body.address, UPDATE)
+    target, _, table = table_of(request, identity, body.address, UPDATE)
     kind = "rollback" if body.action == "rollback" else "set-snapshot"
 
     def change() -> dict[str, Any]:
         previous = ops.set_snapshot(table, body.id, rollback=body.action == "rollback")
         return {"current_snapshot_id": body.id, "previous_snapshot_id": previous}
 
-    return _changed(request, identity, target, kind, {"id": body.id}, change)
+    return changed(request, identity, target, kind, {"id": body.id}, change)
 
 
 @router.post("/drop")
@@ -206,7 +204,7 @@ def drop(request: Request, identity: IdentityDep, body: Drop) -> dict[str, Any]:
             f"purging deletes the files of {target.address} for good; confirm it",
             "repeat the address in 'confirm' (dataos-ctl asks, or takes --yes)",
         )
-    target, house, _ = _table(request, identity, body.address, DELETE)
+    target, house, _ = table_of(request, identity, body.address, DELETE)
     assert target.collection is not None and target.dataset is not None
     collection, dataset = target.collection, target.dataset
 
@@ -221,7 +219,7 @@ def drop(request: Request, identity: IdentityDep, body: Drop) -> dict[str, Any]:
         return {"purged": False, "trash": trashed}
 
     kind = "purge" if body.purge else "drop"
-    return _changed(request, identity, target, kind, {"purge": body.purge}, change)
+    return changed(request, identity, target, kind, {"purge": body.purge}, change)
 
 
 @router.post("/restore")
@@ -236,7 +234,7 @@ def restore(request: Request, identity: IdentityDep, body: _Body) -> dict[str, A
     def change() -> dict[str, Any]:
         return {"restored_from": ops.restore(house.catalog, collection, dataset, target.address)}
 
-    return _changed(request, identity, target, "restore", {}, change)
+    return changed(request, identity, target, "restore", {}, change)
 
 
 def _keep_tags(request: Request, target: Target, name: str, new_name: str) -> None:
@@ -255,43 +253,3 @@ def _keep_tags(request: Request, target: Target, name: str, new_name: str) -> No
             f"tag '{parent + new_name}' the same way first (the depot's datasets[].columns, "
             "or Metis), then rename",
         )
-
-
-def _table(
-    request: Request, identity: Identity, address: str, predicate: str
-) -> tuple[Target, Lakehouse, Table]:
-    target = parse_target(address, dataset=True)
-    check(request, identity, target, predicate)
-    house = lakehouse(request, identity, target.depot)
-    return target, house, house.table(target)
-
-
-def _changed(
-    request: Request,
-    identity: Identity,
-    target: Target,
-    kind: str,
-    details: dict[str, Any],
-    change: Callable[[], dict[str, Any]],
-) -> dict[str, Any]:
-    """Run an authorized change, record it (done or refused) and forget cached rewrites."""
-    try:
-        with op_errors():
-            result = change()
-    except ApiError as exc:
-        audit(request, identity, target, kind, details, "refused", exc.message)
-        raise
-    except Exception as exc:
-        audit(request, identity, target, kind, details, "failed", type(exc).__name__)
-        raise
-    audit(request, identity, target, kind, details, "ok")
-    _forget_rewrites(request)
-    return {"address": target.address, "operation": kind, **result}
-
-
-def _forget_rewrites(request: Request) -> None:
-    """The Gateway caches rewritten statements (column lists included) per SQL text; a
-    schema or snapshot change must not be answered from them."""
-    gateway = getattr(request.app.state, "gateway", None)
-    if gateway is not None:
-        gateway.forget_rewrites()

@@ -5,45 +5,45 @@ DataOS' forms work as they are: the address goes before the command or after it
 short flags (``-n``, ``-t``, ``-m``, ``-i``, ``-p``). Differences, on purpose: ``drop`` is
 soft (the table moves to a trash with its files and ``restore`` brings it back), ``-p true``
 purges the files and asks for confirmation; ``list`` and ``partitions`` are ours; schema
-changes are limited to the safe ones (add an optional field, rename, widen a type).
+changes are limited to the safe ones (add an optional field, rename, widen a type, drop a
+field that is no partition source, make a field nullable). The schema, properties,
+partitioning, metadata and create commands are in :mod:`dataset_schema`, branches and tags
+in :mod:`dataset_branches`; both register on this group.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
+from dataos_defs.cli import dataset_branches, dataset_schema
 from dataos_defs.cli.apps import command_group
-from dataos_defs.cli.output import check_format, console, fail, print_data, print_table
+from dataos_defs.cli.dataset_base import (
+    META,
+    AddressOpt,
+    NameOpt,
+    OutputOpt,
+    address_of,
+    call,
+    change,
+    read,
+    say,
+)
+from dataos_defs.cli.output import check_format, fail, print_data, print_table
 from dataos_defs.cli.session import api_session
-
-if TYPE_CHECKING:
-    from dataos_defs.api.client import DataosClient
-
-PATH = "/poros/api/v1/datasets"
-_META = "dataset_address"
 
 app = command_group(
     help="Lakehouse datasets (Iceberg tables) by UDL, as DataOS' dataset commands: the "
     "address goes before or after the command. Unlike DataOS, drop is soft (restore undoes "
-    "it; '-p true' purges the files after asking), schema changes are the safe ones only, "
-    "and list, partitions and restore are ours. Each command is a Heimdall decision on the "
-    "dataset's UDL: read; update for schema and snapshot changes; delete for drop.",
+    "it; '-p true' purges the files after asking), schema changes are the safe ones only "
+    "(set-nullable -b false is refused), set-metadata accepts only 'latest', and list, "
+    "partitions, restore and the tag commands are ours. Each command is a Heimdall decision "
+    "on the dataset's UDL: read; update for schema, property, partition, branch and "
+    "snapshot changes; write for create and restore; delete for drop.",
     no_args_is_help=True,
 )
 
-AddressOpt = Annotated[
-    str | None,
-    typer.Option(
-        "-a",
-        "--address",
-        help="the dataset's UDL, e.g. dataos://lakehouse:retail/city (also accepted before "
-        "the command)",
-    ),
-]
-OutputOpt = Annotated[str, typer.Option("-o", "--output", help="table, json or yaml")]
-NameOpt = Annotated[str, typer.Option("-n", "--name", help="name of the field ('a.b': nested)")]
 PrecisionOpt = Annotated[
     int | None, typer.Option("-p", "--precision", help="decimal precision (only for decimal)")
 ]
@@ -56,47 +56,21 @@ SnapshotOpt = Annotated[int, typer.Option("-i", "--id", help="the snapshot id (s
 @app.callback()
 def dataset(ctx: typer.Context, address: AddressOpt = None) -> None:
     """Lakehouse datasets (Iceberg tables) by UDL."""
-    ctx.meta[_META] = address
-
-
-def _address(ctx: typer.Context, address: str | None) -> str:
-    chosen = address or ctx.meta.get(_META)
-    if not chosen:
-        fail("which dataset?", "give -a dataos://<depot>:<collection>/<dataset>")
-    return str(chosen)
-
-
-def _call(client: DataosClient, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-    found: dict[str, Any] = client.request(method, PATH + path, **kwargs)
-    return found
-
-
-def _read(ctx: typer.Context, address: str | None, path: str, **params: Any) -> dict[str, Any]:
-    with api_session() as client:
-        return _call(client, "GET", path, params={"address": _address(ctx, address), **params})
-
-
-def _change(path: str, body: dict[str, Any]) -> dict[str, Any]:
-    with api_session() as client:
-        return _call(client, "POST", path, json=body)
-
-
-def _say(text: str) -> None:
-    console.print(text, markup=False)
+    ctx.meta[META] = address
 
 
 @app.command("get")
 def get(ctx: typer.Context, address: AddressOpt = None, output: OutputOpt = "table") -> None:
     """Schema, partition spec, properties and current snapshot of a dataset."""
     check_format(output)
-    found = _read(ctx, address, "/dataset")
+    found = read(ctx, address, "/dataset")
     if output != "table":
         print_data(found, output)
         return
-    _say(f"dataset: {found['address']}")
-    _say(f"location: {found['location']}")
-    _say(f"format version: {found['format_version']}")
-    _say(f"current snapshot: {found['current_snapshot_id'] or '-'}")
+    say(f"dataset: {found['address']}")
+    say(f"location: {found['location']}")
+    say(f"format version: {found['format_version']}")
+    say(f"current snapshot: {found['current_snapshot_id'] or '-'}")
     print_table(
         ("ID", "NAME", "TYPE", "NULLABLE"),
         [
@@ -105,7 +79,7 @@ def get(ctx: typer.Context, address: AddressOpt = None, output: OutputOpt = "tab
         ],
     )
     if found["partition_spec"]:
-        _say("partitions:")
+        say("partitions:")
         print_table(
             ("NAME", "TRANSFORM", "COLUMN"),
             [(p["name"], p["transform"], p["column"]) for p in found["partition_spec"]],
@@ -126,24 +100,24 @@ def list_datasets(
     """The lakehouse datasets you may read (ours; not a DataOS command)."""
     check_format(output)
     params: dict[str, Any] = {"limit": limit, "offset": offset}
-    chosen = address or ctx.meta.get(_META)
+    chosen = address or ctx.meta.get(META)
     if chosen:
         params["address"] = chosen
     with api_session() as client:
-        found = _call(client, "GET", "", params=params)
+        found = call(client, "GET", "", params=params)
     if output != "table":
         print_data(found, output)
         return
     print_table(("DATASET",), [(item,) for item in found["items"]])
     if found["next_offset"] is not None:
-        _say(f"more: --offset {found['next_offset']}")
+        say(f"more: --offset {found['next_offset']}")
 
 
 @app.command("properties")
 def properties(ctx: typer.Context, address: AddressOpt = None, output: OutputOpt = "table") -> None:
     """The table properties of a dataset."""
     check_format(output)
-    found = _read(ctx, address, "/properties")
+    found = read(ctx, address, "/properties")
     if output != "table":
         print_data(found, output)
         return
@@ -154,7 +128,7 @@ def properties(ctx: typer.Context, address: AddressOpt = None, output: OutputOpt
 def snapshots(ctx: typer.Context, address: AddressOpt = None, output: OutputOpt = "table") -> None:
     """The snapshots of a dataset, oldest first (the current one is marked)."""
     check_format(output)
-    found = _read(ctx, address, "/snapshots")
+    found = read(ctx, address, "/snapshots")
     if output != "table":
         print_data(found, output)
         return
@@ -176,12 +150,12 @@ def partitions(
 ) -> None:
     """The partition spec and each partition's records and files (ours)."""
     check_format(output)
-    found = _read(ctx, address, "/partitions", limit=limit)
+    found = read(ctx, address, "/partitions", limit=limit)
     if output != "table":
         print_data(found, output)
         return
     if not found["spec"]:
-        _say("the dataset is not partitioned")
+        say("the dataset is not partitioned")
     else:
         print_table(
             ("NAME", "TRANSFORM", "COLUMN"),
@@ -194,7 +168,7 @@ def partitions(
     if rows:
         print_table(("PARTITION", "RECORDS", "FILES"), rows)
     if found["truncated"]:
-        _say(f"only the first {limit} partitions are shown")
+        say(f"only the first {limit} partitions are shown")
 
 
 @app.command("add-field")
@@ -214,10 +188,10 @@ def add_field(
 ) -> None:
     """Add an optional field (types: boolean, int, long, float, double, decimal, date, time,
     timestamp, timestamptz, string, uuid, fixed(L), binary, map)."""
-    body = {"address": _address(ctx, address), "action": "add", "name": name, "type": datatype}
+    body = {"address": address_of(ctx, address), "action": "add", "name": name, "type": datatype}
     body.update(_extra(precision=precision, scale=scale, key_type=key_type, value_type=value_type))
-    done = _change("/fields", body)
-    _say(f"{done['address']}: field {done['added']} ({done['type']}) added")
+    done = change("/fields", body)
+    say(f"{done['address']}: field {done['added']} ({done['type']}) added")
 
 
 @app.command("rename-field")
@@ -230,9 +204,9 @@ def rename_field(
     address: AddressOpt = None,
 ) -> None:
     """Rename a field (readers see the new name; the data is not rewritten)."""
-    body = {"address": _address(ctx, address), "action": "rename", "name": name}
-    done = _change("/fields", {**body, "new_name": new_name})
-    _say(f"{done['address']}: field {done['renamed']} renamed to {done['to']}")
+    body = {"address": address_of(ctx, address), "action": "rename", "name": name}
+    done = change("/fields", {**body, "new_name": new_name})
+    say(f"{done['address']}: field {done['renamed']} renamed to {done['to']}")
 
 
 @app.command("update-field")
@@ -246,10 +220,10 @@ def update_field(
 ) -> None:
     """Widen a field's type: int to long, float to double, a decimal's precision up (other
     changes are refused: they would misread the data already written)."""
-    body = {"address": _address(ctx, address), "action": "update", "name": name, "type": datatype}
+    body = {"address": address_of(ctx, address), "action": "update", "name": name, "type": datatype}
     body.update(_extra(precision=precision, scale=scale))
-    done = _change("/fields", body)
-    _say(f"{done['address']}: field {done['updated']} is now {done['type']} (was {done['from']})")
+    done = change("/fields", body)
+    say(f"{done['address']}: field {done['updated']} is now {done['type']} (was {done['from']})")
 
 
 def _extra(**values: Any) -> dict[str, Any]:
@@ -259,18 +233,18 @@ def _extra(**values: Any) -> dict[str, Any]:
 @app.command("set-snapshot")
 def set_snapshot(ctx: typer.Context, snapshot: SnapshotOpt, address: AddressOpt = None) -> None:
     """Make any snapshot of the dataset the current one (time travel)."""
-    done = _change(
-        "/snapshot", {"address": _address(ctx, address), "action": "set", "id": snapshot}
+    done = change(
+        "/snapshot", {"address": address_of(ctx, address), "action": "set", "id": snapshot}
     )
-    _say(f"{done['address']}: current snapshot is {done['current_snapshot_id']}")
+    say(f"{done['address']}: current snapshot is {done['current_snapshot_id']}")
 
 
 @app.command("rollback")
 def rollback(ctx: typer.Context, snapshot: SnapshotOpt, address: AddressOpt = None) -> None:
     """Roll the dataset back to an ancestor of its current snapshot."""
-    body = {"address": _address(ctx, address), "action": "rollback", "id": snapshot}
-    done = _change("/snapshot", body)
-    _say(
+    body = {"address": address_of(ctx, address), "action": "rollback", "id": snapshot}
+    done = change("/snapshot", body)
+    say(
         f"{done['address']}: rolled back to {done['current_snapshot_id']} "
         f"(was {done['previous_snapshot_id']})"
     )
@@ -293,7 +267,7 @@ def drop(
     yes: Annotated[bool, typer.Option("-y", "--yes", help="purge without asking")] = False,
 ) -> None:
     """Drop a dataset: soft by default (restorable), '-p true' deletes its files."""
-    chosen = _address(ctx, address)
+    chosen = address_of(ctx, address)
     value = purge.strip().lower()
     if value not in ("true", "false"):
         fail(f"--purge takes true or false, not '{purge}'", "e.g. drop -p true")
@@ -304,11 +278,11 @@ def drop(
         except typer.Abort:
             fail("not confirmed; nothing was dropped", "answer y, or pass --yes")
     body = {"address": chosen, "purge": purging, "confirm": chosen if purging else None}
-    done = _change("/drop", body)
+    done = change("/drop", body)
     if done["purged"]:
-        _say(f"{done['address']}: dropped and its files deleted")
+        say(f"{done['address']}: dropped and its files deleted")
     else:
-        _say(
+        say(
             f"{done['address']}: dropped (kept as {done['trash']}; undo with "
             f"'dataos-ctl dataset restore -a {done['address']}')"
         )
@@ -317,5 +291,9 @@ def drop(
 @app.command("restore")
 def restore(ctx: typer.Context, address: AddressOpt = None) -> None:
     """Bring back the last soft-dropped dataset of an address (ours)."""
-    done = _change("/restore", {"address": _address(ctx, address)})
-    _say(f"{done['address']}: restored")
+    done = change("/restore", {"address": address_of(ctx, address)})
+    say(f"{done['address']}: restored")
+
+
+dataset_schema.register(app)
+dataset_branches.register(app)

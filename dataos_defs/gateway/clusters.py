@@ -197,6 +197,16 @@ class ClusterSet:
     def governance(self, table: Table, user_tags: tuple[str, ...]) -> Governance:
         return self.policies.governance(table, user_tags)
 
+    def forget_checks(self) -> None:
+        """Every engine that caches what a dataset looks like (the embedded lakehouse views)
+        reads it again on next use; engines without such a cache have no ``forget_checks``."""
+        with self._lock:
+            engines = [engine for _, engine in self._engines.values()]
+        for engine in engines:
+            forget = getattr(engine.cluster, "forget_checks", None)
+            if forget is not None:
+                forget()
+
     def close(self) -> None:
         with self._lock:
             engines = [engine for _, engine in self._engines.values()]

@@ -201,10 +201,12 @@ class Gateway:
         self._refresh()
 
     def forget_rewrites(self) -> None:
-        """Drop every cached rewrite: a dataset's schema or snapshot changed (the store's
-        change marker does not see changes made to an Iceberg table)."""
+        """Drop every cached rewrite and every engine's cached view of a dataset: a dataset's
+        schema or snapshot changed (the store's change marker does not see changes made to
+        an Iceberg table)."""
         with self._lock:
             self._rewrites.clear()
+        self.clusters.forget_checks()
 
     def _refresh(self) -> None:
         moment = time.monotonic()

@@ -137,6 +137,14 @@ class EmbeddedCluster:
         columns = [(str(d[0]), trino_type(str(d[1]))) for d in description]
         return QueryResult(columns, cursor.fetchmany, cursor.close)
 
+    def forget_checks(self) -> None:
+        """The lakehouse tables are read again on their next use (see ``LakehouseSource``)."""
+        with self._lock:
+            sources = list(self._sources.values())
+        for source in sources:
+            if isinstance(source, LakehouseSource):
+                source.forget_checks()
+
     def close(self) -> None:
         with self._lock:
             for source in self._sources.values():

@@ -124,6 +124,11 @@ class LakehouseSource:
         table = self._load(collection, dataset)
         return None if table is None else schema_columns(table.schema())
 
+    def forget_checks(self) -> None:
+        """Read every table's metadata again on its next use (a dataset operation changed
+        a schema or a snapshot: ``check_seconds`` must not delay that)."""
+        self._checked.clear()
+
     def refresh(self, name: TableName, physical: str) -> None:
         """Rebuild the view when the table has a new snapshot or schema; the table's
         metadata is read at most once per ``check_seconds``."""

@@ -52,6 +52,9 @@ def test_a_reader_reads_what_they_may(lake: tuple[Server, Catalog, str], city: l
     assert shown.returncode == 0, shown.stderr
     listed = json.loads(_cli(server, ["dataset", "list", "-o", "json"], key=dev).stdout)
     assert listed["items"] == [CITY]
+    parts = _cli(server, ["dataset", "-a", CITY, "partitions"], key=dev)
+    assert parts.returncode == 0, parts.stderr
+    assert "state_name_identity=MD" in parts.stdout  # no data policy selects dev here
 
 
 HIDDEN = ["get", "snapshots", "properties", "partitions", "drop", "add-field -n x -t int"]
