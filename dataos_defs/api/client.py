@@ -186,11 +186,17 @@ class DataosClient:
         dry_run: bool = False,
         *,
         timeout: float | None = None,
+        force: bool = False,
     ) -> dict[str, Any]:
         """Answered once the set is committed (``reconciling`` and ``pending`` say what Dagster
         has still to deploy); ``timeout`` bounds the wait for the answer, none by default:
         a large set takes a while to validate and commit."""
-        payload = {"documents": documents, "workspace": workspace, "dry_run": dry_run}
+        payload = {
+            "documents": documents,
+            "workspace": workspace,
+            "dry_run": dry_run,
+            "force": force,
+        }
         result: dict[str, Any] = self._call(
             "POST", "/poros/api/v1/apply", json=payload, timeout=_answer_within(timeout)
         )

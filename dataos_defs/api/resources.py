@@ -6,7 +6,7 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field
 
 from dataos_defs.api import bundles
 from dataos_defs.api.admission import Subject, admit
@@ -17,6 +17,7 @@ from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity, current_identity
 from dataos_defs.api.limits import check_manifest_sizes
 from dataos_defs.api.listing_cache import Listing, listing_cache
+from dataos_defs.api.listing_json import TaggedResourceList, TaggedResourceOut, listed_json, tagged
 from dataos_defs.api.reconciler import after_change, configured
 from dataos_defs.api.runtime import runtimes_of
 from dataos_defs.api.wire import (
@@ -38,6 +39,7 @@ from dataos_defs.manifest.loader import Document
 from dataos_defs.manifest.registry import RESOURCE_TYPES, WORKSPACE_TYPES
 from dataos_defs.manifest.source import SourceMap
 from dataos_defs.manifest.validate import ParsedResource, parse_documents
+from dataos_defs.poros import summaries
 from dataos_defs.poros.apply import apply_resources
 from dataos_defs.poros.records import ResourceKey, StoredResource
 from dataos_defs.poros.store import Store
@@ -80,7 +82,7 @@ def apply(
         body.workspace,
         parsed,
     )
-    plans = bundles.prepare(request, store, identity, parsed)
+    plans = bundles.prepare(request, store, identity, parsed, body.force)
     results = apply_resources(
         store, parsed, body.workspace, identity.user_id, dry_run=body.dry_run, run_as=run_as
     )
@@ -161,7 +163,11 @@ def _out(
     )
 
 
-@router.get("/resources", response_model=ResourceList, summary="List Resources")
+@router.get(
+    "/resources",
+    response_model=ResourceList | TaggedResourceList,
+    summary="List Resources",
+)
 def list_resources(
     request: Request,
     store: StoreDep,
@@ -169,17 +175,20 @@ def list_resources(
     type: Annotated[str | None, Query(description="Resource type")] = None,
     workspace: Annotated[str | None, Query(description="workspace; all when absent")] = None,
     name: Annotated[str | None, Query()] = None,
+    tags: Annotated[bool, Query(description="each Resource's tags too (get --tags)")] = False,
 ) -> Response:
     """With ``workspace``, workspace-level Resources of that workspace plus the instance-level
     ones (they belong to no workspace); without it, everything. Only what the caller may
     read is listed, logged as one decision. The filtered list is kept (``listing_cache``)
-    until the caller's tags, the policies or the Resources change."""
+    until the caller's tags, the policies or the Resources change. With ``tags``, each
+    item carries its manifest's ``tags`` (reading them costs a listing that does not ask
+    for them nothing)."""
     _check_type(type)
     started = time.perf_counter()
     heimdall = heimdall_of(request)
     heimdall.refresh()
     key = (
-        (type, workspace, name),
+        (type, workspace, name, tags),
         (identity.user_id, tuple(sorted(set(identity.tags)))),
         heimdall.pdp.generation,
         store.listing_marker(),
@@ -187,13 +196,16 @@ def list_resources(
     cache = listing_cache(request.app)
     listing = cache.get(key)
     if listing is None:
-        listing = _listing(heimdall, store, identity, type, workspace, name)
+        listing = _listing(heimdall, store, identity, (type, workspace, name), tags)
         cache.put(key, listing)
     shown = len(listing.resources)
     log_list(request, identity, "read", listing.listed, shown, listing.undecided, started)
     runtimes = runtimes_of([r for r in listing.resources if r.kind == "workflow"])
     runtimes.update(workload_runtimes(request.app, listing.resources))
-    body = listing.body(runtimes, lambda resource, runtime: _json(_out(resource, runtime=runtime)))
+    body = listing.body(
+        runtimes,
+        lambda resource, runtime: listed_json(resource, _out(resource, runtime=runtime), tags),
+    )
     return Response(body, media_type="application/json")
 
 
@@ -201,30 +213,25 @@ def _listing(
     heimdall: Heimdall,
     store: Store,
     identity: Identity,
-    kind: str | None,
-    workspace: str | None,
-    name: str | None,
+    filters: tuple[str | None, str | None, str | None],
+    tags: bool,
 ) -> Listing:
-    """The Resources matching the filters that the caller may read, serialised. Manifests
-    are read only for what the listing shows of them: workflows' runtimes, with Dagster."""
+    """The Resources matching the filters (type, workspace, name) that the caller may read,
+    serialised. Manifests are read only for what the listing shows of them: workflows'
+    runtimes, with Dagster, and every Resource's tags when asked for."""
+    kind, workspace, name = filters
     manifests_of = ("workflow",) if configured() else ()
-    if workspace is None or (kind is not None and kind not in WORKSPACE_TYPES):
-        items = store.list_summaries(kind, name=name, manifests_of=manifests_of)
-    else:
-        items = store.list_summaries(kind, workspace, name, manifests_of=manifests_of)
-        if kind is None:
-            instance = store.list_summaries(name=name, manifests_of=manifests_of)
-            items += [r for r in instance if r.workspace is None]
+    with store.reading() as session:
+        if workspace is None or (kind is not None and kind not in WORKSPACE_TYPES):
+            items = summaries.live(session, kind, None, name, manifests_of, tags)
+        else:
+            items = summaries.live(session, kind, workspace, name, manifests_of, tags)
+            if kind is None:
+                instance = summaries.live(session, None, None, name, manifests_of, tags)
+                items += [r for r in instance if r.workspace is None]
     readable, undecided = decide_visible(heimdall, identity, "read", items, _target)
-    fragments = tuple(_json(_out(resource)) for resource in readable)
+    fragments = tuple(listed_json(resource, _out(resource), tags) for resource in readable)
     return Listing(tuple(readable), fragments, len(items), undecided)
-
-
-_RESOURCE_JSON = TypeAdapter(ResourceOut)
-
-
-def _json(resource: ResourceOut) -> bytes:
-    return _RESOURCE_JSON.dump_json(resource)
 
 
 def _target(resource: StoredResource) -> Target:
@@ -242,7 +249,11 @@ def _require(store: Store, kind: str, name: str, workspace: str | None) -> Store
     return found
 
 
-@router.get("/resources/{type}/{name}", response_model=ResourceOut, summary="Get one Resource")
+@router.get(
+    "/resources/{type}/{name}",
+    response_model=TaggedResourceOut | ResourceOut,
+    summary="Get one Resource",
+)
 def get_resource(
     request: Request,
     type: str,
@@ -251,8 +262,10 @@ def get_resource(
     identity: IdentityDep,
     workspace: str | None = None,
     unsanitize: Annotated[bool, Query(description="include secret values")] = False,
+    tags: Annotated[bool, Query(description="the manifest's tags as a field too")] = False,
 ) -> ResourceOut:
-    """Secret values need ``read`` on ``<resource>/secrets`` too (``unsanitize``)."""
+    """Secret values need ``read`` on ``<resource>/secrets`` too (``unsanitize``); with
+    ``tags`` the answer has the listing's ``tags`` field (the manifest has them anyway)."""
     _check_type(type)
     path = resource_object(type, name, _workspace_for(type, workspace))
     authorize(request, identity, "read", path)
@@ -264,7 +277,8 @@ def get_resource(
     runtime = runtimes_of([resource] if type == "workflow" else []).get((name, resource.workspace))
     workload = runtime_of(request.app, resource)
     runtime = workload.summary if workload is not None else runtime
-    return _out(resource, with_manifest=True, runtime=runtime)
+    out = _out(resource, with_manifest=True, runtime=runtime)
+    return tagged(resource, out) if tags else out
 
 
 @router.get("/resources/{type}/{name}/history", response_model=HistoryOut, summary="Every revision")

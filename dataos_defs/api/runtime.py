@@ -30,6 +30,7 @@ from dataos_defs.adapters.dagster_graphql import (
     DagsterGraphQL,
     DagsterGraphQLError,
 )
+from dataos_defs.api import cluster_runtime
 from dataos_defs.api.admission.runas import RUN_AS
 from dataos_defs.api.authz import authorize, decide
 from dataos_defs.api.deps import get_store
@@ -209,7 +210,12 @@ def _runtime(last_status: str | None, next_tick: str | None, ended: bool = False
     )
 
 
-@router.post("/runtime/workflow/{name}/{action}", summary="run, stop, pause or resume")
+ACTIONS = ("run", "re-run", "stop", "pause", "resume")
+TRIGGERS = {"run": "cli", "re-run": "re-run"}
+"""The ``dataos/trigger`` tag of the runs each launching action starts."""
+
+
+@router.post("/runtime/workflow/{name}/{action}", summary="run, re-run, stop, pause or resume")
 def act(
     request: Request,
     name: str,
@@ -218,17 +224,26 @@ def act(
     identity: IdentityDep,
     workspace: str | None = None,
 ) -> dict[str, Any]:
-    """``run`` launches a run now; ``stop`` terminates the active runs; ``pause`` and
-    ``resume`` stop and start the schedule (a schedule past its ``endOn`` cannot resume)."""
-    if action not in ("run", "stop", "pause", "resume"):
+    """``run`` launches a run now; ``re-run`` too (DataOS' ``runtime re-run`` and
+    ``apply -r``: a new run of the workflow as deployed, its current revision, tagged
+    ``dataos/trigger: re-run``; authorized as ``run``); ``stop`` terminates the active
+    runs; ``pause`` and ``resume`` stop and start the schedule (a schedule past its
+    ``endOn`` cannot resume)."""
+    if action not in ACTIONS:
         raise ApiError(
-            400,
-            "bad_action",
-            f"unknown runtime action '{action}'",
-            "one of: run, stop, pause, resume",
+            400, "bad_action", f"unknown runtime action '{action}'", f"one of: {', '.join(ACTIONS)}"
         )
     workflow = _workflow(request, store, identity, name, workspace, "update")
     job = naming.job_name(workflow.workspace or "public", name)
+    if action == "re-run" and workflow.status != "active":
+        raise ApiError(
+            409,
+            "not_deployed",
+            f"workflow '{name}' revision {workflow.revision} is {workflow.status}, not deployed: "
+            "a run now would not be of its current revision",
+            f"see why with dataos-ctl get -t workflow -n {name} -w {workflow.workspace}; "
+            "apply --wait deploys it",
+        )
     if action == "resume" and has_ended(workflow.manifest):
         raise ApiError(
             409,
@@ -237,8 +252,9 @@ def act(
             "change or remove schedule.endOn and apply the workflow again",
         )
     with _dagster() as client:
-        if action == "run":
-            return {"action": action, "run_id": client.launch_run(job, {"dataos/trigger": "cli"})}
+        if action in TRIGGERS:
+            trigger = {"dataos/trigger": TRIGGERS[action]}
+            return {"action": action, "run_id": client.launch_run(job, trigger)}
         if action == "stop":
             active = [r.run_id for r in client.active_runs(job)]
             for run in active:
@@ -333,3 +349,6 @@ def _is_run_of(client: DagsterGraphQL, job: str, run_id: str) -> bool:
     found = data.get("runsOrError") or {}
     results = found.get("results") if found.get("__typename") == "Runs" else None
     return any(r.get("runId") == run_id and r.get("jobName") == job for r in results or [])
+
+
+router.include_router(cluster_runtime.router)

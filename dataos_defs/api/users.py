@@ -6,9 +6,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
+from pydantic import Field
 
+from dataos_defs.api import user_changes
 from dataos_defs.api.authz import authorize, heimdall_of, visible
 from dataos_defs.api.identity import Identity, current_identity, get_identities
+from dataos_defs.api.user_changes import listed_tags, record
 from dataos_defs.api.wire import (
     ApiKeyIn,
     ApiKeyList,
@@ -21,11 +24,24 @@ from dataos_defs.api.wire import (
 )
 from dataos_defs.heimdall import identity as heimdall
 from dataos_defs.heimdall.objects import SELF_TAG, user_object
-from dataos_defs.poros.identities import ApiKey, Identities, User, UserNotFound
+from dataos_defs.poros.identities import ApiKey, Identities, NewUser, User, UserNotFound
 
 router = APIRouter(prefix="/heimdall/api/v1", tags=["users"])
+router.include_router(user_changes.router)
 IdentitiesDep = Annotated[Identities, Depends(get_identities)]
 IdentityDep = Annotated[Identity, Depends(current_identity)]
+
+
+class UserWithKeyIn(UserIn):
+    apikey: ApiKeyIn | None = Field(
+        None, description="also create the user's first API key, in the same transaction"
+    )
+
+
+class CreatedUserOut(UserOut):
+    apikey: NewApiKeyOut | None = Field(
+        None, description="the new key (when asked for); it cannot be shown again"
+    )
 
 
 def _user(user: User) -> UserOut:
@@ -90,18 +106,47 @@ def list_users(request: Request, identities: IdentitiesDep, identity: IdentityDe
 
 
 @router.post(
-    "/users", response_model=UserOut, status_code=status.HTTP_201_CREATED, summary="Create a user"
+    "/users",
+    response_model=CreatedUserOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a user (and, optionally, its first API key)",
 )
 def create_user(
-    request: Request, body: UserIn, identities: IdentitiesDep, identity: IdentityDep
-) -> UserOut:
-    """Persons also get ``roles:id:user``; every user gets ``users:id:<id>``."""
+    request: Request, body: UserWithKeyIn, identities: IdentitiesDep, identity: IdentityDep
+) -> CreatedUserOut:
+    """Persons also get ``roles:id:user``; every user gets ``users:id:<id>``. With
+    ``apikey``, the user's first key is created in the same transaction (it needs ``create``
+    on the user's ``/apikeys`` too): a refused key leaves no user behind."""
     _guard(request, identity, "create", body.id)
-    created = identities.create_user(
-        body.id, body.type, body.name, body.email, body.tags, actor=identity.user_id
-    )
+    if body.apikey is None:
+        created = identities.create_user(
+            body.id, body.type, body.name, body.email, body.tags, actor=identity.user_id
+        )
+        new_key = None
+    else:
+        _guard(request, identity, "create", body.id, "apikeys")
+        wanted = NewUser(body.id, body.type, body.name, body.email, tuple(body.tags))
+        created, new_key = identities.create_user_with_key(
+            wanted, body.apikey.name, _expiry(body.apikey), actor=identity.user_id
+        )
     heimdall_of(request).reload()
-    return _user(created)
+    details = {"type": created.type, **listed_tags(created.tags)}
+    record(request, identity, created.id, "created", details)
+    if new_key is None:
+        return CreatedUserOut(**_user(created).model_dump())
+    record(request, identity, created.id, "apikey-created", _key_details(new_key.info))
+    key = NewApiKeyOut(**_key(new_key.info).model_dump(), key=new_key.key)
+    return CreatedUserOut(**_user(created).model_dump(), apikey=key)
+
+
+def _expiry(body: ApiKeyIn) -> datetime | None:
+    seconds = body.expires_in_seconds
+    return datetime.now(UTC) + timedelta(seconds=seconds) if seconds else None
+
+
+def _key_details(key: ApiKey) -> dict[str, object]:
+    """What a change record says of a key: never the key."""
+    return {"key_id": key.key_id, "name": key.name, "expires_at": key.expires_at}
 
 
 @router.get("/users/{user_id}", response_model=UserOut, summary="Get one user")
@@ -120,6 +165,7 @@ def delete_user(
     _guard(request, identity, "delete", user_id)
     heimdall.delete_user(identities, user_id)
     heimdall_of(request).reload()
+    record(request, identity, user_id, "deleted", {})
 
 
 @router.post("/users/{user_id}/tags", response_model=UserOut, summary="Add tags to a user")
@@ -127,9 +173,11 @@ def add_tags(
     request: Request, user_id: str, body: TagsIn, identities: IdentitiesDep, identity: IdentityDep
 ) -> UserOut:
     _guard(request, identity, "update", user_id)
-    updated = identities.add_tags(user_id, body.tags)
+    change = identities.change_tags(user_id, add=body.tags)
     heimdall_of(request).reload()
-    return _user(updated)
+    if change.added:
+        record(request, identity, user_id, "tags-added", listed_tags(change.added))
+    return _user(change.user)
 
 
 @router.delete("/users/{user_id}/tags", response_model=UserOut, summary="Remove tags")
@@ -141,9 +189,11 @@ def remove_tags(
     tag: Annotated[list[str], Query(min_length=1, description="repeat for several")],
 ) -> UserOut:
     _guard(request, identity, "update", user_id)
-    updated = identities.remove_tags(user_id, tag)
+    change = identities.change_tags(user_id, remove=tag)
     heimdall_of(request).reload()
-    return _user(updated)
+    if change.removed:
+        record(request, identity, user_id, "tags-removed", listed_tags(change.removed))
+    return _user(change.user)
 
 
 @router.get("/users/{user_id}/apikeys", response_model=ApiKeyList, summary="List API keys")
@@ -165,12 +215,8 @@ def create_api_key(
     request: Request, user_id: str, body: ApiKeyIn, identities: IdentitiesDep, identity: IdentityDep
 ) -> NewApiKeyOut:
     _guard(request, identity, "create", user_id, "apikeys")
-    expires_at = (
-        datetime.now(UTC) + timedelta(seconds=body.expires_in_seconds)
-        if body.expires_in_seconds
-        else None
-    )
-    created = identities.create_api_key(user_id, body.name, expires_at, actor=identity.user_id)
+    created = identities.create_api_key(user_id, body.name, _expiry(body), actor=identity.user_id)
+    record(request, identity, user_id, "apikey-created", _key_details(created.info))
     return NewApiKeyOut(**_key(created.info).model_dump(), key=created.key)
 
 
@@ -181,4 +227,6 @@ def revoke_api_key(
     request: Request, user_id: str, key_id: str, identities: IdentitiesDep, identity: IdentityDep
 ) -> ApiKeyOut:
     _guard(request, identity, "delete", user_id, "apikeys")
-    return _key(identities.revoke_api_key(user_id, key_id))
+    revoked = identities.revoke_api_key(user_id, key_id)
+    record(request, identity, user_id, "apikey-revoked", _key_details(revoked))
+    return _key(revoked)

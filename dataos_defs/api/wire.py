@@ -29,6 +29,8 @@ class ApplyRequest(BaseModel):
     documents: list[DocumentIn] = Field(min_length=1)
     workspace: str | None = None
     dry_run: bool = False
+    force: bool = False
+    """Delete the members a re-applied bundle drops even when other Resources use them."""
 
 
 class ApplyResultOut(BaseModel):

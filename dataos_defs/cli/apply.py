@@ -53,8 +53,25 @@ def apply(
     ] = False,
     timeout: Annotated[
         float,
-        typer.Option("--timeout", min=1, help="with --wait: give up after this many seconds"),
+        typer.Option("--timeout", min=1, help="with --wait or -r: give up after this many seconds"),
     ] = DEFAULT_TIMEOUT_S,
+    re_run: Annotated[
+        bool,
+        typer.Option(
+            "-r",
+            "--re-run",
+            help="then run each applied workflow again, changed or not, once deployed "
+            "(waits like --wait); services and workers are not re-run",
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="a bundle re-applied without some of its members deletes them even when "
+            "other Resources use them",
+        ),
+    ] = False,
 ) -> None:
     """Create or update Resources; all manifests land together or none does.
 
@@ -62,7 +79,16 @@ def apply(
     Resource on stdout, then 'apply...complete' on stderr. Unlike DataOS, which applies
     manifests one by one, one invalid manifest changes nothing. A Bundle's members are
     applied by the server in dependency order: their progress is printed as it happens,
-    within --timeout, and the exit code is 1 unless the bundle ends active."""
+    within --timeout, and the exit code is 1 unless the bundle ends active.
+
+    With -r each applied workflow then runs again (a new run of its current revision,
+    authorized as 'runtime run'), once Dagster has deployed it; a workflow without a
+    schedule that the apply created or changed is run by the apply itself, not twice.
+    Unlike DataOS, -r re-runs no service or worker (a changed manifest replaces them).
+
+    Examples: dataos-ctl apply -f flows/ -R; dataos-ctl apply -f daily.yaml -r -w public"""
+    if re_run and (lint_only or de_ref):
+        fail("-r/--re-run runs what was applied; -l/--lint and -d/--de-ref apply nothing")
     loaded = read_manifests(files, recursive, not disable_interpolation, workspace)
     if loaded is None:
         raise typer.Exit(1)
@@ -81,15 +107,20 @@ def apply(
             wire_documents(documents),
             workspace,
             dry_run=lint_only,
-            timeout=timeout if wait else None,
+            timeout=timeout if wait or re_run else None,
+            force=force,
         )
         for result in response["results"]:
             where = f"({result['workspace']})" if result["workspace"] else ""
             ident = f"{result['name']}:{result['version']}:{result['type']}"
             outcome = "valid" if lint_only else result["action"]
             console.print(f"applying{where} {ident}...{outcome}", markup=False)
-        if wait and not lint_only:
+        if (wait or re_run) and not lint_only:
             _wait(client, response, timeout, timeout - (time.monotonic() - started))
+        if re_run:
+            from dataos_defs.cli.rerun import rerun_applied
+
+            rerun_applied(client, response["results"], [d.data for d in documents])
         bundles = {r["name"]: r["action"] for r in response["results"] if r["type"] == "bundle"}
         if bundles and not lint_only:
             _follow(client, bundles, timeout - (time.monotonic() - started))

@@ -35,8 +35,8 @@ OutputOpt = Annotated[
 ]
 
 
-def _row(item: dict[str, Any]) -> tuple[Any, ...]:
-    return (
+def _row(item: dict[str, Any], tags: bool = False) -> tuple[Any, ...]:
+    cells = (
         item["name"],
         item["version"],
         item["type"],
@@ -45,6 +45,11 @@ def _row(item: dict[str, Any]) -> tuple[Any, ...]:
         item.get("runtime") or "",
         item.get("owner") or "",
     )
+    return (*cells, ",".join(item.get("tags") or [])) if tags else cells
+
+
+def _columns(tags: bool) -> tuple[str, ...]:
+    return (*COLUMNS, "TAGS") if tags else COLUMNS
 
 
 def _status(item: dict[str, Any]) -> str:
@@ -62,9 +67,10 @@ def _one(
 ) -> dict[str, Any] | None:
     """One Resource, or ``None`` when the server has no such Resource."""
     from dataos_defs.api.client import ApiFailure
+    from dataos_defs.api.client_listing import get_tagged_resource
 
     try:
-        return client.get_resource(kind, name, workspace, unsanitize=unsanitize)
+        return get_tagged_resource(client, kind, name, workspace, unsanitize)
     except ApiFailure as exc:
         if exc.status == 404 and exc.error.get("code") == "not_found":
             return None
@@ -106,6 +112,12 @@ def get(
             "-r", "--refreshRate", help="list again every N seconds until Ctrl+C (at least 1)"
         ),
     ] = None,
+    tags: Annotated[
+        bool,
+        typer.Option(
+            "--tags", help="add a TAGS column: each Resource's tags (always in -o json/yaml)"
+        ),
+    ] = False,
 ) -> None:
     """List Resources of a workspace (default public), or show one with -n/-i (-d: manifest).
 
@@ -115,7 +127,7 @@ def get(
     match exits 0 with a message.
 
     Examples: dataos-ctl get -t workflow -w public --owner alice;
-    dataos-ctl get -t service -a -r 5"""
+    dataos-ctl get -t service -a -r 5; dataos-ctl get -t depot --tags"""
     if ctx.invoked_subcommand is not None:
         return
     check_format(output)
@@ -123,9 +135,11 @@ def get(
     if not all_workspaces:
         workspace = workspace or "public"
     if refresh is not None:
-        _watch(refresh, lambda: _show(kind, name, workspace, owner, output, details, unsanitize))
+        _watch(
+            refresh, lambda: _show(kind, name, workspace, owner, output, details, unsanitize, tags)
+        )
         return
-    _show(kind, name, workspace, owner, output, details, unsanitize)
+    _show(kind, name, workspace, owner, output, details, unsanitize, tags)
 
 
 def _watch(seconds: float, show: Callable[[], None]) -> None:
@@ -149,6 +163,7 @@ def _show(
     output: str,
     details: bool,
     unsanitize: bool,
+    tags: bool = False,
 ) -> None:
     with api_session() as client:
         if name and kind and (details or unsanitize or output != "table"):
@@ -156,12 +171,17 @@ def _show(
             if item is None:
                 _no_match()
             elif output == "table":
-                print_table(COLUMNS, [_row(item)], pipes=True)
+                print_table(_columns(tags), [_row(item, tags)], pipes=True)
                 print_data(item.get("manifest"), "yaml")
             else:
                 print_data(item, output)
             return
-        items = client.list_resources(kind, workspace, name)
+        if tags or output != "table":
+            from dataos_defs.api.client_listing import list_tagged_resources
+
+            items = list_tagged_resources(client, kind, workspace, name)
+        else:
+            items = client.list_resources(kind, workspace, name)
     if owner is not None:
         items = [item for item in items if item.get("owner") == owner]
     if output != "table":
@@ -169,7 +189,7 @@ def _show(
     elif not items:
         _no_match()
     else:
-        print_table(COLUMNS, [_row(item) for item in items], pipes=True)
+        print_table(_columns(tags), [_row(item, tags) for item in items], pipes=True)
 
 
 app.command("runtime")(show_runtime)

@@ -186,3 +186,25 @@ def print_run_history(body: dict[str, Any]) -> None:
         ],
         pipes=True,
     )
+
+
+def print_process_history(body: dict[str, Any]) -> None:
+    """``get runtime -t service --last N``: the states its replicas entered, newest first."""
+    print_table(
+        ("REPLICA", "STATE", "AT", "RESTARTS", "EXIT", "UPTIME", "CPU", "PEAK MEM", "REASON"),
+        [
+            (
+                e["replica"] or e["node"],
+                e["state"],
+                _time(e["changed_ms"]),
+                str(e["restarts"]),
+                "" if e["exit_code"] is None else str(e["exit_code"]),
+                _seconds(e["uptime_ms"]),
+                "" if e["cpu_seconds"] is None else f"{e['cpu_seconds']:.2f}s",
+                _memory(e["peak_memory_bytes"]),
+                " ".join(str(e["reason"] or "").split())[:ERROR_WIDTH],
+            )
+            for e in body["events"]
+        ],
+        pipes=True,
+    )

@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 
 from dataos_defs.cli.apps import command_group
+from dataos_defs.cli.cluster_runtime import show_cluster_runtime
 from dataos_defs.cli.identifiers import FORMS_HINT
-from dataos_defs.cli.operations import print_run_history
+from dataos_defs.cli.operations import print_process_history, print_run_history
 from dataos_defs.cli.options import IdentOpt, IdOpt, NameOpt, TypeOpt, WorkspaceOpt, target
 from dataos_defs.cli.output import (
     check_format,
@@ -25,6 +26,15 @@ from dataos_defs.cli.session import api_session
 from dataos_defs.cli.workload_runtime import WORKLOAD_KINDS, show_workload_runtime, workload_log
 
 app = command_group(help="Act on a workflow's runs and schedule.")
+RERUN_WORKLOAD = (
+    "a {kind} cannot be re-run here: its replicas are replaced (one by one, each new one "
+    "ready before an old one stops) only when a changed manifest is applied, a new revision; "
+    "the workload runtime has no restart of an unchanged revision"
+)
+RERUN_HINT = (
+    "re-run supports -t workflow; to restart a service or worker, change its manifest and "
+    "apply it; 'dataos-ctl get runtime -t service -n NAME' shows its replicas"
+)
 
 
 def _workflow(
@@ -37,6 +47,8 @@ def _workflow(
 ) -> tuple[str, str | None]:
     """The workflow's ``(name, workspace)``; other types have no runtime here yet."""
     kind, name, workspace = target(kind, name, workspace, identifier, resource_id)
+    if verb == "runtime re-run" and kind in WORKLOAD_KINDS:
+        fail(RERUN_WORKLOAD.format(kind=kind), RERUN_HINT)
     if kind not in (None, "workflow"):
         fail(
             f"runtimes of '{kind}' Resources are not available yet",
@@ -72,16 +84,36 @@ def show_runtime(
     resource_id: IdOpt = None,
     output: Annotated[str, typer.Option("-o", "--output", help="table, json or yaml")] = "table",
     last: Annotated[
-        int | None, typer.Option("--last", min=1, max=500, help="history: the last N runs")
+        int | None,
+        typer.Option(
+            "--last",
+            min=1,
+            max=500,
+            help="history: the last N runs (a service or worker: the last N states its "
+            "replicas entered)",
+        ),
     ] = None,
 ) -> None:
     """Jobs with stacks and dependencies, their state in the latest run, progress, next tick;
-    with ``--last N`` the history of its last N runs (Caretaker) instead."""
+    with --last N the history of its last N runs (Caretaker) instead. A service or worker:
+    its replicas (with --last N the last N states they entered). A cluster: the engine
+    serving it (embedded DuckDB or a Trino endpoint, not pods as in DataOS), its health, the
+    statements executing and the Gateway's results open on it.
+
+    Examples: dataos-ctl get runtime -t workflow -n daily -w public;
+    dataos-ctl get runtime -t cluster -n minervab -w public"""
     check_format(output)
+    wanted, named, where = target(kind, name, workspace, identifier, resource_id)
+    if wanted == "cluster":
+        if last is not None or not named:
+            fail("get runtime -t cluster needs -n NAME (and takes no --last)", FORMS_HINT)
+        show_cluster_runtime(named, where, output)
+        return
     workload = _workload("get runtime", kind, name, workspace, identifier, resource_id)
     if workload is not None:
         if last is not None:
-            fail("--last shows a workflow's runs; a service or worker has none")
+            _show_process_history(*workload, last, output)
+            return
         show_workload_runtime(*workload, output)
         return
     name, workspace = _workflow("get runtime", kind, name, workspace, identifier, resource_id)
@@ -124,6 +156,19 @@ def _show_history(name: str, workspace: str | None, last: int, output: str) -> N
         print_run_history(history)
 
 
+def _show_process_history(
+    kind: str, name: str, workspace: str | None, last: int, output: str
+) -> None:
+    with api_session() as client:
+        history = client.caretaker(
+            "processes", type=kind, name=name, workspace=workspace, last=last
+        )
+    if output != "table":
+        print_data(history, output)
+    else:
+        print_process_history(history)
+
+
 def _act(
     action: str,
     kind: str | None,
@@ -141,6 +186,13 @@ def _act(
 
 ACTIONS = {
     "run": "Launch a run now.",
+    "re-run": (
+        "Run a workflow again now: a new run of its current revision, allowed to whoever may "
+        "run it. It must be deployed (status active). DataOS re-runs services too; here a "
+        "service or worker is refused (it is restarted by applying a changed manifest).\n\n"
+        "Examples: dataos-ctl runtime re-run -t workflow -n daily -w public; "
+        "dataos-ctl runtime re-run -i 'daily | v1 | workflow | public'"
+    ),
     "stop": "Terminate the active runs.",
     "pause": "Stop the schedule.",
     "resume": "Start the schedule again.",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from dataos_defs.cli import user_changes
 from dataos_defs.cli.apps import command_group
 from dataos_defs.cli.lists import LIST_HELP, split_commas
 from dataos_defs.cli.output import check_format, console, err_console, fail, print_data, print_table
@@ -21,9 +22,14 @@ tag_app = command_group(help="Tags of a user: what access policies match.")
 apikey_app = command_group(help="API keys of a user.")
 app.add_typer(tag_app, name="tag")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(user_changes.app, name="changes")
 
 IdOpt = Annotated[
-    str | None, typer.Option("-i", "--id", "-u", "--user-id", help="user id (default: you)")
+    str | None,
+    typer.Option("-i", "--id", "-u", "--user-id", "--user_id", help="user id (default: you)"),
+]
+DurationOpt = Annotated[
+    str, typer.Option("-d", "--duration", help="lifetime: 24h, 30d, 1h30m ... or never")
 ]
 OutputOpt = Annotated[str, typer.Option("-o", "--output", help="table, json or yaml")]
 TagsOpt = Annotated[
@@ -96,18 +102,53 @@ def get(
 
 @app.command("create")
 def create(
-    user_id: Annotated[str, typer.Option("-i", "--id", "-u", "--user-id", help="user id")],
+    user_id: Annotated[
+        str, typer.Option("-i", "--id", "-u", "--user-id", "--user_id", help="user id")
+    ],
     kind: Annotated[str, typer.Option("-t", "--type", help="person or application")] = "person",
     name: Annotated[str | None, typer.Option("-n", "--name", help="display name")] = None,
     email: Annotated[str | None, typer.Option("-e", "--email", help="e-mail address")] = None,
     tags: Annotated[
         list[str] | None, typer.Option("--tags", help=LIST_HELP, callback=split_commas)
     ] = None,
+    key_name: Annotated[
+        str | None,
+        typer.Option(
+            "--apikeyName",
+            "--apikey-name",
+            help="also create the user's first API key with this name, printed once",
+        ),
+    ] = None,
+    duration: Annotated[
+        str | None,
+        typer.Option(
+            "-d", "--duration", help="with --apikeyName: the key's lifetime (default 24h)"
+        ),
+    ] = None,
 ) -> None:
-    """Create a user; it is tagged with its own id (and, for a person, the user role)."""
+    """Create a user; it is tagged with its own id (and, for a person, the user role).
+
+    With --apikeyName the user and its first API key are created together (or neither is),
+    and the key is printed on stdout, this once: store it at once.
+
+    Examples: dataos-ctl user create -u alice -n Alice --tags roles:id:data-dev;
+    dataos-ctl user create -u etl-bot -t application --apikeyName ci -d 30d"""
+    if duration is not None and key_name is None:
+        fail("-d/--duration is the API key's lifetime: give --apikeyName NAME too")
+    seconds = parse_duration(duration or "24h")
     with api_session() as client:
-        created = client.create_user(user_id, kind, name, email, tags or [])
-    console.print(f"user {created['id']}...created", markup=False)
+        if key_name is None:
+            created = client.create_user(user_id, kind, name, email, tags or [])
+        else:
+            from dataos_defs.api.client_users import create_user_with_key
+
+            user = {"id": user_id, "type": kind, "name": name, "email": email, "tags": tags or []}
+            created = create_user_with_key(client, user, key_name, seconds)
+    if key_name is None:
+        console.print(f"user {created['id']}...created", markup=False)
+        return
+    err_console.print(f"user {created['id']}...created", markup=False)
+    _print_new_key(created["apikey"])
 
 
 @app.command("delete")
@@ -152,9 +193,7 @@ def tag_remove(tags: TagsOpt, user_id: IdOpt = None) -> None:
 def apikey_create(
     user_id: IdOpt = None,
     name: Annotated[str | None, typer.Option("-n", "--name", help="default key-<key id>")] = None,
-    duration: Annotated[
-        str, typer.Option("-d", "--duration", help="lifetime: 24h, 30d, 1h30m ... or never")
-    ] = "24h",
+    duration: DurationOpt = "24h",
     output: Annotated[str, typer.Option("-o", "--output", help="key, json or yaml")] = "key",
 ) -> None:
     """Create an API key and print it: this is the only time it can be seen."""
@@ -166,6 +205,11 @@ def apikey_create(
     if output != "key":
         print_data(created, output)
         return
+    _print_new_key(created)
+
+
+def _print_new_key(created: dict[str, Any]) -> None:
+    """What it is on stderr, the key alone on stdout (``KEY=$(dataos-ctl ...)`` works)."""
     expires = f"expires {created['expires_at']}" if created.get("expires_at") else "never expires"
     err_console.print(
         f"API key '{created['name']}' ({created['key_id']}) of user {created['user_id']} "
@@ -175,20 +219,61 @@ def apikey_create(
     sys.stdout.write(created["key"] + "\n")
 
 
+def _keys(user_id: str | None, name: str | None) -> tuple[str, list[dict[str, Any]]]:
+    with api_session() as client:
+        owner = _me(client, user_id)
+        keys = client.list_api_keys(owner)
+    return owner, [k for k in keys if name is None or k["name"] == name]
+
+
 @apikey_app.command("list")
-@apikey_app.command("get", hidden=True)
 def apikey_list(user_id: IdOpt = None, output: OutputOpt = "table") -> None:
     """List a user's API keys: ids, names and states, never the keys themselves.
 
     Unlike DataOS, which shows tokens again, the server keeps only a digest of each key:
     a lost key cannot be shown, create a new one and revoke the old."""
     check_format(output)
-    with api_session() as client:
-        keys = client.list_api_keys(_me(client, user_id))
+    _, keys = _keys(user_id, None)
     if output != "table":
         print_data(keys, output)
     else:
         print_table(KEY_COLUMNS, [_key_row(k) for k in keys])
+
+
+STORED_AS_DIGESTS = (
+    "API keys are stored as digests only: a key is shown once, when it is created, and "
+    "cannot be shown again (DataOS shows it again; this server cannot)."
+)
+
+
+@apikey_app.command("get")
+def apikey_get(
+    user_id: IdOpt = None,
+    name: Annotated[
+        str | None, typer.Option("-n", "--name", help="only the key of this name")
+    ] = None,
+    output: OutputOpt = "table",
+) -> None:
+    """DataOS' way to see a key again: here it lists the keys (names, states, expiry) and
+    says how to get a new one, since keys are stored as digests only.
+
+    Example: dataos-ctl user apikey get -i alice -n ci"""
+    check_format(output)
+    owner, keys = _keys(user_id, name)
+    err_console.print(STORED_AS_DIGESTS, markup=False)
+    if output != "table":
+        print_data(keys, output)
+    elif keys:
+        print_table(KEY_COLUMNS, [_key_row(k) for k in keys])
+    else:
+        err_console.print(
+            f"user {owner} has no API key{f' named {name!r}' if name else ''}", markup=False
+        )
+    err_console.print(
+        f"to get a usable key, create a new one: dataos-ctl user apikey create -i {owner} "
+        f"-n NAME -d 24h (and revoke a lost one: dataos-ctl user apikey revoke -i {owner} -n NAME)",
+        markup=False,
+    )
 
 
 @apikey_app.command("revoke")

@@ -29,8 +29,10 @@ from dataos_defs.poros.identity_records import (
     ApiKey,
     ApiKeyNotFound,
     NewApiKey,
+    NewUser,
     Principal,
     ProtectedUser,
+    TagChange,
     User,
     UserExists,
     UserNotFound,
@@ -53,8 +55,10 @@ __all__ = [
     "ApiKeyNotFound",
     "Identities",
     "NewApiKey",
+    "NewUser",
     "Principal",
     "ProtectedUser",
+    "TagChange",
     "User",
     "UserExists",
     "UserNotFound",
@@ -123,6 +127,22 @@ class Identities:
                 key.revoked_at = at
         self.cache.clear()
 
+    def create_user_with_key(
+        self, user: NewUser, key_name: str | None, expires_at: datetime | None, actor: str
+    ) -> tuple[User, NewApiKey]:
+        """``dataos-ctl user create --apikeyName``: the user and its first key in one
+        transaction, so that a refused key leaves no user behind (every input is checked
+        before the transaction starts)."""
+        check_user(user.id, user.type, user.email)
+        wanted = checked_tags(
+            user.id, [*(DEFAULT_PERSON_TAGS if user.type == "person" else ()), *user.tags]
+        )
+        at = self.clock()
+        _check_key(key_name, expires_at, at)
+        with self.store.writing() as session:
+            created = _create(session, user.id, user.type, user.name, user.email, wanted, actor, at)
+            return created, _new_key(session, user.id, key_name, expires_at, actor, at)
+
     def bootstrap(
         self, user_id: str, name: str, tags: Sequence[str], key_name: str
     ) -> NewApiKey | None:
@@ -141,33 +161,38 @@ class Identities:
     # -- tags ------------------------------------------------------------------------------
 
     def add_tags(self, user_id: str, tags: Iterable[str]) -> User:
-        wanted = checked_tags(user_id, tags)
-        with self.store.writing() as session:
-            row = _live(session, user_id)
-            have = _tags_of(session, [user_id])[user_id]
-            session.add_all(UserTagRow(user_id=user_id, tag=t) for t in sorted(wanted - set(have)))
-            session.flush()
-            user = _user(row, _tags_of(session, [user_id])[user_id])
-        self.cache.clear()
-        return user
+        return self.change_tags(user_id, add=tags).user
 
     def remove_tags(self, user_id: str, tags: Iterable[str]) -> User:
         """Remove ``tags`` (absent ones are ignored); ``users:id:<id>`` cannot go."""
-        unwanted = set(tags)
+        return self.change_tags(user_id, remove=tags).user
+
+    def change_tags(
+        self, user_id: str, add: Iterable[str] = (), remove: Iterable[str] = ()
+    ) -> TagChange:
+        """Add ``add`` and remove ``remove`` in one transaction; the change says which tags
+        were really added and removed (those already there, or absent, are not)."""
+        wanted = checked_tags(user_id, add) if add else set()
+        unwanted = set(remove)
         if USER_TAG_PREFIX + user_id in unwanted:
             raise InvalidRequest(
                 f"tag '{USER_TAG_PREFIX}{user_id}' is the user's identity and cannot be removed"
             )
         with self.store.writing() as session:
             row = _live(session, user_id)
-            session.execute(
-                delete(UserTagRow).where(
-                    UserTagRow.user_id == user_id, UserTagRow.tag.in_(sorted(unwanted))
+            have = set(_tags_of(session, [user_id])[user_id])
+            added, removed = sorted(wanted - have), sorted(unwanted & have)
+            session.add_all(UserTagRow(user_id=user_id, tag=t) for t in added)
+            if removed:
+                session.execute(
+                    delete(UserTagRow).where(
+                        UserTagRow.user_id == user_id, UserTagRow.tag.in_(removed)
+                    )
                 )
-            )
+            session.flush()
             user = _user(row, _tags_of(session, [user_id])[user_id])
         self.cache.clear()
-        return user
+        return TagChange(user, tuple(added), tuple(removed))
 
     # -- API keys --------------------------------------------------------------------------
 
@@ -183,13 +208,7 @@ class Identities:
         ``name`` (default ``key-<key id>``) is unique among the user's usable keys.
         """
         at = self.clock()
-        if expires_at is not None and expires_at <= at:
-            raise InvalidRequest("an API key must expire in the future")
-        if name is not None and not KEY_NAME.match(name):
-            raise InvalidRequest(
-                f"'{name}' is not a valid API key name",
-                "letters, digits, '_', '.' and '-', at most 64 characters",
-            )
+        _check_key(name, expires_at, at)
         with self.store.writing() as session:
             _live(session, user_id)
             if name is not None:
@@ -317,6 +336,16 @@ def _new_key(
     session.add(row)
     session.flush()
     return NewApiKey(material.key, _info(row))
+
+
+def _check_key(name: str | None, expires_at: datetime | None, at: datetime) -> None:
+    if expires_at is not None and expires_at <= at:
+        raise InvalidRequest("an API key must expire in the future")
+    if name is not None and not KEY_NAME.match(name):
+        raise InvalidRequest(
+            f"'{name}' is not a valid API key name",
+            "letters, digits, '_', '.' and '-', at most 64 characters",
+        )
 
 
 def _live(session: Session, user_id: str) -> UserRow:

@@ -93,6 +93,27 @@ class NewApiKey:
 
 
 @dataclass(frozen=True)
+class NewUser:
+    """What creating a user takes (besides who creates it)."""
+
+    id: str
+    type: UserType = "person"
+    name: str | None = None
+    email: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TagChange:
+    """A user after a change of its tags, and which tags the change really added and
+    removed (what was there already, or absent, is in neither)."""
+
+    user: User
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Principal:
     """Who an API key authenticates: the subject of every policy decision."""
 
