@@ -6,7 +6,10 @@ were applied alone, and the bundle's workspaces must be creatable by them: one r
 member refuses the whole apply, nothing written. Once the set is committed, :func:`start`
 hands each created or changed bundle (or one not ``active``: a re-apply retries it) to the
 :class:`~dataos_defs.api.bundles_runner.BundleRunner`; an unchanged ``active`` bundle is
-left alone, so re-applying it changes nothing.
+left alone, so re-applying it changes nothing. A re-apply that drops members deletes them
+(reverse dependency order) once the new revision's members are applied: at apply, the
+caller must be allowed to delete each (403) and no Resource outside the bundle may depend
+on one (409, unless ``force``), else nothing is written.
 
 ``GET /bundles/{name}`` shows the bundle's status and each member's progress (what
 ``dataos-ctl apply`` prints as it happens). ``DELETE /bundles/{name}`` (and a delete of the
@@ -37,7 +40,7 @@ from dataos_defs.heimdall.objects import resource_object, workspace_object
 from dataos_defs.manifest.bundle import Bundle, bundle_tag
 from dataos_defs.manifest.errors import Issue, ManifestError
 from dataos_defs.manifest.validate import ParsedResource
-from dataos_defs.poros.bundles import BundlePlan, plan_bundle, stored_plan
+from dataos_defs.poros.bundles import BundlePlan, dropped_members, plan_bundle, stored_plan
 from dataos_defs.poros.records import ApplyResult, ResourceKey
 from dataos_defs.poros.store import Store
 
@@ -104,10 +107,16 @@ def runner_of(request: Request) -> BundleRunner:
 
 
 def prepare(
-    request: Request, store: Store, identity: Identity, parsed: list[ParsedResource]
+    request: Request,
+    store: Store,
+    identity: Identity,
+    parsed: list[ParsedResource],
+    force: bool = False,
 ) -> list[BundlePlan]:
     """The plans of the bundles of ``parsed``, each member validated and admitted as the
-    caller; raises with every issue (or the first refusal) before anything is written."""
+    caller, and the members each drops checked as a delete would check them (``force``:
+    even when outside Resources depend on them); raises with every issue (or the first
+    refusal) before anything is written."""
     bundles = [resource for resource in parsed if resource.kind == "bundle"]
     if not bundles:
         return []
@@ -127,7 +136,58 @@ def prepare(
     for plan in plans:
         members = [member.resource for member in plan.members]
         admit_members(gate, subject, members, plan.workspaces)
+    applied = _applied_keys(parsed, plans)
+    for plan in plans:
+        dropped = _dropped(request, store, identity, plan, applied, force)
+        plan.removed, plan.force_removal = dropped, force
     return plans
+
+
+def _applied_keys(parsed: list[ParsedResource], plans: list[BundlePlan]) -> set[ResourceKey]:
+    """Every Resource this apply writes: the set's own and every bundle's members (a
+    member moved out of its bundle into the set, or into another bundle, is not dropped)."""
+    keys = {ResourceKey(r.kind, r.name, r.workspace(None)) for r in parsed if r.kind != "bundle"}
+    return keys | {member.key for plan in plans for member in plan.members}
+
+
+def _dropped(
+    request: Request,
+    store: Store,
+    identity: Identity,
+    plan: BundlePlan,
+    applied: set[ResourceKey],
+    force: bool,
+) -> list[ResourceKey]:
+    """The live members of the stored revision of ``plan``'s bundle that ``plan`` drops and
+    this apply does not write otherwise (``applied``). The caller must be allowed to delete
+    each (403), and, unless ``force``, no live Resource but another dropped member or one
+    ``applied`` may depend on one (409).
+    A stored revision that cannot be planned any more drops nothing (nothing is deleted)."""
+    stored = store.get("bundle", plan.name, None, unsanitize=True)
+    if stored is None:
+        return []
+    try:
+        previous = stored_plan(stored.manifest, None)
+    except ManifestError:
+        return []
+    dropped = [key for key in dropped_members(previous, plan) if key not in applied]
+    live = store.live_keys(dropped)
+    removed = [key for key in dropped if key in live]
+    for key in removed:
+        authorize(request, identity, "delete", resource_object(key.kind, key.name, key.workspace))
+    ours = {*removed, *applied}
+    for key in [] if force else removed:
+        outside = [d for d in store.dependents(key.kind, key.name, key.workspace) if d not in ours]
+        if outside:
+            raise ApiError(
+                409,
+                "dependents_exist",
+                f"{key} is no longer in bundle '{plan.name}', so this apply would delete it, "
+                f"but {', '.join(str(d) for d in outside)} use it; nothing was applied",
+                "keep it in the bundle, delete those first, or apply with --force to delete "
+                "it anyway",
+            )
+    return removed
 
 
 def _unsupported(bundle: ParsedResource, identity: Identity) -> list[Issue]:

@@ -11,7 +11,10 @@ most :data:`MAX_JOBS` at once; more wait their turn) then:
    and the runtime: Dagster for workflows, the workload runtime for services and workers),
    at most the member's ``timeout``; checks the member again as the applier *now* (their
    tags may have changed since the bundle was admitted: same checks as the route); applies
-   it alone, as the applier, and hands the change to reconciliation.
+   it alone, as the applier, and hands the change to reconciliation;
+3. deletes the members a re-apply dropped (:attr:`BundlePlan.removed`, checked at apply),
+   in reverse dependency order, once more checked as the applier now: ``delete`` on each,
+   and no outside Resource depending on one unless the apply was forced.
 
 The bundle's status tells where it is: ``pending`` with "k/n applied; waiting on <id>:
 <condition> (observed <value>) for N s", ``active`` once all are applied, ``error`` naming
@@ -34,6 +37,8 @@ from dataos_defs.api.bundles_checks import Gate, admit_members, authorize_apply
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.reconciler import after_change
 from dataos_defs.api.runtime import runtimes_of
+from dataos_defs.heimdall.objects import resource_object
+from dataos_defs.heimdall.pdp import PolicyEngineError
 from dataos_defs.manifest.bundle import bundle_tag
 from dataos_defs.manifest.errors import ManifestError
 from dataos_defs.poros.apply import apply_resources
@@ -199,7 +204,39 @@ class BundleRunner:
             progress.state, progress.detail = "applying", None
             self._set(plan.name, "pending", f"{done}/{total} applied; applying {member.id}", job)
             progress.state = self._apply_member(job, member)
+        self._remove_dropped(job)
         self._set(plan.name, "active", f"{total}/{total} applied", job)
+
+    def _remove_dropped(self, job: Job) -> None:
+        store, plan = self.gate.store, job.plan
+        live = store.live_keys(plan.removed)
+        keys = [key for key in plan.removed if key in live]
+        if not keys:
+            return
+        total = len(plan.members)
+        self._set(plan.name, "pending", f"{total}/{total} applied; deleting dropped members", job)
+        subject = self._subject(job)
+        for key in keys:
+            path = resource_object(key.kind, key.name, key.workspace)
+            try:
+                decision = self.gate.heimdall.authorize(
+                    subject.user_id, subject.tags, "delete", path
+                )
+            except PolicyEngineError as exc:
+                raise BundleFailed(f"dropped member {key} not deleted: {exc}") from exc
+            if not decision.allow:
+                raise BundleFailed(
+                    f"dropped member {key} not deleted: {job.actor} may not delete {path} "
+                    f"({decision.reason})"
+                )
+        self._check(job)
+        try:
+            deleted = store.delete_many(keys, job.actor, force=plan.force_removal)
+        except PorosError as exc:
+            raise BundleFailed(f"dropped members not deleted: {exc}") from exc
+        self.gate.heimdall.reload()
+        after_change(store, deleted)
+        self.notify(deleted)
 
     def _subject(self, job: Job) -> Subject:
         user = self.gate.identities.get_user(job.actor)

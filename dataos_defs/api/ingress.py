@@ -15,8 +15,9 @@
    by default (``policies/heimdall/system/services.yaml``) only owners and operators may
    call a Service.
 
-A Service whose ingress says ``noAuthentication: true`` is the only exception: it is
-forwarded without identity headers, and every such request is logged at INFO (method,
+A Service whose ingress says ``noAuthentication: true`` is the only exception (which
+only whoever may ``expose`` it can apply: :mod:`dataos_defs.api.admission.services`): it
+is forwarded without identity headers, and every such request is logged at INFO (method,
 path, client address; never headers or the query). WebSockets are admitted the same way
 (:mod:`dataos_defs.api.ingress_socket`).
 
@@ -150,12 +151,14 @@ def admit(
     raw_path: str,
     bearer: HTTPAuthorizationCredentials | None,
     apikey: str | None,
+    route: Route | None = None,
 ) -> Admitted:
-    """Route, authenticate, authorize and list replicas. Called on the event loop, as the
-    OPA hot path (:mod:`dataos_defs.api.opa_fast`) calls Heimdall: each step is an
-    in-memory look-up but for a refresh at most once a second (routing table, policies)
-    and a key's first use; a thread-pool hop per request would cost more than they do."""
-    route = routes_of(request).find(raw_path)
+    """Route (unless ``route`` was found already), authenticate, authorize and list
+    replicas. Called on the event loop, as the OPA hot path
+    (:mod:`dataos_defs.api.opa_fast`) calls Heimdall: each step is an in-memory look-up
+    but for a refresh at most once a second (routing table, policies) and a key's first
+    use; a thread-pool hop per request would cost more than they do."""
+    route = route or routes_of(request).find(raw_path)
     identity: Identity | None = None
     if route is None or not route.no_authentication:
         identity = current_identity(request.app.state.identities, bearer, apikey)
@@ -195,14 +198,16 @@ def raw_path_of(scope: Scope) -> str:
     return path.split("?", 1)[0]
 
 
-async def serve(request: Request, raw_path: str) -> Response:
-    """Admit ``request`` and relay it; raises :class:`ApiError` (incl. 401) otherwise."""
-    problem = request_path_problem(raw_path)
-    if problem is not None:
-        raise ApiError(400, "bad_path", problem, "ask for the path without dot segments")
+async def serve(request: Request, raw_path: str, route: Route | None = None) -> Response:
+    """Admit ``request`` and relay it; raises :class:`ApiError` (incl. 401) otherwise.
+    ``route``: the Service the fast path found for ``raw_path``, a path it checked."""
+    if route is None:
+        problem = request_path_problem(raw_path)
+        if problem is not None:
+            raise ApiError(400, "bad_path", problem, "ask for the path without dot segments")
     bearer = await bearer_scheme(request)
     apikey = await apikey_scheme(request)
-    admitted = admit(request, request.method, raw_path, bearer, apikey)
+    admitted = admit(request, request.method, raw_path, bearer, apikey, route)
     balancer: Balancer = request.app.state.ingress_balancer
     settings: IngressSettings = request.app.state.ingress_settings
     return await forward(
@@ -240,7 +245,7 @@ async def ingress_socket(websocket: WebSocket) -> None:
     except ApiError as exc:
         await deny(websocket, exc)
         return
-    headers = upstream_headers(websocket, admitted.route, admitted.identity)
+    headers = upstream_headers(websocket.scope, admitted.route, admitted.identity)
     await relay_socket(websocket, admitted.route, headers)
 
 
@@ -263,15 +268,16 @@ class IngressFastPath:
         raw_path = raw_path_of(scope)
         first = raw_path[1:].split("/", 1)[0]
         request = Request(scope, receive)
-        if (
-            first in RESERVED_PATH_SEGMENTS
-            or request_path_problem(raw_path) is not None
-            or routes_of(request).find(raw_path) is None
-        ):
+        route = (
+            None
+            if first in RESERVED_PATH_SEGMENTS or request_path_problem(raw_path) is not None
+            else routes_of(request).find(raw_path)
+        )
+        if route is None:
             await self.app(scope, receive, send)
             return
         try:
-            response = await serve(request, raw_path)
+            response = await serve(request, raw_path, route)
         except Unauthenticated as exc:
             response = unauthenticated_response(request, exc)
         except ApiError as exc:

@@ -28,15 +28,18 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 import aiohttp
-from fastapi import Request, WebSocket
-from multidict import CIMultiDict
+from fastapi import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity
 from dataos_defs.api.ingress_routing import Route
-from dataos_defs.api.proxy_headers import NOT_FORWARDED, NOT_RETURNED, forwarded_headers
+from dataos_defs.api.proxy_headers import (
+    NOT_FORWARDED_RAW,
+    connection_named,
+    returned_raw_headers,
+)
 from dataos_defs.poros.workloads import Endpoint
 
 MAX_BODY_ENV = "DATAOS_INGRESS_MAX_BODY"
@@ -50,6 +53,7 @@ SET_BY_THE_INGRESS = ("x-dataos-", "x-forwarded-", "forwarded", "x-real-ip")
 is dropped too: the API server answers ``100-continue`` itself when it reads the body.)"""
 REPLAYABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SANDBOX = "sandbox allow-scripts allow-forms allow-popups allow-downloads allow-modals"
+SANDBOX_HEADER = (b"content-security-policy", SANDBOX.encode())
 
 
 @dataclass(frozen=True)
@@ -90,41 +94,82 @@ class Balancer:
         return [*endpoints[start:], *endpoints[:start]]
 
 
+@dataclass(frozen=True)
+class RequestHead:
+    """What the ingress reads of a request's headers, in one pass over the raw ASGI pairs
+    (names lower-case, as ASGI gives them)."""
+
+    kept: list[tuple[str, str]]
+    """The caller's headers that are forwarded as they came (see the module docstring)."""
+    length: str | None
+    """The declared ``Content-Length`` (the first one)."""
+    chunked: bool
+    """Whether the request has a ``Transfer-Encoding``."""
+    host: str | None
+
+
+DROPPED_RAW = NOT_FORWARDED_RAW | {b"expect"}
+SET_BY_THE_INGRESS_RAW = tuple(prefix.encode() for prefix in SET_BY_THE_INGRESS)
+
+
+def read_head(scope: Scope) -> RequestHead:
+    """The request's headers as the ingress needs them (see :class:`RequestHead`)."""
+    pairs: list[tuple[bytes, bytes]] = scope["headers"]
+    named = connection_named(pairs)
+    kept: list[tuple[str, str]] = []
+    length: bytes | None = None
+    host: bytes | None = None
+    chunked = False
+    for raw_name, value in pairs:
+        name = raw_name.lower()
+        if name == b"content-length" and length is None:
+            length = value
+        elif name == b"transfer-encoding":
+            chunked = True
+        elif name == b"host" and host is None:
+            host = value
+        if name in DROPPED_RAW or name in named or name.startswith(SET_BY_THE_INGRESS_RAW):
+            continue
+        kept.append((name.decode("latin-1"), value.decode("latin-1")))
+    return RequestHead(
+        kept,
+        None if length is None else length.decode("latin-1"),
+        chunked,
+        None if host is None else host.decode("latin-1"),
+    )
+
+
 def upstream_headers(
-    request: Request | WebSocket, route: Route, identity: Identity | None
+    scope: Scope, route: Route, identity: Identity | None, head: RequestHead | None = None
 ) -> list[tuple[str, str]]:
     """What the replica is told (see the module docstring)."""
-    kept = [
-        (k, v)
-        for k, v in forwarded_headers(request.headers.items(), NOT_FORWARDED | {"expect"})
-        if not k.lower().startswith(SET_BY_THE_INGRESS)
-    ]
-    length = request.headers.get("content-length")
-    if length is not None and "transfer-encoding" not in request.headers:
-        kept.append(("content-length", length))
+    head = head or read_head(scope)
+    kept = list(head.kept)
+    if head.length is not None and not head.chunked:
+        kept.append(("content-length", head.length))
     if identity is not None:
         kept.append((USER_HEADER, identity.user_id))
         kept.append((TAGS_HEADER, ",".join(sorted(identity.tags))))
-    if request.client is not None:
-        kept.append(("x-forwarded-for", request.client.host))
-    scheme = request.url.scheme
+    client = scope.get("client")
+    if client:
+        kept.append(("x-forwarded-for", str(client[0])))
+    scheme = str(scope.get("scheme", "http"))
     kept.append(("x-forwarded-proto", {"ws": "http", "wss": "https"}.get(scheme, scheme)))
-    host = request.headers.get("host")
-    if host:
-        kept.append(("x-forwarded-host", host))
+    if head.host:
+        kept.append(("x-forwarded-host", head.host))
     if route.strip:
         kept.append(("x-forwarded-prefix", route.prefix))
     return kept
 
 
-def has_body(request: Request, max_body: int) -> bool:
+def has_body(head: RequestHead, max_body: int) -> bool:
     """Whether the request has a body (413 up front when it declares too large a one)."""
-    declared = request.headers.get("content-length")
+    declared = head.length
     if declared is not None and not declared.isdigit():
         raise ApiError(400, "bad_request", "Content-Length is not a number")
     if declared is not None and int(declared) > max_body:
         raise _too_large(max_body)
-    return "transfer-encoding" in request.headers or declared not in (None, "0")
+    return head.chunked or declared not in (None, "0")
 
 
 class BoundedBody:
@@ -167,10 +212,11 @@ async def forward(
     max_body: int,
 ) -> Relayed:
     """Send the request to the first of ``replicas`` that takes it; stream its answer."""
-    body = BoundedBody(request, max_body) if has_body(request, max_body) else None
-    headers = CIMultiDict(upstream_headers(request, route, identity))
-    query = request.url.query
-    target = path + (f"?{query}" if query else "")
+    head = read_head(request.scope)
+    body = BoundedBody(request, max_body) if has_body(head, max_body) else None
+    headers = upstream_headers(request.scope, route, identity, head)
+    query = request.scope.get("query_string", b"")
+    target = path + (f"?{query.decode()}" if query else "")  # as Starlette's URL does
     retry_dropped = body is None and request.method in REPLAYABLE_METHODS
     failures: list[str] = []
     for replica in replicas:
@@ -221,20 +267,14 @@ def _unreachable(route: Route, failures: list[str]) -> ApiError:
 
 class Relayed(Response):
     """A replica's answer, streamed to the caller as it comes (raw ASGI: no task group per
-    response), its connection released when done or when the caller goes away."""
+    response), its connection released when done or when the caller goes away. The chunk
+    that ends the body is sent as the last message (a small answer is one message)."""
 
     def __init__(self, upstream: aiohttp.ClientResponse) -> None:
         self.upstream = upstream
         self.status_code = upstream.status
         self.background = None
-        pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in upstream.raw_headers]
-        self.raw_headers = [
-            *(
-                (k.lower().encode("latin-1"), v.encode("latin-1"))
-                for k, v in forwarded_headers(pairs, NOT_RETURNED)
-            ),
-            (b"content-security-policy", SANDBOX.encode()),
-        ]
+        self.raw_headers = [*returned_raw_headers(upstream.raw_headers), SANDBOX_HEADER]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -245,8 +285,14 @@ class Relayed(Response):
                     "headers": self.raw_headers,
                 }
             )
-            async for chunk in self.upstream.content.iter_any():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            content = self.upstream.content
+            ended = False
+            async for chunk in content.iter_any():
+                ended = content.at_eof()
+                await send({"type": "http.response.body", "body": chunk, "more_body": not ended})
+                if ended:
+                    break
+            if not ended:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             self.upstream.release()

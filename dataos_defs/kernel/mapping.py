@@ -18,7 +18,10 @@ Node groups follow the rules of :mod:`dataos_defs.kernel.node_groups`. The other
   the workspaces of the desired state, ``public`` (which always exists) and the settings'
   ``workspaces``. ``default``, ``dataos`` and ``kube-*`` are Kubernetes' or the platform's.
 - **Ingress.** Each Service whose ingress is enabled gets a route at its ``ingress.path`` to
-  its ``servicePort`` (or its first ``servicePorts`` entry). A path belongs to one Service.
+  its ``servicePort`` (or its first ``servicePorts`` entry). The API server serves that path
+  in the Service's workspace (``/<workspace><path>``), others at ``/<workspace>/<name>``:
+  two public paths that are the same or nested are an error (as at admission), while two
+  workspaces may each have their own ``/orders``.
 - **Storage and secrets.** Buckets default to ``<cluster>-warehouse`` and
   ``<cluster>-history``; the database password lives in the cloud's secret manager under
   ``<cluster>-database``, the store's Fernet key (``DATAOS_SECRET_KEY``) under
@@ -37,6 +40,7 @@ from dataclasses import dataclass
 
 from dataos_defs.kernel.desired import DesiredState
 from dataos_defs.kernel.errors import KernelError
+from dataos_defs.kernel.k8s_workloads import public_path
 from dataos_defs.kernel.model import (
     DEFAULT_PODS_CIDR,
     DEFAULT_SERVICES_CIDR,
@@ -268,22 +272,16 @@ def _refuse_reserved(name: str, where: str) -> None:
 
 
 def ingress_routes_of(services: Iterable[tuple[str, Service]]) -> tuple[IngressRoute, ...]:
-    """A route per Service with an enabled ingress; two Services on one path is an error."""
-    owners: dict[str, str] = {}
+    """A route per Service with an enabled ingress; two Services whose public paths are the
+    same or nested (in one workspace: public paths never leave it) is an error."""
+    ordered = sorted(services, key=lambda pair: (pair[0], pair[1].name))
+    _refuse_shared_public_paths(ordered)
     routes = []
-    for workspace, service in sorted(services, key=lambda pair: (pair[0], pair[1].name)):
+    for workspace, service in ordered:
         ingress = service.service.ingress
         if ingress is None or not ingress.enabled or ingress.path is None:
             continue
         label = f"service {workspace}/{service.name}"
-        claimed = ingress.path.rstrip("/") or "/"
-        first = owners.setdefault(claimed, label)
-        if first != label:
-            raise KernelError(
-                f"ingress path '{ingress.path}' is claimed by both {first} and {label}",
-                label,
-                "give each service its own ingress.path",
-            )
         routes.append(
             IngressRoute(
                 workspace=workspace,
@@ -295,6 +293,30 @@ def ingress_routes_of(services: Iterable[tuple[str, Service]]) -> tuple[IngressR
             )
         )
     return tuple(routes)
+
+
+def service_public_path(workspace: str, service: Service) -> str:
+    """Where the API server serves ``service``: its enabled ``ingress.path`` inside the
+    workspace, else ``/<workspace>/<name>``."""
+    ingress = service.service.ingress
+    if ingress is not None and ingress.enabled and ingress.path:
+        return public_path(workspace, ingress.path)
+    return f"/{workspace}/{service.name}"
+
+
+def _refuse_shared_public_paths(services: Sequence[tuple[str, Service]]) -> None:
+    claimed: list[tuple[str, str]] = []
+    for workspace, service in services:
+        label, mine = f"service {workspace}/{service.name}", service_public_path(workspace, service)
+        for theirs, other in claimed:
+            if mine == theirs or mine.startswith(theirs + "/") or theirs.startswith(mine + "/"):
+                raise KernelError(
+                    f"{other} (at {theirs}) and {label} (at {mine}) share a public path",
+                    label,
+                    "give each service a public path of its own (an ingress.path that "
+                    "neither contains nor lies inside another Service's of its workspace)",
+                )
+        claimed.append((mine, label))
 
 
 def _ingress_port(service: Service, label: str) -> int:

@@ -19,11 +19,12 @@ from dataos_defs.manifest.re2 import re2_problem, re2_replacement
 Predicate = Literal[
     "create", "read", "update", "delete", "write",
     "get", "put", "post", "patch", "options",
-    "select", "use", "run-as", "route", "tag", "**",
+    "select", "use", "run-as", "route", "tag", "expose", "**",
 ]  # fmt: skip
 """The documented predicates (CRUD, HTTP verbs, SQL select), the platform's own (``use`` a
 secret or a code stack, ``run-as`` another user, ``route`` queries with a cluster selector,
-``tag`` a dataset with the catalog tags that drive masks) and ``**`` for any; others are
+``tag`` a dataset with the catalog tags that drive masks, ``expose`` a Service without
+authentication (``ingress.noAuthentication``)) and ``**`` for any; others are
 refused rather than silently never matching."""
 MaskOperator = Literal[
     "hash", "bucket_number", "bucket_date", "regex_replace", "rand_pattern", "redact",

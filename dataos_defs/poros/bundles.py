@@ -9,7 +9,9 @@ file's positions and name the full key path (``bundle.resources[2].spec.depot...
 The apply order is a topological order of the declared ``dependencies`` and
 ``dependencyConditions`` plus the implicit ones: a member referencing another member (a
 workflow reading the bundle's depot) comes after it. Ties keep the bundle's order; a delete
-goes in the reverse order.
+goes in the reverse order. A re-apply that drops members deletes them once the new
+revision's members are applied (:attr:`BundlePlan.removed`, in the previous revision's
+delete order).
 """
 
 from __future__ import annotations
@@ -66,6 +68,11 @@ class BundlePlan:
     document: Document
     members: list[Member] = field(default_factory=list)
     """In apply order."""
+    removed: list[ResourceKey] = field(default_factory=list)
+    """Live members of the bundle's previous revision that this one no longer has, in that
+    revision's delete order: deleted after this revision's members are applied."""
+    force_removal: bool = False
+    """Delete :attr:`removed` even when Resources outside the bundle depend on them."""
 
     @property
     def workspaces(self) -> list[str]:
@@ -189,6 +196,13 @@ def _implicit_cycle(parsed: ParsedResource, bundle: Bundle, stuck: list[str]) ->
         "a resource that references another member (a depot, a secret) is applied after it; "
         "remove the dependency that points back",
     )
+
+
+def dropped_members(previous: BundlePlan, plan: BundlePlan) -> list[ResourceKey]:
+    """The members of ``previous`` that ``plan`` no longer has, in ``previous``'s delete
+    order (reverse dependency order)."""
+    kept = {member.key for member in plan.members}
+    return [member.key for member in previous.delete_order() if member.key not in kept]
 
 
 def stored_plan(manifest: dict[str, object], file: str | None) -> BundlePlan:

@@ -25,6 +25,7 @@ from dataos_defs.kernel.model import (
     Cloud,
     KernelModel,
 )
+from dataos_defs.manifest.service import Service
 
 from .mapping_support import EXAMPLE_SETTINGS, RESOURCES, compute, desired, service, settings
 
@@ -259,11 +260,37 @@ def test_an_ingress_without_a_port_is_an_error() -> None:
     assert caught.value.where == "service shop/orders: service.ingress"
 
 
-def test_two_services_on_one_path_is_an_error_naming_both() -> None:
+def test_each_workspace_may_have_its_own_ingress_path() -> None:
+    """The API server serves ``ingress.path`` inside its workspace: ``/a/orders`` and
+    ``/b/orders`` are two public paths, as admission and the ingress see them."""
     services = [("b", service("two", "/orders/")), ("a", service("one", "/orders"))]
+    routes = build_model(settings(), "aws", desired(services=services)).ingress_routes
+    assert [(r.workspace, r.service, r.path) for r in routes] == [
+        ("a", "one", "/orders"),
+        ("b", "two", "/orders/"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "where"),
+    [
+        (service("one", "/orders"), service("two", "/orders/"), "/shop/orders"),
+        (service("one", "/shop/orders"), service("two", "/orders"), "/shop/orders"),
+        (service("one", "/orders"), service("two", "/orders/v1"), "/shop/orders/v1"),
+        (service("orders"), service("two", "/orders"), "/shop/orders"),
+    ],
+    ids=["same-path", "prefixed-and-not", "nested", "a-default-path"],
+)
+def test_two_services_of_one_workspace_sharing_a_public_path_is_an_error_naming_both(
+    first: Service, second: Service, where: str
+) -> None:
+    services = [("shop", first), ("shop", second)]
     with pytest.raises(KernelError) as caught:
         build_model(settings(), "aws", desired(services=services))
-    assert "claimed by both service a/one and service b/two" in caught.value.message
+    message = caught.value.message
+    assert f"service shop/{first.name}" in message and f"service shop/{second.name}" in message
+    assert where in message and "share a public path" in message
+    assert "public path of its own" in str(caught.value.hint)
 
 
 def test_subnets_are_carved_from_the_range_a_private_and_a_public_one_per_zone() -> None:

@@ -10,7 +10,13 @@ The ingress (:mod:`dataos_defs.api.ingress`) serves each Service at one public p
 * two Services whose public paths are the same or one inside the other (``/ws/a`` and
   ``/ws/a/b``), whether both are in the set or one is already stored — otherwise which one
   a request reaches would depend on the order of a table, and a new Service could capture
-  part of an existing one's traffic.
+  part of an existing one's traffic;
+* ``ingress.noAuthentication: true`` (where it takes effect: an enabled ingress with a
+  path) unless the applier may ``expose`` the Service (``poros://service:<ws>/<name>``):
+  it opens the Service to anyone who can reach the API server, with no API key and no
+  Heimdall decision, so it is a right of its own, not part of applying the Service.
+  Operators have it (``**``); nobody else does until a policy grants it. Re-applying a
+  Service that keeps ``noAuthentication`` needs it again.
 
 Ports (1..65535) and ``replicas`` (>= 0) are bounded by the manifest model itself.
 """
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 from dataos_defs.api.admission.context import Admission
 from dataos_defs.api.ingress_routing import overlaps, path_problem, public_prefix
+from dataos_defs.heimdall.objects import resource_object
 from dataos_defs.manifest.errors import Issue
 from dataos_defs.manifest.service import Ingress, Service
 from dataos_defs.manifest.validate import ParsedResource
@@ -26,6 +33,9 @@ from dataos_defs.poros.records import ResourceKey
 from dataos_defs.poros.store import Store
 
 PATH = ("service", "ingress", "path")
+NO_AUTHENTICATION = ("service", "ingress", "noAuthentication")
+EXPOSE = "expose"
+"""The predicate that lets a Service be served without authentication."""
 PATH_HINT = (
     "write the path as segments of letters, digits and '-._~' (e.g. /orders/api/v1); it is "
     "served inside the workspace, at /<workspace><path>"
@@ -33,12 +43,46 @@ PATH_HINT = (
 
 
 def check_service(adm: Admission, resource: ParsedResource) -> list[Issue]:
-    """The issues of one Service of the set: its ingress path, and a public path another
-    Service (earlier in the set, or stored) already has."""
+    """The issues of one Service of the set: its ingress path, a public path another
+    Service (earlier in the set, or stored) already has, and an unauthenticated ingress
+    its applier may not open."""
     model = resource.model
     if not isinstance(model, Service):
         return []
-    ingress = model.service.ingress
+    return [
+        *_check_public_path(adm, resource, model.service.ingress),
+        *_check_exposure(adm, resource, model.service.ingress),
+    ]
+
+
+def _check_exposure(
+    adm: Admission, resource: ParsedResource, ingress: Ingress | None
+) -> list[Issue]:
+    key = adm.key(resource)
+    if key.workspace is None or ingress is None:
+        return []
+    if not public_prefix(key.workspace, key.name, ingress)[2]:
+        return []
+    target = resource_object("service", key.name, key.workspace)
+    decision = adm.applier_may(EXPOSE, target)
+    if decision.allow:
+        return []
+    return [
+        resource.issue(
+            NO_AUTHENTICATION,
+            f"noAuthentication would open service {key.workspace}/{key.name} to anyone, "
+            f"with no API key and no access decision; {adm.applier.user_id} may not "
+            f"{EXPOSE} {target} ({decision.reason})",
+            "remove noAuthentication (callers then need an API key and a policy allowing "
+            f"them), or ask an operator to apply it or for an access policy allowing "
+            f"'{EXPOSE}' on {target}",
+        )
+    ]
+
+
+def _check_public_path(
+    adm: Admission, resource: ParsedResource, ingress: Ingress | None
+) -> list[Issue]:
     if ingress is not None and ingress.path is not None:
         problem = path_problem(ingress.path)
         if problem is not None:
