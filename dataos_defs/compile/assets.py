@@ -6,6 +6,7 @@ compute function's ``context`` parameter and needs the class, not a string.
 
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from dagster import (
     AssetCheckResult,
@@ -14,6 +15,7 @@ from dagster import (
     AssetsDefinition,
     AssetSpec,
     MaterializeResult,
+    MetadataValue,
     multi_asset,
 )
 
@@ -24,6 +26,9 @@ from dataos_defs.compile.plan import CheckPlan, JobPlan, OutputPlan
 from dataos_defs.compile.runtime import retry_policy, run_job
 from dataos_defs.location import naming
 from dataos_defs.manifest.compute import NodePool
+
+METIS_PAGE = "/catalog/datasets/"
+"""The web app's page of a catalog dataset (``dataos_defs.web.catalog``), by quoted FQN."""
 
 
 def _tags(plan: JobPlan, extra: tuple[str, ...] = ()) -> dict[str, str]:
@@ -67,8 +72,23 @@ def _description(plan: JobPlan, output: OutputPlan | None = None) -> str | None:
     return plan.job.description or plan.job.title
 
 
+def metis_metadata(fqn: str | None) -> dict[str, Any]:
+    """The dataset's Metis FQN and a link to its catalog page (served by the API server,
+    which also serves the Dagster UI, so the link is a path on the same host).
+
+    >>> metis_metadata('lake.default.shop."a b"')["dataos/metis_url"].url
+    '/catalog/datasets/lake.default.shop.%22a%20b%22'
+    """
+    if fqn is None:
+        return {}
+    return {
+        "dataos/metis_fqn": fqn,
+        "dataos/metis_url": MetadataValue.url(METIS_PAGE + quote(fqn, safe="")),
+    }
+
+
 def _output_spec(plan: JobPlan, output: OutputPlan, common: dict[str, Any]) -> AssetSpec:
-    metadata = {**common, "dataos/udl": output.udl}
+    metadata = {**common, "dataos/udl": output.udl, **metis_metadata(output.metis_fqn)}
     if output.format:
         metadata["dataos/format"] = output.format
     if output.save_mode:

@@ -8,7 +8,7 @@ check names are taken on each dataset, and which datasets each job must wait for
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from dagster import AssetKey
@@ -17,8 +17,11 @@ from dataos_defs.compile import keys
 from dataos_defs.compile.context import CheckTarget, CompileError, CompileInput, JobContext
 from dataos_defs.manifest.base import DEFAULT_WORKSPACE
 from dataos_defs.manifest.depot import Depot
-from dataos_defs.manifest.stacks import FlareSpec, SodaSpec, StackSpecValue
+from dataos_defs.manifest.stacks import FlareSpec, ScannerSpec, SodaSpec, StackSpecValue
+from dataos_defs.manifest.udl import Udl
 from dataos_defs.manifest.workflow import Job, Workflow
+from dataos_defs.metis.fqn import InvalidName
+from dataos_defs.metis.poros_catalog import database_name, table_fqn
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class OutputPlan:
     save_mode: str | None = None
     description: str | None = None
     tags: tuple[str, ...] = ()
+    metis_fqn: str | None = None
+    """The dataset's table in Metis, when its depot is applied (``dataset_fqn``)."""
 
 
 @dataclass(frozen=True)
@@ -107,13 +112,16 @@ def _depots(
     applied: frozenset[str],
 ) -> tuple[str, ...]:
     """The applied depots a job reaches: those of the datasets it reads, writes and compares
-    with (a soda reference check's ``depot.collection.dataset``). A flare ``query`` input may
+    with (a soda reference check's ``depot.collection.dataset``) and the depot a scanner job
+    scans. A flare ``query`` input may
     name any depot in its SQL, so a job with one reaches every applied depot. Depots that
     are not applied stay out: the run then fails naming them, as it would without resources.
     """
     if isinstance(stack_spec, FlareSpec) and any(i.query for i in stack_spec.job.inputs):
         return tuple(sorted(applied))
     names = {key.path[0] for key in reads} | {output.key.path[0] for output in writes}
+    if isinstance(stack_spec, ScannerSpec) and stack_spec.depot_name is not None:
+        names.add(stack_spec.depot_name)
     if isinstance(stack_spec, SodaSpec):
         names.update(
             other.split(".")[0]
@@ -258,6 +266,24 @@ def _ancestors(plan: JobPlan, writers: dict[AssetKey, JobPlan]) -> list[JobPlan]
     return list(found.values())
 
 
+def dataset_fqn(udl: str, depots: Mapping[str, Depot]) -> str | None:
+    """The Metis FQN of a dataset (``<depot>.<database>.<collection>.<dataset>``, as
+    ``metis.poros_catalog`` names a depot's tables); None when its depot is not applied or
+    a name cannot be one (a ``"`` in it).
+
+    >>> dataset_fqn("dataos://lake:shop/orders?acl=rw", {})
+    """
+    parsed = Udl.parse(udl)
+    depot = depots.get(parsed.depot)
+    if depot is None or not parsed.collection or not parsed.dataset:
+        return None
+    section = depot.depot.model_dump(mode="json", exclude_none=True, by_alias=True)
+    try:
+        return table_fqn(parsed.depot, database_name(section), parsed.collection, parsed.dataset)
+    except InvalidName:
+        return None
+
+
 def applied_depots(resources: Sequence[CompileInput]) -> dict[str, Depot]:
     """The Depot Resources among ``resources``, by name."""
     return {item.model.name: item.model for item in resources if isinstance(item.model, Depot)}
@@ -268,7 +294,8 @@ def build_plan(resources: Sequence[CompileInput], *, with_depots: bool = False) 
 
     With ``with_depots``, each job lists the applied depots it reaches (``JobContext.depots``).
     """
-    applied = frozenset(applied_depots(resources)) if with_depots else frozenset()
+    depots = applied_depots(resources)
+    applied = frozenset(depots) if with_depots else frozenset()
     workflows: list[WorkflowPlan] = []
     for item in resources:
         model = item.model
@@ -280,6 +307,11 @@ def build_plan(resources: Sequence[CompileInput], *, with_depots: bool = False) 
         jobs = [
             _job_plan(job, model, workspace, owner, applied, run_as) for job in model.workflow.dag
         ]
+        for plan in jobs:
+            plan.outputs = [
+                replace(output, metis_fqn=dataset_fqn(output.udl, depots))
+                for output in plan.outputs
+            ]
         workflows.append(WorkflowPlan(model, workspace, owner, jobs, run_as))
     plans = [plan for workflow in workflows for plan in workflow.jobs]
     writers = _writers(plans)

@@ -42,6 +42,7 @@ from dataos_defs.manifest.udl import Udl
 from dataos_defs.poros.secret_env import store_secret_env
 from dataos_defs.poros.settings import Settings
 from dataos_defs.stacks.container.pipes import run_container
+from dataos_defs.stacks.scanner import run_scanner
 
 if TYPE_CHECKING:
     from dataos_defs.location.governance import RunGovernor
@@ -50,6 +51,9 @@ if TYPE_CHECKING:
 run_local_or_k8s = partial(run_container, secret_env=store_secret_env)
 """The container stack: a local process gets its Secrets from the store (never logged);
 on Kubernetes they are secret references in the pod."""
+
+run_scanner_here = partial(run_scanner, depots=ResourceDepots.of)
+"""The scanner stack over the job's depot resources (``dataos_defs.stacks.scanner``)."""
 
 EXECUTORS_ENV = "DATAOS_EXECUTORS"
 FLARE_STATE_DIR = "flare-state"
@@ -255,6 +259,7 @@ def executors(environ: Mapping[str, str] | None = None) -> dict[str, StackExecut
         "soda": run_soda,
         "container": run_container_as,
         "alpha": run_container_as,
+        "scanner": run_scanner_here,
     }
     if env.get(EXECUTORS_ENV):
         registry.update(_extra(env[EXECUTORS_ENV]))

@@ -17,6 +17,7 @@ from dataos_defs.location.executors import (
     executors,
     run_container_as,
     run_flare,
+    run_scanner_here,
     run_soda,
 )
 from dataos_defs.manifest.loader import load_documents
@@ -143,8 +144,9 @@ def test_executors_registry_takes_extra_stacks_from_the_environment() -> None:
         "soda": run_soda,
         "container": run_container_as,
         "alpha": run_container_as,
+        "scanner": run_scanner_here,
     }
     extra = executors({EXECUTORS_ENV: "stub_stack:EXECUTORS"})
-    assert set(extra) == {"flare", "soda", "container", "alpha", "python3"}
+    assert set(extra) == {"flare", "soda", "container", "alpha", "scanner", "python3"}
     with pytest.raises(ValueError, match="module:attribute"):
         executors({EXECUTORS_ENV: "stub_stack"})

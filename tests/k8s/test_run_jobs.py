@@ -59,7 +59,11 @@ def launched(
 
 
 def test_every_workflow_is_launched(launched: dict[str, Launched]) -> None:
-    assert sorted(launched) == ["public__shop_countries", "public__shop_daily"]
+    assert sorted(launched) == [
+        "public__shop_catalog",
+        "public__shop_countries",
+        "public__shop_daily",
+    ]
 
 
 def test_golden_run_jobs(launched: dict[str, Launched]) -> None:

@@ -129,6 +129,8 @@ def _node_pool() -> dict[str, Any]:
 
 def test_every_dataos_job_is_one_step_job(steps: dict[str, StepJob]) -> None:
     assert sorted(steps) == [
+        "public__shop_catalog__scan_lakehouse",
+        "public__shop_catalog__scan_shoppg",
         "public__shop_countries__countries_top",
         "public__shop_countries__customers_by_country",
         "public__shop_daily__customer_360",

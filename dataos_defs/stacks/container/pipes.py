@@ -252,9 +252,10 @@ def pod_request(
 
 
 @functools.cache
-def _pod_keeping_client() -> type[Any]:
+def pod_keeping_client() -> type[Any]:
     """``PipesK8sClient`` recording the pod it starts (it names it), so that its caller can read
-    a failed pod before deleting it. Defined on first use: dagster-k8s is slow to import."""
+    a pod's log before deleting it (the container and scanner stacks use it). Defined on first
+    use: dagster-k8s is slow to import."""
     from dagster_k8s import PipesK8sClient
 
     class PodKeepingK8sClient(PipesK8sClient):
@@ -276,7 +277,7 @@ def _run_k8s(context: AssetExecutionContext, job: JobContext) -> PipesClientComp
     from dataos_defs.adapters.k8s_launcher import K8sSettings
 
     request = pod_request(job, _op_k8s_config(context), K8sSettings.from_env())
-    pipes = _pod_keeping_client()()
+    pipes = pod_keeping_client()()
     try:
         return pipes.run(context=context, delete_pod_on_completion=False, **request)
     except DagsterK8sError as exc:
