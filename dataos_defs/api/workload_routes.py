@@ -37,7 +37,8 @@ FOLLOW_MAX_S = 3600.0
 """A followed log ends after this long; ``log -f`` can be run again."""
 
 
-def _workloads(request: Request) -> Workloads:
+def running_workloads(request: Request) -> Workloads:
+    """The server's workload runtime; 503 when it runs none."""
     found: Workloads | None = getattr(request.app.state, "workloads", None)
     if found is None:
         raise ApiError(
@@ -106,7 +107,7 @@ def _get_runtime(kind: str) -> Callable[..., dict[str, Any]]:
         workspace: str | None = None,
     ) -> dict[str, Any]:
         resource = _resource(request, store, identity, kind, name, workspace)
-        runtime = _workloads(request).runtime(kind, resource.workspace or "public", name)
+        runtime = running_workloads(request).runtime(kind, resource.workspace or "public", name)
         return runtime_body(resource, runtime)
 
     get_runtime.__doc__ = (
@@ -129,7 +130,7 @@ def _get_logs(kind: str) -> Callable[..., Any]:
     ) -> Any:
         resource = _resource(request, store, identity, kind, name, workspace, "logs")
         may_see_as(request, identity, resource)
-        workloads = _workloads(request)
+        workloads = running_workloads(request)
         ws = resource.workspace or "public"
         if lines == 0:
             raise ApiError(400, "bad_lines", "lines must be positive, or -1 for all")

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, select
 
 from dataos_defs.metis.entities import Strict
+from dataos_defs.metis.rows import replace_keeping_newest
 from dataos_defs.metis.schema import table_profiles
 from dataos_defs.poros.db import write_transaction
 
@@ -160,35 +161,14 @@ def store(engine: Engine, entity_id: str, request: CreateTableProfile) -> Profil
         columns=[_dumped(column) for column in request.columnProfile or []],
         system=[_dumped(item) for item in request.systemProfile or []],
     )
+    values = {
+        "table_profile": profile.table,
+        "column_profiles": profile.columns,
+        "system_profiles": profile.system,
+    }
     with write_transaction(engine) as conn:
-        conn.execute(
-            delete(table_profiles).where(
-                table_profiles.c.entity_id == entity_id,
-                table_profiles.c.timestamp == profile.timestamp,
-            )
-        )
-        conn.execute(
-            insert(table_profiles).values(
-                entity_id=entity_id,
-                timestamp=profile.timestamp,
-                table_profile=profile.table,
-                column_profiles=profile.columns,
-                system_profiles=profile.system,
-            )
-        )
-        kept = (
-            select(table_profiles.c.timestamp)
-            .where(table_profiles.c.entity_id == entity_id)
-            .order_by(table_profiles.c.timestamp.desc())
-            .limit(MAX_PROFILES)
-        )
-        newest = [row.timestamp for row in conn.execute(kept)]
-        conn.execute(
-            delete(table_profiles).where(
-                table_profiles.c.entity_id == entity_id,
-                table_profiles.c.timestamp.not_in(newest),
-            )
-        )
+        key = (table_profiles.c.entity_id, entity_id)
+        replace_keeping_newest(conn, table_profiles, key, profile.timestamp, values, MAX_PROFILES)
     return profile
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, or_, select
+from sqlalchemy import Column, Connection, RowMapping, Table, and_, delete, insert, or_, select
 
 from dataos_defs.metis import builders
 from dataos_defs.metis.entities import ENTITY_MODELS, Entity
@@ -133,3 +133,23 @@ def descendants(conn: Connection, stored: StoredEntity) -> list[StoredEntity]:
     found = [stored_of(row) for row in conn.execute(query).mappings()]
     under = [item for item in found if item.names[: len(names)] == names]
     return sorted(under, key=lambda item: len(item.names), reverse=True)
+
+
+def replace_keeping_newest(
+    conn: Connection,
+    table: Table,
+    key: tuple[Column[Any], Any],
+    timestamp: int,
+    values: dict[str, Any],
+    keep: int,
+) -> None:
+    """Write ``values`` as the row of ``key`` at ``timestamp`` (replacing one already there:
+    a re-run of the same moment changes nothing twice), then keep only ``key``'s ``keep``
+    newest rows, so a history per entity stays bounded."""
+    column, value = key
+    moment = table.c.timestamp
+    conn.execute(delete(table).where(column == value, moment == timestamp))
+    conn.execute(insert(table).values({column.name: value, "timestamp": timestamp, **values}))
+    kept = select(moment).where(column == value).order_by(moment.desc()).limit(keep)
+    newest = [row.timestamp for row in conn.execute(kept)]
+    conn.execute(delete(table).where(column == value, moment.not_in(newest)))

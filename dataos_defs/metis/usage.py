@@ -21,6 +21,7 @@ from pydantic import Field
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from dataos_defs.metis.entities import Strict
+from dataos_defs.metis.rows import replace_keeping_newest
 from dataos_defs.metis.schema import query_costs, table_joins, usage
 from dataos_defs.poros.db import write_transaction
 
@@ -239,30 +240,7 @@ def store_cost(engine: Engine, record: QueryCostRecord) -> None:
     """Keep the query's cost at the record's timestamp (replacing one there); keep the
     query's newest :data:`MAX_DAYS` records."""
     query_id = record.queryReference.id
+    values = {"cost": record.cost, "count": record.count, "total_duration": record.totalDuration}
     with write_transaction(engine) as conn:
-        conn.execute(
-            delete(query_costs).where(
-                query_costs.c.query_id == query_id, query_costs.c.timestamp == record.timestamp
-            )
-        )
-        conn.execute(
-            insert(query_costs).values(
-                query_id=query_id,
-                timestamp=record.timestamp,
-                cost=record.cost,
-                count=record.count,
-                total_duration=record.totalDuration,
-            )
-        )
-        kept = (
-            select(query_costs.c.timestamp)
-            .where(query_costs.c.query_id == query_id)
-            .order_by(query_costs.c.timestamp.desc())
-            .limit(MAX_DAYS)
-        )
-        newest = [row.timestamp for row in conn.execute(kept)]
-        conn.execute(
-            delete(query_costs).where(
-                query_costs.c.query_id == query_id, query_costs.c.timestamp.not_in(newest)
-            )
-        )
+        key = (query_costs.c.query_id, query_id)
+        replace_keeping_newest(conn, query_costs, key, record.timestamp, values, MAX_DAYS)

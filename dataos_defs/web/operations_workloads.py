@@ -22,11 +22,11 @@ from dataos_defs.api.authz import authorize
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.identity import Identity
 from dataos_defs.api.runtime import may_see_as
-from dataos_defs.api.workload_routes import runtime_body
+from dataos_defs.api.workload_routes import running_workloads, runtime_body
 from dataos_defs.heimdall.objects import resource_object
 from dataos_defs.poros.records import StoredResource
 from dataos_defs.poros.store import Store
-from dataos_defs.poros.workloads import WORKLOAD_KINDS, Workloads
+from dataos_defs.poros.workloads import WORKLOAD_KINDS
 from dataos_defs.web import operations_views as views
 from dataos_defs.web.render import render
 from dataos_defs.web.route import WebRoute
@@ -38,18 +38,6 @@ LOG_LINES = 500
 LINE_CHARS = 2000
 TABLE_POLL_MS = 5000
 LOG_POLL_MS = 2000
-
-
-def _workloads(request: Request) -> Workloads:
-    found: Workloads | None = getattr(request.app.state, "workloads", None)
-    if found is None:
-        raise ApiError(
-            503,
-            "no_workload_runtime",
-            "this server runs no workload runtime, so Services and Workers are not running",
-            "serve the API with Poros (dataos-ctl serve)",
-        )
-    return found
 
 
 def _workload(
@@ -79,7 +67,7 @@ def replicas(
     """Fragment: the replica table (what ``get runtime -t <kind>`` shows)."""
     resource = _workload(request, identity, kind, name, workspace)
     ws = resource.workspace or "public"
-    runtime = _workloads(request).runtime(kind, ws, name)
+    runtime = running_workloads(request).runtime(kind, ws, name)
     context: dict[str, Any] = {"runtime": runtime_body(resource, runtime), "kind": kind}
     context.update({"name": name, "ws": ws, "delay": TABLE_POLL_MS})
     context["status_class"] = views.status_class
@@ -101,7 +89,7 @@ def replica_logs(
     resource = _workload(request, identity, kind, name, workspace, "logs")
     may_see_as(request, identity, resource)
     ws = resource.workspace or "public"
-    workloads = _workloads(request)
+    workloads = running_workloads(request)
     runtime = workloads.runtime(kind, ws, name)
     names = [r.name for r in runtime.replicas] if runtime is not None else []
     if replica is not None and replica not in names:
