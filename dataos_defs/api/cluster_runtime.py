@@ -29,11 +29,11 @@ from fastapi import APIRouter, Depends, Request
 from dataos_defs.api.authz import authorize, may
 from dataos_defs.api.deps import get_store
 from dataos_defs.api.errors import ApiError
+from dataos_defs.api.gateway_routes import gateway_or_503
 from dataos_defs.api.identity import Identity, current_identity
 from dataos_defs.gateway.clusters import Engine, RoutingError
 from dataos_defs.gateway.pages import OpenResult, ResultPages
 from dataos_defs.gateway.running import RunningQuery
-from dataos_defs.gateway.service import Gateway
 from dataos_defs.heimdall.objects import resource_object
 from dataos_defs.minerva.settings import trino_endpoint
 from dataos_defs.poros.store import Store
@@ -46,18 +46,6 @@ router = APIRouter(tags=["runtime"])
 """Included by :mod:`dataos_defs.api.runtime` (under ``/poros/api/v1``)."""
 StoreDep = Annotated[Store, Depends(get_store)]
 IdentityDep = Annotated[Identity, Depends(current_identity)]
-
-
-def _gateway(request: Request) -> Gateway:
-    gateway: Gateway | None = getattr(request.app.state, "gateway", None)
-    if gateway is None:
-        raise ApiError(
-            503,
-            "no_gateway",
-            "this server runs no Gateway, so no engine serves clusters here",
-            "serve the API with the gateway service (DATAOS_SERVICES includes gateway)",
-        )
-    return gateway
 
 
 def embedded_health(engine: Engine, user: str) -> tuple[str, str | None]:
@@ -137,7 +125,7 @@ def get_cluster_runtime(
     found = store.get("cluster", name, ws)
     if found is None:
         raise ApiError(404, "not_found", f"cluster '{name}' not found in workspace '{ws}'")
-    gateway = _gateway(request)
+    gateway = gateway_or_503(request, "no engine serves clusters here")
     gateway.refresh()
     try:
         engine = gateway.clusters.route(

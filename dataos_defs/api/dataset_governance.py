@@ -33,11 +33,11 @@ from sqlglot import exp
 from dataos_defs.adapters import iceberg_ops as ops
 from dataos_defs.api.dataset_access import Target
 from dataos_defs.api.errors import ApiError
-from dataos_defs.api.gateway_routes import caller_of, gateway_errors
+from dataos_defs.api.gateway_routes import caller_of, gateway_errors, gateway_or_503
 from dataos_defs.api.identity import Identity
 from dataos_defs.gateway.masks import literal, mask_expression
 from dataos_defs.gateway.model import AppliedMask, Governance, Refused
-from dataos_defs.gateway.service import Gateway, QueryRequest
+from dataos_defs.gateway.service import QueryRequest
 
 MASKED = "<masked>"
 SOURCE = "dataos-ctl dataset"
@@ -56,15 +56,10 @@ _DUCKDB_TYPES: dict[type[it.IcebergType], str] = {
 
 def governance(request: Request, identity: Identity, target: Target) -> Governance:
     """The data policies the Gateway applies to the caller's queries of the dataset."""
-    gateway: Gateway | None = getattr(request.app.state, "gateway", None)
-    if gateway is None:
-        raise ApiError(
-            503,
-            "gateway_unavailable",
-            f"the Gateway does not run on this server: the partition values of "
-            f"{target.address} cannot be checked against your data policies",
-            "operators: run the API server with the Gateway",
-        )
+    gateway = gateway_or_503(
+        request,
+        f"the partition values of {target.address} cannot be checked against your data policies",
+    )
     query = QueryRequest(sql=_select_all(target), source=SOURCE, page_rows=1)
     with gateway_errors():
         explained = gateway.explain(caller_of(identity), query)

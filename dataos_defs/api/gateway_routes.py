@@ -52,6 +52,21 @@ def gateway_of(request: Request) -> Gateway:
     return gateway
 
 
+def gateway_or_503(request: Request, consequence: str | None = None) -> Gateway:
+    """The server's Gateway; 503 ``no_gateway`` (saying what cannot be done without it)
+    when this server runs none."""
+    gateway: Gateway | None = getattr(request.app.state, "gateway", None)
+    if gateway is None:
+        raise ApiError(
+            503,
+            "no_gateway",
+            "this server runs no Gateway" + (f": {consequence}" if consequence else ""),
+            "run the API server with the Gateway (DATAOS_SERVICES includes gateway; "
+            "'make up' does)",
+        )
+    return gateway
+
+
 def caller_of(identity: Identity) -> Caller:
     return Caller(identity.user_id, tuple(identity.tags))
 

@@ -28,6 +28,7 @@ from dataos_defs.api.gateway_routes import (
     caller_of,
     explain_query,
     gateway_errors,
+    gateway_or_503,
     list_clusters,
 )
 from dataos_defs.api.identity import Identity
@@ -41,7 +42,6 @@ from dataos_defs.web.session import CsrfIdentity, PageIdentity, read_form
 from dataos_defs.web.workbench_query import (
     MAX_SQL_CHARS,
     SOURCE,
-    gateway_or_503,
     query_in,
     query_request,
 )

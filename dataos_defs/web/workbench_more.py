@@ -27,14 +27,20 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
 from dataos_defs.api.authz import may
-from dataos_defs.api.gateway_routes import PREFIX, caller_of, gateway_errors, query_history
+from dataos_defs.api.gateway_routes import (
+    PREFIX,
+    caller_of,
+    gateway_errors,
+    gateway_or_503,
+    query_history,
+)
 from dataos_defs.gateway.pages import MAX_PAGE_ROWS, Page
 from dataos_defs.gateway.service import Caller, Gateway, QueryRequest
 from dataos_defs.gateway.wire import row_encoder
 from dataos_defs.web.render import render
 from dataos_defs.web.route import WebRoute
 from dataos_defs.web.session import CsrfIdentity, PageIdentity, read_form
-from dataos_defs.web.workbench_query import SOURCE, gateway_or_503, query_in
+from dataos_defs.web.workbench_query import SOURCE, query_in
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 MAX_CSV_ROWS = 1_000_000

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import Request
 from pydantic import ValidationError
 
 from dataos_defs.api.errors import ApiError
 from dataos_defs.api.gateway_routes import QueryIn
 from dataos_defs.gateway.pages import DEFAULT_PAGE_ROWS
-from dataos_defs.gateway.service import Gateway, QueryRequest
+from dataos_defs.gateway.service import QueryRequest
 
 SOURCE = "workbench"
 """The queries' source: the audit records it, and cluster selectors may route by it."""
 MAX_SQL_CHARS = 100_000
-
-
-def gateway_or_503(request: Request) -> Gateway:
-    gateway: Gateway | None = getattr(request.app.state, "gateway", None)
-    if gateway is None:
-        raise ApiError(503, "no_gateway", "this server runs no Gateway", "start it with 'make up'")
-    return gateway
 
 
 def query_in(form: dict[str, str], page_size: int = DEFAULT_PAGE_ROWS) -> QueryIn:
