@@ -58,3 +58,26 @@ def test_an_operator_sees_every_replica_with_its_restarts_and_exit(server: Any) 
     assert (hello["state"], hello["restarts"], hello["exit_code"]) == ("ready", 2, -9)
     assert hello["peak_memory_bytes"] == 40_000_000 and hello["run_as"] == "shop-bot"
     assert {p["resource_name"] for p in processes} >= {"hello", "payroll-api"}
+
+
+def test_a_services_replica_history_is_read_only_with_read_on_the_service(server: Any) -> None:
+    """``/processes`` (``get runtime -t service --last N``): the operator reads a Service's
+    replicas and the states they entered; a data developer asking for another workspace's
+    Service by name is refused, and a workflow is not a replica source."""
+    params = {"name": "payroll-api", "workspace": "finance", "type": "service", "last": 5}
+    with httpx.Client(base_url=server.url, headers=server.headers) as operator:
+        shown = operator.get(f"{API}/processes", params=params)
+    assert shown.status_code == 200, shown.text
+    body = shown.json()
+    assert [p["node"] for p in body["processes"]] == ["local:finance/service/payroll-api-0"]
+    assert [(e["replica"], e["state"], e["exit_code"]) for e in body["events"]] == [
+        ("payroll-api-0", "ready", -9)
+    ]
+    key = interfaces().user_key(server, "dev2", ["roles:id:data-dev"])
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}) as dev:
+        refused = dev.get(f"{API}/processes", params=params)
+        assert refused.status_code == 403
+        assert "processes" not in refused.json() and "events" not in refused.json()
+        assert "exited (-9)" not in refused.text and "40000000" not in refused.text
+        wrong = dev.get(f"{API}/processes", params={**params, "type": "workflow"})
+        assert wrong.status_code == 400  # the API answers invalid parameters with 400
