@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dataos_defs.cli.output import console, err_console
+from dataos_defs.manifest.workflow import runs_once_when_applied
 
 if TYPE_CHECKING:
     from dataos_defs.api.client import DataosClient
@@ -20,19 +21,16 @@ if TYPE_CHECKING:
 WORKLOADS = ("service", "worker")
 
 
-def runs_on_apply(manifest: dict[str, Any]) -> bool:
-    """A workflow without a schedule: applying it (created or changed) runs it once."""
-    return manifest.get("type") == "workflow" and not (manifest.get("workflow") or {}).get(
-        "schedule"
-    )
-
-
 def rerun_applied(
     client: DataosClient, results: list[dict[str, Any]], manifests: list[dict[str, Any]]
 ) -> None:
     """Re-run every applied workflow (see the module docstring); an API refusal ends the
     command (exit 1) with the server's message."""
-    once = {m.get("name") for m in manifests if runs_on_apply(m)}
+    once = {
+        m.get("name")
+        for m in manifests
+        if m.get("type") == "workflow" and runs_once_when_applied(m)
+    }
     for result in results:
         where = f"({result['workspace']})" if result["workspace"] else ""
         ident = f"{result['name']}:{result['version']}:{result['type']}"

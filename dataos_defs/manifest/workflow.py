@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
@@ -185,3 +185,9 @@ class Workflow(ResourceBase):
             if node not in state:
                 visit(node)
         return problems
+
+
+def runs_once_when_applied(manifest: dict[str, Any]) -> bool:
+    """A workflow manifest without a schedule: applying it (created or changed) runs it once
+    (the server's run outbox; ``apply -r`` must not run it a second time)."""
+    return not ((manifest.get("workflow") or {}).get("schedule"))

@@ -35,11 +35,6 @@ class OutboxEntry:
     last_error: str | None
 
 
-def runs_once(manifest: dict[str, Any]) -> bool:
-    """Whether applying this manifest asks for a run: a workflow without a schedule."""
-    return not ((manifest.get("workflow") or {}).get("schedule"))
-
-
 def enqueue(session: Session, rows: Sequence[ResourceRow], at: datetime) -> None:
     """Record the runs asked for by ``rows``, replacing any entry of an older revision."""
     drop(session, [row.id for row in rows])

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from dataos_defs.manifest.workflow import runs_once_when_applied
 from dataos_defs.poros import outbox
 from dataos_defs.poros import queries as q
 from dataos_defs.poros.errors import WriterConflict
@@ -89,7 +90,7 @@ def record_runs(
     """Workflows without a schedule that were created or changed run once: record that in
     the apply's transaction (the outbox); one that gained a schedule no longer waits."""
     workflows = [(item, row) for item, row in changed if item.key.kind == "workflow"]
-    once = [row for item, row in workflows if outbox.runs_once(item.manifest)]
+    once = [row for item, row in workflows if runs_once_when_applied(item.manifest)]
     outbox.enqueue(session, once, at)
     outbox.drop(session, [row.id for _, row in workflows if row not in once])
 
